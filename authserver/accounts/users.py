@@ -1,0 +1,61 @@
+"""Creating users: e-mail checked and normalised, password policy applied, hashed."""
+
+from __future__ import annotations
+
+import uuid
+
+from email_validator import EmailNotValidError, validate_email
+
+from authserver.accounts.passwords import PasswordHasher
+from authserver.accounts.policy import check_password
+from authserver.clock import Clock, to_datetime
+from authserver.errors import Conflict, InvalidInput
+from authserver.storage.db import UnitOfWork
+from authserver.storage.models import User
+from authserver.storage.users import email_key
+
+ROLES = ("user", "admin")
+
+
+def normalise_email(email: str) -> str:
+    """email-validator's normalised form (syntax only: no DNS lookups)."""
+    if len(email) > 320:
+        raise InvalidInput("That e-mail address is too long.")
+    try:
+        return validate_email(email.strip(), check_deliverability=False).normalized
+    except EmailNotValidError as exc:
+        raise InvalidInput(f"That is not a valid e-mail address: {exc}") from None
+
+
+def create_user(
+    uow: UnitOfWork,
+    hasher: PasswordHasher,
+    clock: Clock,
+    *,
+    email: str,
+    password: str,
+    role: str = "user",
+    name: str | None = None,
+    email_verified: bool = False,
+) -> User:
+    if role not in ROLES:
+        raise InvalidInput(f"role must be one of {', '.join(ROLES)}")
+    normalised = normalise_email(email)
+    check_password(password, email=normalised)
+    if uow.users.find_by_email(normalised) is not None:
+        raise Conflict("An account with that e-mail address already exists.")
+    now = to_datetime(clock.now())
+    return uow.users.add(
+        User(
+            id=str(uuid.uuid4()),
+            email=normalised,
+            email_key=email_key(normalised),
+            email_verified=email_verified,
+            name=name,
+            password_hash=hasher.hash(password),
+            role=role,
+            tokens_valid_after=0,
+            created_at=now,
+            updated_at=now,
+        )
+    )

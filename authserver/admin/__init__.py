@@ -1,0 +1,1 @@
+"""The JSON admin API under /admin/."""

@@ -1,0 +1,71 @@
+"""``create_app(settings)``: the Starlette application. Everything long-lived is built in
+the lifespan and handed to handlers through ``request.state``; nothing is global."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from typing import Any
+
+import anyio.to_thread
+from starlette.applications import Starlette
+from starlette.concurrency import run_in_threadpool
+from starlette.middleware import Middleware
+
+from authserver.clock import Clock
+from authserver.keys import admin as key_admin
+from authserver.oauth.metadata import authorization_server_metadata, openid_configuration
+from authserver.oauth.server import ServerFactory
+from authserver.services import build_services, close_services, key_grace, key_store
+from authserver.settings import Settings, load_settings
+from authserver.storage import migrate
+from authserver.web.errors import EXCEPTION_HANDLERS
+from authserver.web.routes import routes
+from authserver.web.security_headers import SecurityHeadersMiddleware
+
+
+@dataclass(frozen=True)
+class Discovery:
+    openid: bytes
+    oauth: bytes
+
+
+def _prepare(settings: Settings, clock: Clock) -> None:
+    """Idempotent start-up work; safe when several processes start at once (Alembic
+    under an advisory lock on PostgreSQL, key creation under a file lock)."""
+    if settings.should_auto_migrate:
+        migrate.upgrade(settings.database_url)
+    key_admin.ensure_signing_key(
+        key_store(settings), clock.now(), key_grace(settings), settings.key_size
+    )
+
+
+def create_app(settings: Settings, clock: Clock | None = None) -> Starlette:
+    @asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[dict[str, Any]]:
+        services = build_services(settings, clock)
+        await run_in_threadpool(_prepare, settings, services.clock)
+        services.keys.snapshot()  # fail now, not on the first request, if keys are broken
+        anyio.to_thread.current_default_thread_limiter().total_tokens = settings.thread_pool_size
+        discovery = Discovery(
+            openid=json.dumps(openid_configuration(settings)).encode(),
+            oauth=json.dumps(authorization_server_metadata(settings)).encode(),
+        )
+        try:
+            yield {"services": services, "oauth": ServerFactory(services), "discovery": discovery}
+        finally:
+            close_services(services)
+
+    return Starlette(
+        routes=routes,
+        middleware=[Middleware(SecurityHeadersMiddleware, hsts=settings.issuer_is_https)],
+        exception_handlers=EXCEPTION_HANDLERS,  # type: ignore[arg-type]
+        lifespan=lifespan,
+    )
+
+
+def app_from_environment() -> Starlette:
+    """Factory for ``uvicorn --factory`` (each worker process reads the environment)."""
+    return create_app(load_settings())

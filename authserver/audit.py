@@ -1,0 +1,55 @@
+"""The audit trail: every security event, with time, user, client, IP and user agent."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Any
+
+from authserver.clock import Clock, to_datetime
+from authserver.storage.db import UnitOfWork
+
+
+class AuditEvent(StrEnum):
+    LOGIN_OK = "login.ok"
+    LOGIN_FAILED = "login.failed"
+    LOGIN_THROTTLED = "login.throttled"
+    LOGOUT = "logout"
+    REGISTERED = "user.registered"
+    USER_CREATED = "user.created"
+    USER_CHANGED = "user.changed"
+    RESET_REQUESTED = "password.reset_requested"
+    RESET_DONE = "password.reset_done"
+    PASSWORD_CHANGED = "password.changed"
+    SESSIONS_ENDED = "sessions.ended"
+    REFRESH_REUSE = "token.refresh_reuse_detected"
+    CODE_REUSE = "token.code_reuse_detected"
+    TOKEN_REVOKED = "token.revoked"
+    CLIENT_CREATED = "client.created"
+    CLIENT_CHANGED = "client.changed"
+    CLIENT_DELETED = "client.deleted"
+    KEY_ROTATED = "key.rotated"
+    KEY_RETIRED = "key.retired"
+
+
+def record(
+    uow: UnitOfWork,
+    clock: Clock,
+    event: AuditEvent,
+    *,
+    user_id: str | None = None,
+    client_id: str | None = None,
+    ip: str | None = None,
+    user_agent: str | None = None,
+    **details: Any,
+) -> None:
+    """Add an event to the caller's transaction: it is kept exactly when the change it
+    describes is."""
+    uow.audit.add(
+        at=to_datetime(clock.now()),
+        event=str(event),
+        user_id=user_id,
+        client_id=client_id,
+        ip=ip,
+        user_agent=user_agent,
+        details=details,
+    )

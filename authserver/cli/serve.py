@@ -1,0 +1,50 @@
+"""``authserver serve``: run the server under uvicorn (uvloop + httptools)."""
+
+from __future__ import annotations
+
+import argparse
+import os
+
+import uvicorn
+
+from authserver.app import create_app
+from authserver.settings import PREFIX, load_settings
+
+
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    p = sub.add_parser("serve", help="run the server")
+    p.add_argument("--host", help="listen address (AUTHSERVER_HOST, default 127.0.0.1)")
+    p.add_argument("--port", type=int, help="listen port (AUTHSERVER_PORT, default 8000)")
+    p.add_argument("--workers", type=int, help="worker processes (AUTHSERVER_WORKERS, default 1)")
+    p.set_defaults(handler=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    overrides = {
+        k: v
+        for k, v in (("host", args.host), ("port", args.port), ("workers", args.workers))
+        if v is not None
+    }
+    settings = load_settings(overrides=overrides)
+    options = dict(
+        host=settings.host,
+        port=settings.port,
+        loop="uvloop",
+        http="httptools",
+        lifespan="on",
+        access_log=False,
+        proxy_headers=True,
+        forwarded_allow_ips=settings.forwarded_allow_ips,
+        log_level=settings.log_level,
+        server_header=False,
+    )
+    if settings.workers == 1:
+        uvicorn.run(create_app(settings), **options)  # type: ignore[arg-type]
+        return 0
+    # Each worker process builds its own app from the environment.
+    for key, value in overrides.items():
+        os.environ[f"{PREFIX}{key.upper()}"] = str(value)
+    uvicorn.run(
+        "authserver.app:app_from_environment", factory=True, workers=settings.workers, **options
+    )  # type: ignore[arg-type]
+    return 0

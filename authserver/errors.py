@@ -1,0 +1,44 @@
+"""Domain errors. Protocol errors are Authlib's ``OAuth2Error`` subclasses; these are
+the non-OAuth failures the lower layers raise and the edges translate."""
+
+from __future__ import annotations
+
+
+class AuthServerError(Exception):
+    """Base of the domain errors."""
+
+
+class UnsafeSettings(AuthServerError):
+    """The settings are malformed, unsafe or contradictory; one message per problem."""
+
+    def __init__(self, problems: list[str]) -> None:
+        self.problems = problems
+        super().__init__("refusing to start:\n  " + "\n  ".join(problems))
+
+
+class NotFound(AuthServerError):
+    """The named thing does not exist."""
+
+
+class Conflict(AuthServerError):
+    """The change would collide with existing data (a duplicate, say)."""
+
+
+class InvalidInput(AuthServerError):
+    """A caller-supplied value is malformed; the message is safe to show."""
+
+
+class SigningKeyError(AuthServerError):
+    """A signing-key operation cannot be done (no key can sign, say)."""
+
+
+class ServiceUnavailable(AuthServerError):
+    """A backing service (database, Redis) cannot be reached."""
+
+
+class RateLimited(AuthServerError):
+    """Too many attempts; retry after ``retry_after`` seconds."""
+
+    def __init__(self, retry_after: int) -> None:
+        self.retry_after = retry_after
+        super().__init__(f"rate limited, retry after {retry_after}s")

@@ -1,0 +1,1 @@
+"""Signing keys: on-disk store, pure lifecycle, the running key ring, management."""

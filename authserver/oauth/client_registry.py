@@ -1,0 +1,153 @@
+"""Registering clients: metadata validated once, for the CLI, the admin API and dynamic
+registration alike. The secret of a confidential client is returned once and stored
+only as its hash."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from urllib.parse import urlsplit
+
+from authserver.clock import Clock, to_datetime
+from authserver.errors import Conflict, InvalidInput
+from authserver.hashing import new_secret, secret_hash
+from authserver.storage.db import UnitOfWork
+from authserver.storage.models import Client
+
+AUTH_METHODS = ("client_secret_basic", "client_secret_post", "none")
+GRANT_TYPES = ("authorization_code", "refresh_token", "client_credentials", "password")
+CLIENT_ID = re.compile(r"[A-Za-z0-9._~-]{1,100}")
+# RFC 6749 §3.3: scope-token = 1*( %x21 / %x23-5B / %x5D-7E )
+SCOPE_TOKEN = re.compile(r"[\x21\x23-\x5b\x5d-\x7e]+")
+LOOPBACK = ("localhost", "127.0.0.1", "::1")
+
+
+@dataclass
+class ClientSpec:
+    name: str
+    grant_types: list[str]
+    scope: str
+    token_endpoint_auth_method: str = "client_secret_basic"
+    client_id: str | None = None
+    redirect_uris: list[str] = field(default_factory=list)
+    post_logout_redirect_uris: list[str] = field(default_factory=list)
+    first_party: bool = False
+    refresh_without_offline_access: bool = False
+    audience: list[str] = field(default_factory=list)
+    allowed_cors_origins: list[str] = field(default_factory=list)
+
+
+def redirect_uri_problem(uri: str) -> str | None:
+    """RFC 6749 §3.1.2 and RFC 8252 §7: absolute, no fragment; https, http on a loopback
+    host (native and development clients), or a private-use scheme with a dot."""
+    if len(uri) > 2000:
+        return "is too long"
+    try:
+        parts = urlsplit(uri)
+    except ValueError:
+        return "is not a URI"
+    if not parts.scheme:
+        return "must be absolute"
+    if parts.fragment or "#" in uri:
+        return "must not have a fragment"
+    if parts.scheme == "https" and parts.hostname:
+        return None
+    if parts.scheme == "http" and parts.hostname in LOOPBACK:
+        return None
+    if parts.scheme not in ("http", "https") and "." in parts.scheme:
+        return None
+    return "must use https (http only on localhost, or a private-use scheme like com.example.app)"
+
+
+def origin_problem(origin: str) -> str | None:
+    parts = urlsplit(origin)
+    if parts.scheme not in ("https", "http") or not parts.hostname or parts.path or parts.query:
+        return "must be an origin such as https://app.example.com"
+    if parts.scheme == "http" and parts.hostname not in LOOPBACK:
+        return "must use https outside localhost"
+    return None
+
+
+def spec_problems(spec: ClientSpec) -> list[str]:
+    problems = []
+    if not spec.name.strip() or len(spec.name) > 200:
+        problems.append("name: required, at most 200 characters")
+    if spec.client_id is not None and not CLIENT_ID.fullmatch(spec.client_id):
+        problems.append("client_id: 1-100 of A-Z a-z 0-9 . _ ~ -")
+    if spec.token_endpoint_auth_method not in AUTH_METHODS:
+        problems.append(f"token_endpoint_auth_method: one of {', '.join(AUTH_METHODS)}")
+    unknown = [g for g in spec.grant_types if g not in GRANT_TYPES]
+    if unknown or not spec.grant_types:
+        problems.append(f"grant_types: one or more of {', '.join(GRANT_TYPES)}")
+    public = spec.token_endpoint_auth_method == "none"
+    if public and "client_credentials" in spec.grant_types:
+        problems.append(
+            "grant_types: client_credentials needs a confidential client (RFC 6749 §4.4)"
+        )
+    if "refresh_token" in spec.grant_types and not (
+        {"authorization_code", "password"} & set(spec.grant_types)
+    ):
+        problems.append("grant_types: refresh_token needs authorization_code or password")
+    if "authorization_code" in spec.grant_types and not spec.redirect_uris:
+        problems.append("redirect_uris: at least one for the authorization_code grant")
+    for uri in [*spec.redirect_uris, *spec.post_logout_redirect_uris]:
+        problem = redirect_uri_problem(uri)
+        if problem:
+            problems.append(f"redirect URI {uri!r} {problem}")
+    for origin in spec.allowed_cors_origins:
+        problem = origin_problem(origin)
+        if problem:
+            problems.append(f"origin {origin!r} {problem}")
+    scopes = spec.scope.split()
+    if not scopes or not all(SCOPE_TOKEN.fullmatch(s) for s in scopes) or len(spec.scope) > 2000:
+        problems.append("scope: one or more space-separated scope tokens (RFC 6749 §3.3)")
+    return problems
+
+
+def register_client(uow: UnitOfWork, clock: Clock, spec: ClientSpec) -> tuple[Client, str | None]:
+    """Validate and store a client; returns it and, for a confidential client, the
+    plaintext secret (shown this once)."""
+    problems = spec_problems(spec)
+    if problems:
+        raise InvalidInput("; ".join(problems))
+    client_id = spec.client_id or new_secret(16)
+    if uow.clients.get(client_id) is not None:
+        raise Conflict(f"client {client_id} already exists")
+    public = spec.token_endpoint_auth_method == "none"
+    secret = None if public else new_secret(32)
+    now = to_datetime(clock.now())
+    client = uow.clients.add(
+        Client(
+            client_id=client_id,
+            secret_hash=secret_hash(secret) if secret else None,
+            name=spec.name.strip(),
+            token_endpoint_auth_method=spec.token_endpoint_auth_method,
+            grant_types=list(dict.fromkeys(spec.grant_types)),
+            response_types=["code"] if "authorization_code" in spec.grant_types else [],
+            redirect_uris=list(dict.fromkeys(spec.redirect_uris)),
+            post_logout_redirect_uris=list(dict.fromkeys(spec.post_logout_redirect_uris)),
+            scope=" ".join(dict.fromkeys(spec.scope.split())),
+            first_party=spec.first_party,
+            refresh_without_offline_access=spec.refresh_without_offline_access,
+            allowed_cors_origins=list(dict.fromkeys(spec.allowed_cors_origins)),
+            audience=list(spec.audience),
+            jwks=None,
+            jwks_uri=None,
+            extra_metadata={},
+            created_at=now,
+            updated_at=now,
+        )
+    )
+    return client, secret
+
+
+def rotate_secret(uow: UnitOfWork, clock: Clock, client_id: str) -> str:
+    client = uow.clients.get(client_id)
+    if client is None:
+        raise InvalidInput(f"no client {client_id}")
+    if client.token_endpoint_auth_method == "none":
+        raise InvalidInput("a public client has no secret")
+    secret = new_secret(32)
+    client.secret_hash = secret_hash(secret)
+    client.updated_at = to_datetime(clock.now())
+    return secret

@@ -1,0 +1,65 @@
+"""Resource owner password credentials (RFC 6749 §4.3), for first-party clients only.
+
+Only clients registered with the `password` grant type may use it (RFC 9700 §2.4 says
+SHOULD NOT otherwise). A wrong password and an unknown user get the same `invalid_grant`
+(RFC 6749 §5.2) after the same amount of hashing work."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from authlib.oauth2.rfc6749 import (
+    InvalidGrantError,
+    InvalidRequestError,
+    UnauthorizedClientError,
+    grants,
+)
+
+from authserver.accounts import login
+from authserver.oauth.grants.issuance import record_issued, start_family
+from authserver.oauth.scopes import check_client_scope
+from authserver.oauth.subject import Subject
+from authserver.storage.models import User
+
+
+class PasswordGrant(grants.ResourceOwnerPasswordCredentialsGrant):
+    TOKEN_ENDPOINT_AUTH_METHODS = ["client_secret_basic", "client_secret_post", "none"]
+
+    def validate_token_request(self) -> None:
+        client = self.authenticate_token_endpoint_client()
+        if not client.check_grant_type(self.GRANT_TYPE):
+            raise UnauthorizedClientError("The client may not use this grant type.")
+        form = self.request.form
+        username, password = form.get("username"), form.get("password")
+        if not username or password is None:
+            raise InvalidRequestError("The username and password parameters are required.")
+        self.request.client = client
+        user = self.authenticate_user(username, password)
+        self.request.scope = check_client_scope(
+            client, self.request.payload.scope, user_role=user.role
+        )
+        self.request.user = Subject(user, auth_time=int(self.server.ctx.now()))
+
+    def authenticate_user(self, username: str, password: str) -> User:
+        ctx = self.server.ctx
+        user = login.authenticate(
+            ctx.uow, ctx.services.passwords, ctx.services.clock, username, password
+        )
+        if user is None:
+            raise InvalidGrantError("Invalid username or password.")
+        return user
+
+    def create_token_response(self) -> tuple[int, dict[str, Any], list[tuple[str, str]]]:
+        client, subject = self.request.client, self.request.user
+        token = self.generate_token(
+            user=subject,
+            scope=self.request.scope,
+            include_refresh_token=client.check_grant_type("refresh_token"),
+        )
+        self.save_token(token)
+        return 200, token, self.TOKEN_RESPONSE_HEADER
+
+    def save_token(self, token: dict[str, Any]) -> None:
+        ctx = self.server.ctx
+        family = start_family(ctx, self.request.client, self.request.user, token["scope"])
+        record_issued(ctx, token, self.request.client, self.request.user, family.id)

@@ -1,0 +1,81 @@
+"""refresh_token (RFC 6749 §6) with rotation on every use and reuse detection.
+
+Each use marks the presented token used in one conditional UPDATE (``mark_used``), in the
+same transaction that stores its successor; of concurrent uses -- on any number of
+processes -- exactly one wins. Presenting a used token is a replay (RFC 9700 §4.14.2):
+the whole family is revoked, the winner's new tokens included, and the event audited."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from authlib.oauth2.rfc6749 import InvalidGrantError, grants
+
+from authserver.audit import AuditEvent
+from authserver.clock import to_timestamp
+from authserver.oauth.context import OAuthContext
+from authserver.oauth.grants.issuance import record_issued
+from authserver.oauth.subject import Subject
+from authserver.oauth.token_lookup import RefreshTokenView, find_refresh_token
+
+MAX_REFRESH_TOKEN_CHARS = 512
+
+
+def revoke_for_reuse(ctx: OAuthContext, view: RefreshTokenView) -> None:
+    family = view.family
+    if ctx.uow.tokens.revoke_family(family.id, "refresh_reuse", ctx.now_dt()):
+        ctx.audit(
+            AuditEvent.REFRESH_REUSE,
+            user_id=family.user_id,
+            client_id=family.client_id,
+            family_id=family.id,
+        )
+
+
+class RefreshTokenGrant(grants.RefreshTokenGrant):
+    TOKEN_ENDPOINT_AUTH_METHODS = ["client_secret_basic", "client_secret_post", "none"]
+    INCLUDE_NEW_REFRESH_TOKEN = True
+
+    def authenticate_refresh_token(self, refresh_token: str) -> RefreshTokenView | None:
+        ctx = self.server.ctx
+        if not refresh_token or len(refresh_token) > MAX_REFRESH_TOKEN_CHARS:
+            return None
+        view = find_refresh_token(ctx, refresh_token)
+        if view is None or view.family.revoked_at is not None or view.is_expired():
+            return None
+        if view.token.used_at is not None:
+            # Only the client the family belongs to can trigger the revocation: anyone
+            # else presenting it gets the same invalid_grant, and changes nothing.
+            if view.check_client(self.request.client):
+                revoke_for_reuse(ctx, view)
+            return None
+        return view
+
+    def authenticate_user(self, refresh_token: RefreshTokenView) -> Subject:
+        family = refresh_token.family
+        user = self.server.ctx.uow.users.get(family.user_id)
+        if user is None or user.disabled_at is not None:
+            raise InvalidGrantError()
+        return Subject(
+            user,
+            auth_time=int(to_timestamp(family.auth_time)),
+            login_session_id=family.login_session_id,
+        )
+
+    def issue_token(self, user: Subject, refresh_token: RefreshTokenView) -> dict[str, Any]:
+        # A narrower scope may be asked for this access token; the family (and so the
+        # new refresh token) keeps the scope originally granted (RFC 6749 §6).
+        scope = self.request.payload.scope or refresh_token.get_scope()
+        return self.generate_token(user=user, scope=scope, include_refresh_token=True)
+
+    def save_token(self, token: dict[str, Any]) -> None:
+        ctx = self.server.ctx
+        old: RefreshTokenView = self.request.refresh_token
+        if not ctx.uow.tokens.mark_used(old.token.token_hash, ctx.now_dt()):
+            # Another request rotated it between our read and this claim.
+            revoke_for_reuse(ctx, old)
+            raise InvalidGrantError()
+        record_issued(ctx, token, self.request.client, self.request.user, old.family.id)
+
+    def revoke_old_credential(self, refresh_token: RefreshTokenView) -> None:
+        """Done by the atomic claim in ``save_token``."""

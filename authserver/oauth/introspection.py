@@ -1,0 +1,33 @@
+"""Token introspection (RFC 7662), for authenticated confidential clients.
+
+Any confidential client may introspect an access token (resource servers are registered
+as clients); a refresh token only by the client it was issued to. Expired, revoked,
+denied, malformed, foreign or unknown tokens all answer ``{"active": false}`` (§2.2)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from authlib.oauth2 import rfc7662
+
+from authserver.oauth.client import OAuthClient
+from authserver.oauth.token_lookup import AccessTokenView, RefreshTokenView, find_token
+
+
+class IntrospectionEndpoint(rfc7662.IntrospectionEndpoint):
+    CLIENT_AUTH_METHODS = ["client_secret_basic", "client_secret_post"]
+
+    def query_token(
+        self, token_string: str, token_type_hint: str | None
+    ) -> AccessTokenView | RefreshTokenView | None:
+        return find_token(self.server.ctx, token_string)
+
+    def check_permission(
+        self, token: AccessTokenView | RefreshTokenView, client: OAuthClient, request: Any
+    ) -> bool:
+        if isinstance(token, RefreshTokenView):
+            return token.check_client(client)
+        return not client.is_public
+
+    def introspect_token(self, token: AccessTokenView | RefreshTokenView) -> dict[str, Any]:
+        return token.introspection()

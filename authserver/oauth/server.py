@@ -1,0 +1,87 @@
+"""Our Authlib ``AuthorizationServer``: grants, endpoints and client authentication
+wired to one request's unit of work.
+
+A server is cheap to build (registries of classes), so each protocol request gets its
+own, bound to its own ``OAuthContext``: no request state is shared between threads.
+``ServerFactory`` holds what is shared: the token generator and the metadata.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from authlib.oauth2.rfc6749 import AuthorizationServer, InvalidClientError, OAuth2Request
+
+from authserver.oauth import client_auth
+from authserver.oauth.client import OAuthClient
+from authserver.oauth.context import OAuthContext
+from authserver.oauth.grants.client_credentials import ClientCredentialsGrant
+from authserver.oauth.grants.password import PasswordGrant
+from authserver.oauth.grants.refresh_token import RefreshTokenGrant
+from authserver.oauth.introspection import IntrospectionEndpoint
+from authserver.oauth.requests import OAuthResponse, RequestMeta
+from authserver.oauth.revocation import RevocationEndpoint
+from authserver.oauth.tokens import AccessTokenGenerator
+from authserver.services import Services
+from authserver.storage.db import UnitOfWork
+
+MAX_CLIENT_ID_CHARS = 100
+
+
+class AuthServer(AuthorizationServer):
+    def __init__(self, ctx: OAuthContext, generator: AccessTokenGenerator) -> None:
+        super().__init__()
+        self.ctx = ctx
+        self.register_token_generator("default", generator)
+        for method, func in client_auth.METHODS.items():
+            self.register_client_auth_method(method, func)
+        self.register_grant(ClientCredentialsGrant)
+        self.register_grant(PasswordGrant)
+        self.register_grant(RefreshTokenGrant)
+        self.register_endpoint(RevocationEndpoint)
+        self.register_endpoint(IntrospectionEndpoint)
+
+    def query_client(self, client_id: str) -> OAuthClient | None:
+        if not client_id or len(client_id) > MAX_CLIENT_ID_CHARS:
+            return None
+        record = self.ctx.uow.clients.get(client_id)
+        return OAuthClient(record) if record else None
+
+    def authenticate_client(
+        self, request: OAuth2Request, methods: list[str], endpoint: str = "token"
+    ) -> OAuthClient:
+        client_auth.reject_multiple_methods(request)
+        try:
+            return super().authenticate_client(request, methods, endpoint)
+        except InvalidClientError:
+            # RFC 6749 §5.2: 401 with WWW-Authenticate. One answer for an unknown client,
+            # a wrong secret and a method the client is not registered for.
+            raise InvalidClientError(status_code=401, description=client_auth.FAILED) from None
+
+    def save_token(self, token: dict[str, Any], request: OAuth2Request) -> None:
+        """Each grant stores what it issued itself (see ``oauth.grants``)."""
+
+    def create_oauth2_request(self, request: OAuth2Request) -> OAuth2Request:
+        return request
+
+    def create_json_request(self, request: Any) -> Any:
+        return request
+
+    def handle_response(
+        self, status: int, body: Any, headers: list[tuple[str, str]]
+    ) -> OAuthResponse:
+        return OAuthResponse(status, body, list(headers))
+
+    def send_signal(self, name: str, *args: Any, **kwargs: Any) -> None:
+        """Authlib's signals; the events we care about are audited where they happen."""
+
+
+class ServerFactory:
+    """Builds one ``AuthServer`` per request around what all requests share."""
+
+    def __init__(self, services: Services) -> None:
+        self.services = services
+        self.generator = AccessTokenGenerator(services.settings, services.keys)
+
+    def __call__(self, uow: UnitOfWork, meta: RequestMeta) -> AuthServer:
+        return AuthServer(OAuthContext(uow, self.services, meta), self.generator)

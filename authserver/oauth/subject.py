@@ -1,0 +1,18 @@
+"""The resource owner of a grant, as handed to Authlib's grants and token generator."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from authserver.storage.models import User
+
+
+@dataclass(frozen=True)
+class Subject:
+    user: User
+    # When the user last authenticated (epoch seconds): the `auth_time` claim.
+    auth_time: int
+    login_session_id: str | None = None
+
+    def get_user_id(self) -> str:
+        return self.user.id

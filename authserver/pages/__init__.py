@@ -1,0 +1,1 @@
+"""Hosted pages: GET renders, POST validates, calls accounts/oauth, redirects or re-renders."""

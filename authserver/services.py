@@ -1,0 +1,65 @@
+"""The long-lived collaborators of one app instance, built in its lifespan."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import redis
+
+from authserver.accounts.passwords import PasswordHasher
+from authserver.clock import Clock, SystemClock
+from authserver.keys.keyring import KeyRing
+from authserver.keys.keystore import KeyStore
+from authserver.settings import Settings
+from authserver.storage.db import Database
+from authserver.storage.denylist import DatabaseDenyList, DenyList, RedisDenyList
+from authserver.storage.redis_client import make_redis
+
+# Verifiers may be a little behind or ahead of us.
+CLOCK_LEEWAY = 60
+
+
+@dataclass(frozen=True)
+class Services:
+    settings: Settings
+    clock: Clock
+    db: Database
+    redis: redis.Redis | None
+    keys: KeyRing
+    denylist: DenyList
+    passwords: PasswordHasher
+
+
+def key_store(settings: Settings) -> KeyStore:
+    return KeyStore(settings.keys_dir, settings.keys_passphrase)
+
+
+def key_grace(settings: Settings) -> float:
+    """How long a key stays published after it stops signing."""
+    return settings.longest_signed_token_ttl + CLOCK_LEEWAY
+
+
+def build_services(settings: Settings, clock: Clock | None = None) -> Services:
+    clock = clock or SystemClock()
+    db = Database(settings.database_url, settings.db_pool_size)
+    client = make_redis(settings.redis_url) if settings.redis_url else None
+    denylist: DenyList = (
+        RedisDenyList(client, settings.redis_prefix, clock) if client else DatabaseDenyList(clock)
+    )
+    return Services(
+        settings=settings,
+        clock=clock,
+        db=db,
+        redis=client,
+        keys=KeyRing(key_store(settings), clock, key_grace(settings)),
+        denylist=denylist,
+        passwords=PasswordHasher(
+            settings.argon2_time_cost, settings.argon2_memory_kib, settings.argon2_parallelism
+        ),
+    )
+
+
+def close_services(services: Services) -> None:
+    services.db.dispose()
+    if services.redis is not None:
+        services.redis.close()

@@ -1,0 +1,198 @@
+"""Typed settings, read once from ``AUTHSERVER_*`` variables (and an optional ``.env``).
+
+``load_settings(environ)`` is the only place that reads the environment. The result is
+frozen and validated as a whole: a setting that is malformed, unsafe for production or
+contradicts another stops the start with a message naming the variable.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import os
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Literal
+from urllib.parse import urlsplit
+
+from dotenv import dotenv_values
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from authserver.errors import UnsafeSettings
+
+PREFIX = "AUTHSERVER_"
+
+
+class Settings(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    # Public base URL of this server; the `iss` of every token. https outside loopback.
+    # Default: http://localhost:<port>, for a server tried out on one machine.
+    issuer: str = ""
+    # SQLAlchemy URL. Default: a SQLite file (the embedded, single-process mode).
+    database_url: str = "sqlite:///data/authserver.db"
+    # redis:// (or rediss://) URL. Unset: deny list in the database, rate limits in memory.
+    redis_url: str | None = None
+    # Prefix of every Redis key, so several deployments (or test runs) can share a Redis.
+    redis_prefix: str = "authserver:"
+    # Apply Alembic migrations on start. Default: on for SQLite, off otherwise.
+    auto_migrate: bool | None = None
+    # Connections per process; sized to the thread pool that uses them.
+    db_pool_size: int = Field(default=10, ge=1, le=200)
+
+    # Folder holding <kid>.pem + <kid>.json per signing key.
+    keys_dir: Path = Path("keys")
+    key_size: Literal[2048, 3072, 4096] = 2048
+    # Optional passphrase the private PEM files are encrypted with.
+    keys_passphrase: str | None = None
+    # Seconds a rotated-in key is published before it signs; >= jwks_max_age.
+    key_publish_ahead: int = Field(default=600, ge=0)
+    # Cache-Control max-age of the JWKS document, seconds.
+    jwks_max_age: int = Field(default=300, ge=0, le=86_400)
+
+    # Lifetimes, seconds.
+    access_token_ttl: int = Field(default=3600, ge=30, le=86_400)
+    id_token_ttl: int = Field(default=3600, ge=30, le=86_400)
+    refresh_token_ttl: int = Field(default=30 * 86_400, ge=60)
+    auth_code_ttl: int = Field(default=60, ge=5)
+    # `aud` of access tokens unless a client names its own audience.
+    access_token_audience: str | None = None
+
+    # argon2id parameters (RFC 9106; OWASP minimum m=19 MiB, t=2).
+    argon2_time_cost: int = Field(default=3, ge=1)
+    argon2_memory_kib: int = Field(default=65_536, ge=8)
+    argon2_parallelism: int = Field(default=4, ge=1)
+
+    # Largest request body accepted by the protocol endpoints and pages, bytes.
+    max_body_bytes: int = Field(default=65_536, ge=1024)
+    # Worker threads running the synchronous Authlib / database code.
+    thread_pool_size: int = Field(default=40, ge=1, le=1000)
+
+    # `authserver serve` defaults.
+    host: str = "127.0.0.1"
+    port: int = Field(default=8000, ge=0, le=65_535)
+    workers: int = Field(default=1, ge=1, le=256)
+    # Addresses whose X-Forwarded-* headers are trusted (uvicorn --forwarded-allow-ips).
+    forwarded_allow_ips: str = "127.0.0.1"
+    log_level: Literal["debug", "info", "warning", "error"] = "info"
+
+    @model_validator(mode="after")
+    def _default_issuer(self) -> Settings:
+        if not self.issuer:
+            object.__setattr__(self, "issuer", f"http://localhost:{self.port}")
+        return self
+
+    @property
+    def issuer_is_https(self) -> bool:
+        return self.issuer.startswith("https://")
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")
+
+    @property
+    def should_auto_migrate(self) -> bool:
+        return self.is_sqlite if self.auto_migrate is None else self.auto_migrate
+
+    @property
+    def audience(self) -> str:
+        return self.access_token_audience or self.issuer
+
+    @property
+    def longest_signed_token_ttl(self) -> int:
+        """How long a signature made now stays relevant to a verifier."""
+        return max(self.access_token_ttl, self.id_token_ttl)
+
+
+def load_settings(
+    environ: Mapping[str, str] | None = None,
+    env_file: str | None = ".env",
+    overrides: Mapping[str, object] | None = None,
+) -> Settings:
+    """Read ``AUTHSERVER_*`` from ``environ`` (default: the process environment), over an
+    optional ``.env`` file, apply ``overrides`` (command-line options), and return
+    validated settings or raise ``UnsafeSettings``."""
+    environ = os.environ if environ is None else environ
+    values: dict[str, str] = {}
+    if env_file and Path(env_file).is_file():
+        values.update({k: v for k, v in dotenv_values(env_file).items() if v is not None})
+    values.update(environ)
+    fields = {
+        key[len(PREFIX) :].lower(): value
+        for key, value in values.items()
+        if key.startswith(PREFIX) and value != ""
+    }
+    unknown = sorted(k for k in fields if k not in Settings.model_fields)
+    if unknown:
+        raise UnsafeSettings([f"{PREFIX}{k.upper()}: unknown setting" for k in unknown])
+    return build_settings(**{**fields, **(overrides or {})})
+
+
+def build_settings(**fields: object) -> Settings:
+    """Construct and validate settings from field values (used by tests and the CLI)."""
+    try:
+        settings = Settings.model_validate(fields)
+    except ValidationError as exc:
+        raise UnsafeSettings(
+            [f"{PREFIX}{'_'.join(map(str, e['loc'])).upper()}: {e['msg']}" for e in exc.errors()]
+        ) from None
+    problems = find_problems(settings)
+    if problems:
+        raise UnsafeSettings(problems)
+    return settings
+
+
+def _is_loopback_host(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def find_problems(s: Settings) -> list[str]:
+    """Every unsafe or contradictory combination, each naming its variable."""
+    problems: list[str] = []
+    url = urlsplit(s.issuer)
+    if url.scheme not in ("http", "https") or not url.hostname:
+        problems.append(f"{PREFIX}ISSUER: must be an absolute http(s) URL")
+    elif url.scheme == "http" and not _is_loopback_host(url.hostname):
+        # RFC 8414 §2 / OIDC Discovery §3: the issuer MUST use the https scheme.
+        problems.append(f"{PREFIX}ISSUER: must use https outside localhost")
+    if url.query or url.fragment:
+        problems.append(f"{PREFIX}ISSUER: must not have a query or fragment (RFC 8414 §2)")
+    if s.issuer.endswith("/"):
+        problems.append(f"{PREFIX}ISSUER: must not end with '/'")
+    if not (s.is_sqlite or s.database_url.startswith("postgresql")):
+        problems.append(
+            f"{PREFIX}DATABASE_URL: only sqlite:/// and postgresql+psycopg:// are supported"
+        )
+    if s.redis_url and not s.redis_url.startswith(("redis://", "rediss://", "unix://")):
+        problems.append(f"{PREFIX}REDIS_URL: must be a redis://, rediss:// or unix:// URL")
+    if s.workers > 1 and s.is_sqlite:
+        problems.append(
+            f"{PREFIX}WORKERS: the embedded SQLite mode is single-process; "
+            f"use PostgreSQL ({PREFIX}DATABASE_URL) for several workers"
+        )
+    if s.workers > 1 and not s.redis_url:
+        problems.append(
+            f"{PREFIX}WORKERS: several workers need {PREFIX}REDIS_URL so rate limits are shared"
+        )
+    if s.key_publish_ahead < s.jwks_max_age:
+        problems.append(
+            f"{PREFIX}KEY_PUBLISH_AHEAD: must be >= {PREFIX}JWKS_MAX_AGE, or verifiers with a "
+            "cached JWKS would meet a kid they cannot find"
+        )
+    if s.auth_code_ttl > 60:
+        problems.append(
+            f"{PREFIX}AUTH_CODE_TTL: at most 60 seconds (single-use, short-lived codes)"
+        )
+    if s.access_token_ttl > s.refresh_token_ttl:
+        problems.append(f"{PREFIX}ACCESS_TOKEN_TTL: longer than {PREFIX}REFRESH_TOKEN_TTL")
+    public = bool(url.hostname) and not _is_loopback_host(url.hostname or "")
+    if public and (s.argon2_memory_kib < 19_456 or s.argon2_time_cost < 2):
+        problems.append(
+            f"{PREFIX}ARGON2_MEMORY_KIB / {PREFIX}ARGON2_TIME_COST: below the OWASP minimum "
+            "(19456 KiB, 2 passes) for a public issuer"
+        )
+    return problems

@@ -1,0 +1,68 @@
+"""The audit log table."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from authserver.storage.models import AuditEvent
+
+
+class AuditLogRepository:
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    def add(
+        self,
+        *,
+        at: datetime,
+        event: str,
+        user_id: str | None = None,
+        client_id: str | None = None,
+        ip: str | None = None,
+        user_agent: str | None = None,
+        details: dict[str, Any] | None = None,
+    ) -> None:
+        self.session.add(
+            AuditEvent(
+                at=at,
+                event=event,
+                user_id=user_id,
+                client_id=client_id,
+                ip=ip,
+                user_agent=(user_agent or "")[:512] or None,
+                details=details or {},
+            )
+        )
+
+    def query(
+        self,
+        *,
+        user_id: str | None = None,
+        client_id: str | None = None,
+        event: str | None = None,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        limit: int = 100,
+        before_id: int | None = None,
+    ) -> Sequence[AuditEvent]:
+        """Newest first; ``before_id`` pages backwards."""
+        stmt = select(AuditEvent)
+        if user_id is not None:
+            stmt = stmt.where(AuditEvent.user_id == user_id)
+        if client_id is not None:
+            stmt = stmt.where(AuditEvent.client_id == client_id)
+        if event is not None:
+            stmt = stmt.where(AuditEvent.event == event)
+        if since is not None:
+            stmt = stmt.where(AuditEvent.at >= since)
+        if until is not None:
+            stmt = stmt.where(AuditEvent.at < until)
+        if before_id is not None:
+            stmt = stmt.where(AuditEvent.id < before_id)
+        stmt = stmt.order_by(AuditEvent.id.desc()).limit(limit)
+        return self.session.scalars(stmt).all()

@@ -1,0 +1,30 @@
+"""Authorization codes: single use, short-lived, looked up by hash."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import update
+from sqlalchemy.orm import Session
+
+from authserver.storage.models import AuthorizationCode
+
+
+class AuthorizationCodeRepository:
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    def add(self, code: AuthorizationCode) -> None:
+        self.session.add(code)
+
+    def get(self, code_hash: str) -> AuthorizationCode | None:
+        return self.session.get(AuthorizationCode, code_hash)
+
+    def mark_used(self, code_hash: str, family_id: str | None, now: datetime) -> bool:
+        """Consume a code atomically: True for exactly one caller (RFC 6749 §4.1.2)."""
+        result = self.session.execute(
+            update(AuthorizationCode)
+            .where(AuthorizationCode.code_hash == code_hash, AuthorizationCode.used_at.is_(None))
+            .values(used_at=now, family_id=family_id)
+        )
+        return result.rowcount == 1  # type: ignore[attr-defined]

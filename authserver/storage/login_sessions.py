@@ -1,0 +1,66 @@
+"""Server-side login sessions (the browser cookie holds a secret; only its hash is here)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from authserver.storage.models import LoginSession
+
+
+class LoginSessionRepository:
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    def add(self, login_session: LoginSession) -> None:
+        self.session.add(login_session)
+
+    def get(self, session_id: str) -> LoginSession | None:
+        return self.session.get(LoginSession, session_id)
+
+    def find_by_secret_hash(self, secret_hash: str) -> LoginSession | None:
+        stmt = select(LoginSession).where(LoginSession.secret_hash == secret_hash)
+        return self.session.scalars(stmt).first()
+
+    def list_active(self, user_id: str, now: datetime) -> Sequence[LoginSession]:
+        stmt = (
+            select(LoginSession)
+            .where(
+                LoginSession.user_id == user_id,
+                LoginSession.ended_at.is_(None),
+                LoginSession.expires_at > now,
+            )
+            .order_by(LoginSession.last_seen_at.desc())
+        )
+        return self.session.scalars(stmt).all()
+
+    def touch(self, session_id: str, now: datetime) -> None:
+        self.session.execute(
+            update(LoginSession).where(LoginSession.id == session_id).values(last_seen_at=now)
+        )
+
+    def end(self, session_id: str, now: datetime) -> bool:
+        result = self.session.execute(
+            update(LoginSession)
+            .where(LoginSession.id == session_id, LoginSession.ended_at.is_(None))
+            .values(ended_at=now)
+        )
+        return bool(result.rowcount)  # type: ignore[attr-defined]
+
+    def end_all(self, user_id: str, now: datetime) -> list[str]:
+        """End every open session of a user; returns their ids."""
+        ids = list(
+            self.session.scalars(
+                select(LoginSession.id).where(
+                    LoginSession.user_id == user_id, LoginSession.ended_at.is_(None)
+                )
+            )
+        )
+        if ids:
+            self.session.execute(
+                update(LoginSession).where(LoginSession.id.in_(ids)).values(ended_at=now)
+            )
+        return ids

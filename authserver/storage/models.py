@@ -1,0 +1,225 @@
+"""SQLAlchemy 2 models: the whole schema. Secrets are only ever stored as hashes
+(``*_hash`` columns hold SHA-256 hex digests, passwords argon2id / bcrypt strings)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import JSON, BigInteger, Boolean, ForeignKey, Index, Integer, MetaData, String, Text
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+from authserver.storage.types import UTCDateTime
+
+NAMING = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+ID = String(36)
+HASH = String(64)
+CLIENT_ID = String(100)
+BigId = BigInteger().with_variant(Integer, "sqlite")
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING)
+    type_annotation_map = {datetime: UTCDateTime(), dict[str, Any]: JSON(), list[str]: JSON()}
+
+
+class User(Base):
+    __tablename__ = "users"
+
+    id: Mapped[str] = mapped_column(ID, primary_key=True)
+    # As the user typed it, after email-validator normalisation (shown back to them).
+    email: Mapped[str] = mapped_column(String(320))
+    # Case-folded form; unique, so a second account differing only in case is a duplicate.
+    email_key: Mapped[str] = mapped_column(String(320), unique=True)
+    email_verified: Mapped[bool] = mapped_column(Boolean, default=False)
+    name: Mapped[str | None] = mapped_column(String(200))
+    password_hash: Mapped[str | None] = mapped_column(String(255))
+    role: Mapped[str] = mapped_column(String(32), default="user")
+    disabled_at: Mapped[datetime | None]
+    # Access tokens with `iat` before this (epoch seconds) are no longer valid.
+    tokens_valid_after: Mapped[int] = mapped_column(BigInteger, default=0)
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+
+
+class Client(Base):
+    __tablename__ = "clients"
+
+    client_id: Mapped[str] = mapped_column(CLIENT_ID, primary_key=True)
+    secret_hash: Mapped[str | None] = mapped_column(HASH)
+    name: Mapped[str] = mapped_column(String(200))
+    token_endpoint_auth_method: Mapped[str] = mapped_column(String(40))
+    grant_types: Mapped[list[str]]
+    response_types: Mapped[list[str]]
+    redirect_uris: Mapped[list[str]]
+    post_logout_redirect_uris: Mapped[list[str]]
+    # Space-separated scopes this client may obtain.
+    scope: Mapped[str] = mapped_column(Text)
+    # First-party clients skip the consent page.
+    first_party: Mapped[bool] = mapped_column(Boolean, default=False)
+    # Issue refresh tokens to this client even without `offline_access`.
+    refresh_without_offline_access: Mapped[bool] = mapped_column(Boolean, default=False)
+    allowed_cors_origins: Mapped[list[str]]
+    # `aud` of this client's access tokens; the server default when empty.
+    audience: Mapped[list[str]]
+    # private_key_jwt: the client's public keys, inline or by URL (RFC 7591 §2).
+    jwks: Mapped[dict[str, Any] | None]
+    jwks_uri: Mapped[str | None] = mapped_column(Text)
+    # Other RFC 7591 metadata (client_uri, logo_uri, contacts, ...), kept as registered.
+    extra_metadata: Mapped[dict[str, Any]]
+    registration_access_token_hash: Mapped[str | None] = mapped_column(HASH)
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+
+
+class LoginSession(Base):
+    """One browser login. The cookie carries a random secret; only its hash is here."""
+
+    __tablename__ = "login_sessions"
+
+    # Public identifier: the `sid` claim of ID tokens.
+    id: Mapped[str] = mapped_column(ID, primary_key=True)
+    secret_hash: Mapped[str] = mapped_column(HASH, unique=True)
+    user_id: Mapped[str] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    auth_time: Mapped[datetime]
+    created_at: Mapped[datetime]
+    last_seen_at: Mapped[datetime]
+    expires_at: Mapped[datetime]
+    ended_at: Mapped[datetime | None]
+    ip: Mapped[str | None] = mapped_column(String(64))
+    user_agent: Mapped[str | None] = mapped_column(String(512))
+
+
+class Consent(Base):
+    __tablename__ = "consents"
+
+    user_id: Mapped[str] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), primary_key=True
+    )
+    client_id: Mapped[str] = mapped_column(
+        ForeignKey("clients.client_id", ondelete="CASCADE"), primary_key=True
+    )
+    scope: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+
+
+class AuthorizationCode(Base):
+    __tablename__ = "authorization_codes"
+
+    code_hash: Mapped[str] = mapped_column(HASH, primary_key=True)
+    client_id: Mapped[str] = mapped_column(
+        ForeignKey("clients.client_id", ondelete="CASCADE"), index=True
+    )
+    user_id: Mapped[str] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    login_session_id: Mapped[str | None] = mapped_column(ID)
+    redirect_uri: Mapped[str | None] = mapped_column(Text)
+    scope: Mapped[str] = mapped_column(Text)
+    nonce: Mapped[str | None] = mapped_column(String(512))
+    code_challenge: Mapped[str | None] = mapped_column(String(128))
+    code_challenge_method: Mapped[str | None] = mapped_column(String(10))
+    auth_time: Mapped[datetime]
+    created_at: Mapped[datetime]
+    expires_at: Mapped[datetime]
+    used_at: Mapped[datetime | None]
+    # The token family the (first) exchange created: revoked if the code is replayed.
+    family_id: Mapped[str | None] = mapped_column(ID)
+
+
+class TokenFamily(Base):
+    """One grant of one user to one client: every access and refresh token it led to."""
+
+    __tablename__ = "token_families"
+
+    id: Mapped[str] = mapped_column(ID, primary_key=True)
+    client_id: Mapped[str] = mapped_column(
+        ForeignKey("clients.client_id", ondelete="CASCADE"), index=True
+    )
+    user_id: Mapped[str] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    login_session_id: Mapped[str | None] = mapped_column(ID, index=True)
+    scope: Mapped[str] = mapped_column(Text)
+    auth_time: Mapped[datetime]
+    created_at: Mapped[datetime]
+    # Absolute: no refresh extends it.
+    expires_at: Mapped[datetime]
+    revoked_at: Mapped[datetime | None]
+    revoked_reason: Mapped[str | None] = mapped_column(String(40))
+
+
+class RefreshToken(Base):
+    __tablename__ = "refresh_tokens"
+
+    token_hash: Mapped[str] = mapped_column(HASH, primary_key=True)
+    family_id: Mapped[str] = mapped_column(
+        ForeignKey("token_families.id", ondelete="CASCADE"), index=True
+    )
+    created_at: Mapped[datetime]
+    # Set exactly once, by the atomic claim that rotates it.
+    used_at: Mapped[datetime | None]
+
+
+class AccessTokenRecord(Base):
+    """The `jti` of each user access token, so a family or user revocation can deny them."""
+
+    __tablename__ = "access_tokens"
+
+    jti: Mapped[str] = mapped_column(String(64), primary_key=True)
+    family_id: Mapped[str | None] = mapped_column(
+        ForeignKey("token_families.id", ondelete="CASCADE"), index=True
+    )
+    user_id: Mapped[str | None] = mapped_column(ID, index=True)
+    client_id: Mapped[str] = mapped_column(CLIENT_ID)
+    expires_at: Mapped[datetime] = mapped_column(index=True)
+
+
+class DeniedToken(Base):
+    """The `jti` deny list of the embedded mode (Redis holds it in production)."""
+
+    __tablename__ = "denied_tokens"
+
+    jti: Mapped[str] = mapped_column(String(64), primary_key=True)
+    expires_at: Mapped[datetime] = mapped_column(index=True)
+
+
+class PasswordResetToken(Base):
+    __tablename__ = "password_reset_tokens"
+
+    token_hash: Mapped[str] = mapped_column(HASH, primary_key=True)
+    user_id: Mapped[str] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    created_at: Mapped[datetime]
+    expires_at: Mapped[datetime]
+    used_at: Mapped[datetime | None]
+
+
+class InitialAccessToken(Base):
+    """Bearer tokens that allow dynamic client registration (RFC 7591 §3)."""
+
+    __tablename__ = "initial_access_tokens"
+
+    token_hash: Mapped[str] = mapped_column(HASH, primary_key=True)
+    description: Mapped[str] = mapped_column(String(200), default="")
+    created_at: Mapped[datetime]
+    expires_at: Mapped[datetime | None]
+    revoked_at: Mapped[datetime | None]
+
+
+class AuditEvent(Base):
+    __tablename__ = "audit_events"
+    __table_args__ = (Index("ix_audit_events_event_at", "event", "at"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    at: Mapped[datetime] = mapped_column(index=True)
+    event: Mapped[str] = mapped_column(String(64))
+    # No foreign keys: the record outlives the user or client it names.
+    user_id: Mapped[str | None] = mapped_column(ID, index=True)
+    client_id: Mapped[str | None] = mapped_column(CLIENT_ID, index=True)
+    ip: Mapped[str | None] = mapped_column(String(64))
+    user_agent: Mapped[str | None] = mapped_column(String(512))
+    details: Mapped[dict[str, Any]]

@@ -1,0 +1,55 @@
+"""End users."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+
+from sqlalchemy import func, select, update
+from sqlalchemy.orm import Session
+
+from authserver.storage.models import User
+
+
+def email_key(email: str) -> str:
+    """The unique lookup form of an e-mail address: case-folded."""
+    return email.strip().casefold()
+
+
+class UserRepository:
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    def get(self, user_id: str) -> User | None:
+        return self.session.get(User, user_id)
+
+    def find_by_email(self, email: str) -> User | None:
+        stmt = select(User).where(User.email_key == email_key(email))
+        return self.session.scalars(stmt).first()
+
+    def add(self, user: User) -> User:
+        self.session.add(user)
+        self.session.flush()
+        return user
+
+    def list(self, offset: int = 0, limit: int = 100) -> Sequence[User]:
+        stmt = select(User).order_by(User.created_at, User.id).offset(offset).limit(limit)
+        return self.session.scalars(stmt).all()
+
+    def count(self) -> int:
+        return self.session.scalar(select(func.count()).select_from(User)) or 0
+
+    def set_password_hash(self, user_id: str, password_hash: str, now: datetime) -> None:
+        self.session.execute(
+            update(User)
+            .where(User.id == user_id)
+            .values(password_hash=password_hash, updated_at=now)
+        )
+
+    def invalidate_tokens_before(self, user_id: str, epoch_seconds: int, now: datetime) -> None:
+        """Access tokens of this user with `iat` < ``epoch_seconds`` stop being valid."""
+        self.session.execute(
+            update(User)
+            .where(User.id == user_id, User.tokens_valid_after < epoch_seconds)
+            .values(tokens_valid_after=epoch_seconds, updated_at=now)
+        )

@@ -1,0 +1,1 @@
+"""Starlette plumbing shared by the endpoint, page, admin and ops handlers."""

@@ -1,0 +1,144 @@
+"""From a Starlette request to Authlib and back.
+
+The body is read and checked here, on the event loop (size, content type, UTF-8,
+duplicated parameters); the Authlib call and everything it touches (database, Redis,
+password hashing, signing) then runs in one thread-pool hop, inside one unit of work.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable
+from urllib.parse import parse_qsl
+
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import Response
+
+from authserver.oauth.requests import OAuthRequest, OAuthResponse, RequestMeta
+from authserver.oauth.server import AuthServer
+
+FORM_TYPE = "application/x-www-form-urlencoded"
+MAX_FIELDS = 64
+SAFE_NAME = re.compile(r"[a-z_]{1,40}")
+
+
+class BadRequest(Exception):
+    """A request rejected before it reaches Authlib; rendered as an RFC 6749 §5.2 error."""
+
+    def __init__(self, description: str, status: int = 400, error: str = "invalid_request"):
+        super().__init__(description)
+        self.status = status
+        self.error = error
+        self.description = description
+
+
+async def read_body(request: Request, limit: int) -> bytes:
+    length = request.headers.get("content-length")
+    if length is not None and (not length.isdigit() or int(length) > limit):
+        raise BadRequest("The request body is too large.", status=413)
+    body = bytearray()
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > limit:
+            raise BadRequest("The request body is too large.", status=413)
+    return bytes(body)
+
+
+def parse_params(text: str) -> dict[str, list[str]]:
+    """Query-string syntax to lists of values. RFC 6749 §3.1: a parameter sent without a
+    value is treated as omitted."""
+    try:
+        pairs = parse_qsl(text, keep_blank_values=True, max_num_fields=MAX_FIELDS, errors="strict")
+    except UnicodeDecodeError:
+        raise BadRequest("Parameters must be UTF-8.") from None
+    except ValueError:
+        raise BadRequest("Too many parameters.") from None
+    params: dict[str, list[str]] = {}
+    for key, value in pairs:
+        if value != "":
+            params.setdefault(key, []).append(value)
+    return params
+
+
+def reject_repeated(params: dict[str, list[str]]) -> dict[str, str]:
+    """RFC 6749 §3.1 / §3.2: parameters MUST NOT be included more than once."""
+    repeated = sorted(k for k, v in params.items() if len(v) > 1)
+    if repeated:
+        name = repeated[0]
+        # Echo the name only when it is plain: error descriptions are restricted ASCII.
+        shown = f"The {name} parameter" if SAFE_NAME.fullmatch(name) else "A parameter"
+        raise BadRequest(f"{shown} is repeated.")
+    return {k: v[0] for k, v in params.items()}
+
+
+async def read_form(request: Request, limit: int) -> dict[str, list[str]]:
+    content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if content_type != FORM_TYPE:
+        raise BadRequest(f"The request body must be {FORM_TYPE}.")
+    body = await read_body(request, limit)
+    try:
+        text = body.decode("utf-8")
+    except UnicodeDecodeError:
+        raise BadRequest("The request body must be UTF-8.") from None
+    return parse_params(text)
+
+
+def request_meta(request: Request) -> RequestMeta:
+    return RequestMeta(
+        ip=request.client.host if request.client else None,
+        user_agent=(request.headers.get("user-agent") or "")[:512] or None,
+        request_id=request.headers.get("x-request-id"),
+    )
+
+
+def public_uri(request: Request) -> str:
+    """The URL as clients reach us: our issuer, whatever a proxy in front rewrote."""
+    issuer = request.state.services.settings.issuer
+    query = request.url.query
+    return issuer + request.url.path + (f"?{query}" if query else "")
+
+
+async def form_request(request: Request) -> OAuthRequest:
+    """A POST to the token, revocation or introspection endpoint: parameters from the
+    form body only (never the query string), each at most once."""
+    limit = request.state.services.settings.max_body_bytes
+    params = await read_form(request, limit)
+    form = reject_repeated(params)
+    return OAuthRequest(
+        request.method,
+        public_uri(request),
+        request.headers,
+        form=form,
+        params={k: [v] for k, v in form.items()},
+        meta=request_meta(request),
+    )
+
+
+async def call_server(
+    request: Request, oauth_request: OAuthRequest, call: Callable[[AuthServer], OAuthResponse]
+) -> Response:
+    """Run ``call`` on a server bound to a fresh unit of work, in the thread pool."""
+    services = request.state.services
+    factory = request.state.oauth
+
+    def work() -> OAuthResponse:
+        with services.db.unit_of_work() as uow:
+            return call(factory(uow, oauth_request.meta))
+
+    return to_response(await run_in_threadpool(work))
+
+
+def to_response(result: OAuthResponse) -> Response:
+    body = result.body
+    if isinstance(body, dict):
+        content = json.dumps(body, separators=(",", ":")).encode()
+    elif isinstance(body, bytes):
+        content = body
+    else:
+        content = (body or "").encode()
+    response = Response(content, status_code=result.status)
+    for name, value in result.headers:
+        response.headers.append(name, value)
+    return response

@@ -1,0 +1,23 @@
+"""The route table: every path the server answers, one line each."""
+
+from __future__ import annotations
+
+from starlette.routing import Route
+
+from authserver import ops
+from authserver.endpoints import discovery, introspection, jwks, revocation, token
+
+routes = [
+    Route("/.well-known/openid-configuration", discovery.openid_configuration, methods=["GET"]),
+    Route(
+        "/.well-known/oauth-authorization-server",
+        discovery.oauth_authorization_server,
+        methods=["GET"],
+    ),
+    Route("/.well-known/jwks.json", jwks.jwks, methods=["GET"]),
+    Route("/token", token.token, methods=["POST"]),
+    Route("/revoke", revocation.revoke, methods=["POST"]),
+    Route("/introspect", introspection.introspect, methods=["POST"]),
+    Route("/healthz", ops.healthz, methods=["GET"]),
+    Route("/readyz", ops.readyz, methods=["GET"]),
+]
