@@ -16,7 +16,8 @@ from authserver.storage.models import Client
 
 AUTH_METHODS = ("client_secret_basic", "client_secret_post", "none")
 GRANT_TYPES = ("authorization_code", "refresh_token", "client_credentials", "password")
-CLIENT_ID = re.compile(r"[A-Za-z0-9._~-]{1,100}")
+# RFC 6749 A.1: client-id = *VSCHAR; we also leave out the space.
+CLIENT_ID = re.compile(r"[\x21-\x7e]{1,100}")
 # RFC 6749 §3.3: scope-token = 1*( %x21 / %x23-5B / %x5D-7E )
 SCOPE_TOKEN = re.compile(r"[\x21\x23-\x5b\x5d-\x7e]+")
 LOOPBACK = ("localhost", "127.0.0.1", "::1")
@@ -73,7 +74,7 @@ def spec_problems(spec: ClientSpec) -> list[str]:
     if not spec.name.strip() or len(spec.name) > 200:
         problems.append("name: required, at most 200 characters")
     if spec.client_id is not None and not CLIENT_ID.fullmatch(spec.client_id):
-        problems.append("client_id: 1-100 of A-Z a-z 0-9 . _ ~ -")
+        problems.append("client_id: 1-100 printable ASCII characters, no spaces")
     if spec.token_endpoint_auth_method not in AUTH_METHODS:
         problems.append(f"token_endpoint_auth_method: one of {', '.join(AUTH_METHODS)}")
     unknown = [g for g in spec.grant_types if g not in GRANT_TYPES]
