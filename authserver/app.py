@@ -21,6 +21,7 @@ from authserver.oauth.server import ServerFactory
 from authserver.services import build_services, close_services, key_grace, key_store
 from authserver.settings import Settings, load_settings
 from authserver.storage import migrate
+from authserver.web import templating
 from authserver.web.errors import EXCEPTION_HANDLERS
 from authserver.web.routes import routes
 from authserver.web.security_headers import SecurityHeadersMiddleware
@@ -54,7 +55,12 @@ def create_app(settings: Settings, clock: Clock | None = None) -> Starlette:
             oauth=json.dumps(authorization_server_metadata(settings)).encode(),
         )
         try:
-            yield {"services": services, "oauth": ServerFactory(services), "discovery": discovery}
+            yield {
+                "services": services,
+                "oauth": ServerFactory(services),
+                "discovery": discovery,
+                "templates": templating.environment(),
+            }
         finally:
             close_services(services)
 

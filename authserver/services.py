@@ -8,6 +8,7 @@ import redis
 
 from authserver.accounts.passwords import PasswordHasher
 from authserver.clock import Clock, SystemClock
+from authserver.keys import cookie_secret
 from authserver.keys.keyring import KeyRing
 from authserver.keys.keystore import KeyStore
 from authserver.settings import Settings
@@ -28,6 +29,8 @@ class Services:
     keys: KeyRing
     denylist: DenyList
     passwords: PasswordHasher
+    # HMAC key for values the server hands out and checks back (CSRF tokens).
+    cookie_secret: bytes
 
 
 def key_store(settings: Settings) -> KeyStore:
@@ -56,6 +59,7 @@ def build_services(settings: Settings, clock: Clock | None = None) -> Services:
         passwords=PasswordHasher(
             settings.argon2_time_cost, settings.argon2_memory_kib, settings.argon2_parallelism
         ),
+        cookie_secret=cookie_secret.load_or_create(settings.keys_dir, settings.secret_key),
     )
 
 

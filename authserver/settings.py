@@ -57,6 +57,13 @@ class Settings(BaseModel):
     # `aud` of access tokens unless a client names its own audience.
     access_token_audience: str | None = None
 
+    # Login sessions (hosted pages): idle and absolute timeouts, seconds.
+    session_idle_ttl: int = Field(default=2 * 3600, ge=60)
+    session_absolute_ttl: int = Field(default=7 * 86_400, ge=60)
+    # Key for HMACs over cookies (CSRF tokens). Unset: generated once into
+    # <keys_dir>/cookie-secret (share that folder between machines, as for the keys).
+    secret_key: str | None = Field(default=None, min_length=32)
+
     # argon2id parameters (RFC 9106; OWASP minimum m=19 MiB, t=2).
     argon2_time_cost: int = Field(default=3, ge=1)
     argon2_memory_kib: int = Field(default=65_536, ge=8)
@@ -187,6 +194,8 @@ def find_problems(s: Settings) -> list[str]:
         problems.append(
             f"{PREFIX}AUTH_CODE_TTL: at most 60 seconds (single-use, short-lived codes)"
         )
+    if s.session_idle_ttl > s.session_absolute_ttl:
+        problems.append(f"{PREFIX}SESSION_IDLE_TTL: longer than {PREFIX}SESSION_ABSOLUTE_TTL")
     if s.access_token_ttl > s.refresh_token_ttl:
         problems.append(f"{PREFIX}ACCESS_TOKEN_TTL: longer than {PREFIX}REFRESH_TOKEN_TTL")
     public = bool(url.hostname) and not _is_loopback_host(url.hostname or "")

@@ -20,6 +20,39 @@ log = logging.getLogger("authserver.errors")
 NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
 
 
+# Paths whose errors a person reads in a browser: answered with a page, not JSON.
+PAGE_PREFIXES = (
+    "/authorize",
+    "/login",
+    "/consent",
+    "/logout",
+    "/register",
+    "/password",
+    "/account",
+)
+
+
+def is_page(request: Request) -> bool:
+    path = request.url.path
+    if not path.startswith(PAGE_PREFIXES):
+        return False
+    return "application/json" not in request.headers.get("accept", "")
+
+
+def page_error(
+    request: Request, status: int, title: str, message: str, headers: dict[str, str] | None = None
+) -> Response:
+    from authserver.web.templating import render
+
+    return render(
+        request,
+        "errors/error.html",
+        {"title": title, "message": message},
+        status_code=status,
+        headers=headers,
+    )
+
+
 def json_error(
     status: int, error: str, description: str | None = None, headers: dict[str, str] | None = None
 ) -> Response:
@@ -36,11 +69,21 @@ def json_error(
 
 async def bad_request(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, BadRequest)
+    if is_page(request):
+        return page_error(request, exc.status, "That request could not be handled", exc.description)
     return json_error(exc.status, exc.error, exc.description)
 
 
 async def unavailable(request: Request, exc: Exception) -> Response:
     log.warning("backing service unavailable: %s", exc.__cause__ or exc)
+    if is_page(request):
+        return page_error(
+            request,
+            503,
+            "Temporarily unavailable",
+            "The service is briefly unavailable. Please try again in a moment.",
+            {"Retry-After": "5"},
+        )
     return json_error(
         503, "temporarily_unavailable", "A backing service is unavailable.", {"Retry-After": "5"}
     )
@@ -48,6 +91,15 @@ async def unavailable(request: Request, exc: Exception) -> Response:
 
 async def rate_limited(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, RateLimited)
+    if is_page(request):
+        minutes = max(1, round(exc.retry_after / 60))
+        return page_error(
+            request,
+            429,
+            "Too many attempts",
+            f"Too many attempts. Please wait about {minutes} minute(s) and try again.",
+            {"Retry-After": str(exc.retry_after)},
+        )
     return json_error(
         429,
         "slow_down",
@@ -59,11 +111,26 @@ async def rate_limited(request: Request, exc: Exception) -> Response:
 async def http_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, HTTPException)
     error = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "invalid_request")
+    if is_page(request):
+        return page_error(
+            request,
+            exc.status_code,
+            "That page could not be shown",
+            str(exc.detail),
+            dict(exc.headers or {}),
+        )
     return json_error(exc.status_code, error, None, dict(exc.headers or {}))
 
 
 async def server_error(request: Request, exc: Exception) -> Response:
     log.exception("unhandled error on %s %s", request.method, request.url.path)
+    if is_page(request):
+        return page_error(
+            request,
+            500,
+            "Something went wrong",
+            "The server failed to handle the request. Please try again.",
+        )
     return json_error(500, "server_error", "The server failed to handle the request.")
 
 

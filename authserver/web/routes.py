@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-from starlette.routing import Route
+from starlette.routing import Mount, Route
+from starlette.staticfiles import StaticFiles
 
 from authserver import ops
 from authserver.endpoints import discovery, introspection, jwks, revocation, token
+from authserver.web.templating import STATIC
 
 routes = [
     Route("/.well-known/openid-configuration", discovery.openid_configuration, methods=["GET"]),
@@ -20,4 +22,5 @@ routes = [
     Route("/introspect", introspection.introspect, methods=["POST"]),
     Route("/healthz", ops.healthz, methods=["GET"]),
     Route("/readyz", ops.readyz, methods=["GET"]),
+    Mount("/static", StaticFiles(directory=STATIC), name="static"),
 ]

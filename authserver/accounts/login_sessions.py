@@ -1,0 +1,107 @@
+"""Login sessions: one per browser login. The browser holds a random secret (the cookie);
+the database holds its hash, the user, `auth_time`, and when it was last used.
+
+A session ends on logout, after ``session_idle_ttl`` without use, or after
+``session_absolute_ttl`` in any case. Ending a session revokes the token families issued
+under it (OIDC RP-initiated logout; "end this session" on the account page)."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import timedelta
+
+from authserver.clock import Clock, to_datetime, to_timestamp
+from authserver.hashing import new_secret, secret_hash
+from authserver.settings import Settings
+from authserver.storage.db import UnitOfWork
+from authserver.storage.models import LoginSession, User
+
+# Writing last_seen_at on every page view would make each one a write; a minute is
+# precise enough for an idle timeout counted in hours.
+TOUCH_EVERY = timedelta(seconds=60)
+
+
+@dataclass(frozen=True)
+class ActiveSession:
+    login_session: LoginSession
+    user: User
+
+    @property
+    def id(self) -> str:
+        return self.login_session.id
+
+    @property
+    def auth_time(self) -> int:
+        return int(to_timestamp(self.login_session.auth_time))
+
+
+def start(
+    uow: UnitOfWork,
+    clock: Clock,
+    settings: Settings,
+    user: User,
+    *,
+    ip: str | None = None,
+    user_agent: str | None = None,
+) -> tuple[ActiveSession, str]:
+    """Create a session for a user who has just authenticated; returns it and the secret
+    to put in the cookie (a new secret at every login: no session fixation)."""
+    now = to_datetime(clock.now())
+    secret = new_secret(32)
+    record = LoginSession(
+        id=str(uuid.uuid4()),
+        secret_hash=secret_hash(secret),
+        user_id=user.id,
+        auth_time=now,
+        created_at=now,
+        last_seen_at=now,
+        expires_at=now + timedelta(seconds=settings.session_absolute_ttl),
+        ended_at=None,
+        ip=ip,
+        user_agent=(user_agent or "")[:512] or None,
+    )
+    uow.login_sessions.add(record)
+    return ActiveSession(record, user), secret
+
+
+def resolve(
+    uow: UnitOfWork, clock: Clock, settings: Settings, secret: str | None
+) -> ActiveSession | None:
+    """The live session a cookie secret names, or None (unknown, ended, expired, idle too
+    long, or its user disabled)."""
+    if not secret or len(secret) > 128:
+        return None
+    record = uow.login_sessions.find_by_secret_hash(secret_hash(secret))
+    if record is None or record.ended_at is not None:
+        return None
+    now = to_datetime(clock.now())
+    if now >= record.expires_at or now >= record.last_seen_at + timedelta(
+        seconds=settings.session_idle_ttl
+    ):
+        return None
+    user = uow.users.get(record.user_id)
+    if user is None or user.disabled_at is not None:
+        return None
+    if now - record.last_seen_at >= TOUCH_EVERY:
+        uow.login_sessions.touch(record.id, now)
+    return ActiveSession(record, user)
+
+
+def end(uow: UnitOfWork, clock: Clock, session_id: str, reason: str = "logout") -> bool:
+    """End one session and revoke the token families issued under it."""
+    now = to_datetime(clock.now())
+    ended = uow.login_sessions.end(session_id, now)
+    uow.tokens.revoke_login_session_families(session_id, reason, now)
+    return ended
+
+
+def end_all(uow: UnitOfWork, clock: Clock, user_id: str, reason: str = "logout_all") -> list[str]:
+    """Log a user out everywhere: every session ended, every token family revoked, and
+    every access token issued before now invalid (`tokens_valid_after`)."""
+    now_ts = clock.now()
+    now = to_datetime(now_ts)
+    ended = uow.login_sessions.end_all(user_id, now)
+    uow.tokens.revoke_user_families(user_id, reason, now)
+    uow.users.invalidate_tokens_before(user_id, int(now_ts), now)
+    return ended
