@@ -65,6 +65,32 @@ def start(
     return ActiveSession(record, user), secret
 
 
+def login(
+    uow: UnitOfWork,
+    clock: Clock,
+    settings: Settings,
+    user: User,
+    current: ActiveSession | None,
+    *,
+    ip: str | None = None,
+    user_agent: str | None = None,
+) -> tuple[ActiveSession, str]:
+    """A user has just entered their password in this browser. The cookie secret is
+    always new (no session fixation). Re-authenticating the same user keeps the session
+    (its `sid`) and moves `auth_time`; a different user ends the previous user's session."""
+    if current is not None and current.user.id == user.id:
+        secret = new_secret(32)
+        now = to_datetime(clock.now())
+        record = current.login_session
+        record.secret_hash = secret_hash(secret)
+        record.auth_time = now
+        record.last_seen_at = now
+        return ActiveSession(record, user), secret
+    if current is not None:
+        end(uow, clock, current.id, reason="replaced")
+    return start(uow, clock, settings, user, ip=ip, user_agent=user_agent)
+
+
 def resolve(
     uow: UnitOfWork, clock: Clock, settings: Settings, secret: str | None
 ) -> ActiveSession | None:

@@ -14,6 +14,7 @@ from starlette.responses import Response
 
 from authserver.errors import RateLimited, ServiceUnavailable
 from authserver.web.oauth_bridge import BadRequest
+from authserver.web.templating import render
 
 log = logging.getLogger("authserver.errors")
 
@@ -42,8 +43,6 @@ def is_page(request: Request) -> bool:
 def page_error(
     request: Request, status: int, title: str, message: str, headers: dict[str, str] | None = None
 ) -> Response:
-    from authserver.web.templating import render
-
     return render(
         request,
         "errors/error.html",

@@ -7,6 +7,7 @@ from starlette.staticfiles import StaticFiles
 
 from authserver import ops
 from authserver.endpoints import discovery, introspection, jwks, revocation, token
+from authserver.pages import login
 from authserver.web.templating import STATIC
 
 routes = [
@@ -20,6 +21,8 @@ routes = [
     Route("/token", token.token, methods=["POST"]),
     Route("/revoke", revocation.revoke, methods=["POST"]),
     Route("/introspect", introspection.introspect, methods=["POST"]),
+    Route("/login", login.show, methods=["GET"]),
+    Route("/login", login.submit, methods=["POST"]),
     Route("/healthz", ops.healthz, methods=["GET"]),
     Route("/readyz", ops.readyz, methods=["GET"]),
     Mount("/static", StaticFiles(directory=STATIC), name="static"),

@@ -1,0 +1,101 @@
+"""GET|POST /login: the hosted login page. A success starts (or renews) the browser's
+login session and continues to ``next`` (a local path, e.g. back to /authorize)."""
+
+from __future__ import annotations
+
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import RedirectResponse, Response
+
+from authserver.accounts import login as account_login
+from authserver.accounts import login_sessions
+from authserver.pages.forms import read_page_form, safe_next
+from authserver.web import session_cookie
+from authserver.web.oauth_bridge import request_meta
+from authserver.web.templating import render
+
+FAILED = "Incorrect e-mail or password."
+# Messages other pages may ask the login page to show (?notice=...): fixed texts only, so
+# a crafted link cannot put its own words on our page.
+NOTICES = {
+    "registered": "Your account was created. Sign in to continue.",
+    "password_reset": "Your password was changed. Sign in with your new password.",
+    "logged_out": "You have been signed out.",
+}
+
+
+def _links() -> list[dict[str, str]]:
+    return [
+        {"href": "/password/forgot", "text": "Forgot your password?"},
+        {"href": "/register", "text": "Create an account"},
+    ]
+
+
+def login_page(
+    request: Request,
+    *,
+    email: str = "",
+    error: str | None = None,
+    next_path: str | None = None,
+    status_code: int = 200,
+) -> Response:
+    return render(
+        request,
+        "pages/login.html",
+        {
+            "email": email,
+            "error": error,
+            "next": safe_next(next_path or request.query_params.get("next")),
+            "notice": NOTICES.get(request.query_params.get("notice", "")),
+            "links": _links(),
+        },
+        status_code=status_code,
+    )
+
+
+async def show(request: Request) -> Response:
+    return login_page(request, email=request.query_params.get("login_hint", "")[:320])
+
+
+def _authenticate(request: Request, email: str, password: str) -> str | None:
+    """The new session's cookie secret, or None when the credentials are wrong."""
+    services = request.state.services
+    meta = request_meta(request)
+    with services.db.unit_of_work() as uow:
+        user = account_login.authenticate(uow, services.passwords, services.clock, email, password)
+        if user is None:
+            return None
+        current = session_cookie.current(request, uow)
+        _, secret = login_sessions.login(
+            uow,
+            services.clock,
+            services.settings,
+            user,
+            current,
+            ip=meta.ip,
+            user_agent=meta.user_agent,
+        )
+        return secret
+
+
+async def submit(request: Request) -> Response:
+    fields = await read_page_form(request)
+    email = fields.get("email", "").strip()
+    password = fields.get("password", "")
+    next_path = safe_next(fields.get("next"))
+    if not email or not password:
+        return login_page(
+            request,
+            email=email[:320],
+            next_path=next_path,
+            status_code=400,
+            error="Enter your e-mail address and password.",
+        )
+    secret = await run_in_threadpool(_authenticate, request, email, password)
+    if secret is None:
+        return login_page(
+            request, email=email[:320], next_path=next_path, status_code=401, error=FAILED
+        )
+    response = RedirectResponse(next_path, status_code=303)
+    session_cookie.store(request, response, secret)
+    return response
