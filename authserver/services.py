@@ -12,6 +12,7 @@ from authserver.keys import cookie_secret
 from authserver.keys.keyring import KeyRing
 from authserver.keys.keystore import KeyStore
 from authserver.settings import Settings
+from authserver.storage.client_cache import ClientCache
 from authserver.storage.db import Database
 from authserver.storage.denylist import DatabaseDenyList, DenyList, RedisDenyList
 from authserver.storage.redis_client import make_redis
@@ -29,6 +30,7 @@ class Services:
     keys: KeyRing
     denylist: DenyList
     passwords: PasswordHasher
+    clients: ClientCache
     # HMAC key for values the server hands out and checks back (CSRF tokens).
     cookie_secret: bytes
 
@@ -59,6 +61,7 @@ def build_services(settings: Settings, clock: Clock | None = None) -> Services:
         passwords=PasswordHasher(
             settings.argon2_time_cost, settings.argon2_memory_kib, settings.argon2_parallelism
         ),
+        clients=ClientCache(clock, settings.client_cache_ttl),
         cookie_secret=cookie_secret.load_or_create(settings.keys_dir, settings.secret_key),
     )
 

@@ -71,8 +71,13 @@ class Settings(BaseModel):
 
     # Largest request body accepted by the protocol endpoints and pages, bytes.
     max_body_bytes: int = Field(default=65_536, ge=1024)
+    # Seconds a process may reuse a client registration it read (0: always read it).
+    # Changes made elsewhere (CLI, another process) take effect within this time.
+    client_cache_ttl: float = Field(default=5.0, ge=0, le=300)
     # Worker threads running the synchronous Authlib / database code.
-    thread_pool_size: int = Field(default=40, ge=1, le=1000)
+    # CPU-bound work (signing, hashing) gains nothing from more threads than cores, and
+    # loses latency to GIL contention; I/O waits (PostgreSQL, Redis) want a few more.
+    thread_pool_size: int = Field(default=16, ge=1, le=1000)
 
     # `authserver serve` defaults.
     host: str = "127.0.0.1"

@@ -144,6 +144,8 @@ def make_settings(backend: Backend, keys_dir: Path) -> Callable[..., Settings]:
             "database_url": backend.database_url,
             "keys_dir": keys_dir,
             "auto_migrate": False,
+            # The factory changes clients through its own services: no stale reads here.
+            "client_cache_ttl": 0,
             **FAST_HASHING,
         }
         if backend.redis_url:

@@ -7,13 +7,13 @@ from typing import Any
 from authlib.oauth2.rfc6749 import ClientMixin
 
 from authserver.hashing import matches_hash
-from authserver.storage.models import Client
+from authserver.storage.client_cache import ClientRecord
 
 PUBLIC = "none"
 
 
 class OAuthClient(ClientMixin):
-    def __init__(self, record: Client) -> None:
+    def __init__(self, record: ClientRecord) -> None:
         self.record = record
         self.client_id = record.client_id
         self.scopes = record.scope.split()

@@ -44,7 +44,8 @@ class AuthServer(AuthorizationServer):
     def query_client(self, client_id: str) -> OAuthClient | None:
         if not client_id or len(client_id) > MAX_CLIENT_ID_CHARS:
             return None
-        record = self.ctx.uow.clients.get(client_id)
+        uow = self.ctx.uow
+        record = self.ctx.services.clients.get(client_id, lambda: uow.clients.get(client_id))
         return OAuthClient(record) if record else None
 
     def authenticate_client(

@@ -13,7 +13,8 @@ from authserver.hashing import secret_hash
 from authserver.oauth.client import OAuthClient
 from authserver.oauth.context import OAuthContext
 from authserver.oauth.tokens import looks_like_jwt, verify_access_token
-from authserver.storage.models import RefreshToken, TokenFamily
+from authserver.storage.models import User
+from authserver.storage.tokens import FamilyRow, TokenRow
 
 MAX_TOKEN_CHARS = 8192
 
@@ -52,8 +53,9 @@ class AccessTokenView:
 
 @dataclass
 class RefreshTokenView:
-    token: RefreshToken
-    family: TokenFamily
+    token: TokenRow
+    family: FamilyRow
+    user: User
     now: float
     kind = "refresh_token"
 
@@ -113,7 +115,7 @@ def find_refresh_token(ctx: OAuthContext, token: str) -> RefreshTokenView | None
     found = ctx.uow.tokens.find_refresh_token(secret_hash(token))
     if found is None:
         return None
-    return RefreshTokenView(found[0], found[1], ctx.now())
+    return RefreshTokenView(found.token, found.family, found.user, ctx.now())
 
 
 def find_token(

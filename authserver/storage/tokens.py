@@ -6,7 +6,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import Connection, bindparam, delete, insert, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
@@ -32,9 +32,100 @@ class AccessTokenState:
     family_revoked: bool = False
 
 
+@dataclass(frozen=True)
+class TokenRow:
+    token_hash: str
+    created_at: datetime
+    used_at: datetime | None
+
+
+@dataclass(frozen=True)
+class FamilyRow:
+    id: str
+    client_id: str
+    user_id: str
+    login_session_id: str | None
+    scope: str
+    auth_time: datetime
+    created_at: datetime
+    expires_at: datetime
+    revoked_at: datetime | None
+
+
+@dataclass(frozen=True)
+class RefreshTokenRow:
+    token: TokenRow
+    family: FamilyRow
+    # Detached (not in the session): the fields a grant needs, read in the same query.
+    user: User
+
+
+# Statements on the token hot path are built once, with bind parameters: building a
+# SQLAlchemy statement (and its cache key) per request costs more than running it.
+_families = TokenFamily.__table__
+_refresh = RefreshToken.__table__
+_access = AccessTokenRecord.__table__
+_users = User.__table__
+
+INSERT_FAMILY = insert(_families)
+INSERT_REFRESH = insert(_refresh)
+INSERT_ACCESS = insert(_access)
+FIND_REFRESH = (
+    select(
+        _refresh.c.token_hash,
+        _refresh.c.created_at,
+        _refresh.c.used_at,
+        _families.c.id,
+        _families.c.client_id,
+        _families.c.user_id,
+        _families.c.login_session_id,
+        _families.c.scope,
+        _families.c.auth_time,
+        _families.c.created_at,
+        _families.c.expires_at,
+        _families.c.revoked_at,
+        _users.c.email,
+        _users.c.role,
+        _users.c.disabled_at,
+    )
+    .join(_families, _families.c.id == _refresh.c.family_id)
+    .join(_users, _users.c.id == _families.c.user_id)
+    .where(_refresh.c.token_hash == bindparam("token_hash"))
+)
+MARK_USED = (
+    update(_refresh)
+    .where(_refresh.c.token_hash == bindparam("h"), _refresh.c.used_at.is_(None))
+    .values(used_at=bindparam("now"))
+)
+REVOKE_FAMILY = (
+    update(_families)
+    .where(_families.c.id == bindparam("family_id"), _families.c.revoked_at.is_(None))
+    .values(revoked_at=bindparam("now"), revoked_reason=bindparam("reason"))
+)
+_client_exists = (
+    select(Client.__table__.c.client_id)
+    .where(Client.__table__.c.client_id == bindparam("client_id"))
+    .exists()
+)
+ACCESS_TOKEN_STATE = (
+    select(
+        _users.c.tokens_valid_after, _users.c.disabled_at, _families.c.revoked_at, _client_exists
+    )
+    .select_from(_users)
+    .outerjoin(_access, _access.c.jti == bindparam("jti"))
+    .outerjoin(_families, _families.c.id == _access.c.family_id)
+    .where(_users.c.id == bindparam("subject"))
+)
+CLIENT_EXISTS = select(_client_exists)
+
+
 class TokenRepository:
     def __init__(self, session: Session) -> None:
         self.session = session
+
+    @property
+    def _conn(self) -> Connection:
+        return self.session.connection()
 
     # --- families -------------------------------------------------------------------
 
@@ -48,30 +139,31 @@ class TokenRepository:
         now: datetime,
         lifetime: timedelta,
         login_session_id: str | None = None,
-    ) -> TokenFamily:
-        family = TokenFamily(
-            id=str(uuid.uuid4()),
-            client_id=client_id,
-            user_id=user_id,
-            login_session_id=login_session_id,
-            scope=scope,
-            auth_time=auth_time,
-            created_at=now,
-            expires_at=now + lifetime,
+    ) -> str:
+        """Start a family; returns its id. (Core inserts: this is on the token hot path.)"""
+        family_id = str(uuid.uuid4())
+        self._conn.execute(
+            INSERT_FAMILY,
+            {
+                "id": family_id,
+                "client_id": client_id,
+                "user_id": user_id,
+                "login_session_id": login_session_id,
+                "scope": scope,
+                "auth_time": auth_time,
+                "created_at": now,
+                "expires_at": now + lifetime,
+            },
         )
-        self.session.add(family)
-        self.session.flush()  # before the token rows that reference it
-        return family
+        return family_id
 
     def get_family(self, family_id: str) -> TokenFamily | None:
         return self.session.get(TokenFamily, family_id)
 
     def revoke_family(self, family_id: str, reason: str, now: datetime) -> bool:
         """Revoke one family (its refresh tokens and, through it, its access tokens)."""
-        result = self.session.execute(
-            update(TokenFamily)
-            .where(TokenFamily.id == family_id, TokenFamily.revoked_at.is_(None))
-            .values(revoked_at=now, revoked_reason=reason)
+        result = self._conn.execute(
+            REVOKE_FAMILY, {"family_id": family_id, "now": now, "reason": reason}
         )
         return bool(result.rowcount)  # type: ignore[attr-defined]
 
@@ -99,16 +191,20 @@ class TokenRepository:
     # --- refresh tokens ----------------------------------------------------------------
 
     def add_refresh_token(self, family_id: str, token_hash: str, now: datetime) -> None:
-        self.session.add(RefreshToken(token_hash=token_hash, family_id=family_id, created_at=now))
-
-    def find_refresh_token(self, token_hash: str) -> tuple[RefreshToken, TokenFamily] | None:
-        stmt = (
-            select(RefreshToken, TokenFamily)
-            .join(TokenFamily, TokenFamily.id == RefreshToken.family_id)
-            .where(RefreshToken.token_hash == token_hash)
+        self._conn.execute(
+            INSERT_REFRESH, {"token_hash": token_hash, "family_id": family_id, "created_at": now}
         )
-        row = self.session.execute(stmt).first()
-        return None if row is None else (row[0], row[1])
+
+    def find_refresh_token(self, token_hash: str) -> RefreshTokenRow | None:
+        """The token, its family and the family's user, in one query."""
+        row = self._conn.execute(FIND_REFRESH, {"token_hash": token_hash}).first()
+        if row is None:
+            return None
+        return RefreshTokenRow(
+            token=TokenRow(row[0], row[1], row[2]),
+            family=FamilyRow(*row[3:12]),
+            user=User(id=row[5], email=row[12], role=row[13], disabled_at=row[14]),
+        )
 
     def mark_used(self, token_hash: str, now: datetime) -> bool:
         """Claim a refresh token for rotation: one atomic conditional UPDATE.
@@ -117,11 +213,7 @@ class TokenRepository:
         row lock (PostgreSQL) or database lock (SQLite) serialises them and the
         ``used_at IS NULL`` condition is re-checked by the loser, which gets False.
         """
-        result = self.session.execute(
-            update(RefreshToken)
-            .where(RefreshToken.token_hash == token_hash, RefreshToken.used_at.is_(None))
-            .values(used_at=now)
-        )
+        result = self._conn.execute(MARK_USED, {"h": token_hash, "now": now})
         return result.rowcount == 1  # type: ignore[attr-defined]
 
     # --- access tokens -------------------------------------------------------------------
@@ -135,28 +227,22 @@ class TokenRepository:
         user_id: str | None = None,
         family_id: str | None = None,
     ) -> None:
-        self.session.add(
-            AccessTokenRecord(
-                jti=jti,
-                family_id=family_id,
-                user_id=user_id,
-                client_id=client_id,
-                expires_at=expires_at,
-            )
+        self._conn.execute(
+            INSERT_ACCESS,
+            {
+                "jti": jti,
+                "family_id": family_id,
+                "user_id": user_id,
+                "client_id": client_id,
+                "expires_at": expires_at,
+            },
         )
 
     def access_token_state(self, jti: str, subject: str, client_id: str) -> AccessTokenState:
         """The revocation-relevant state of an access token, in one query: its client,
         its user (when the subject is a user) and the family it was issued in."""
-        client_exists = select(Client.client_id).where(Client.client_id == client_id).exists()
-        stmt = (
-            select(User.tokens_valid_after, User.disabled_at, TokenFamily.revoked_at, client_exists)
-            .select_from(User)
-            .outerjoin(AccessTokenRecord, AccessTokenRecord.jti == jti)
-            .outerjoin(TokenFamily, TokenFamily.id == AccessTokenRecord.family_id)
-            .where(User.id == subject)
-        )
-        row = self.session.execute(stmt).first()
+        params = {"jti": jti, "subject": subject, "client_id": client_id}
+        row = self._conn.execute(ACCESS_TOKEN_STATE, params).first()
         if row is not None:
             return AccessTokenState(
                 subject_exists=bool(row[3]),
@@ -165,7 +251,10 @@ class TokenRepository:
                 family_revoked=row[2] is not None,
             )
         # No such user: a client_credentials token, whose subject is its client.
-        exists = subject == client_id and self.session.scalar(select(client_exists)) is True
+        exists = (
+            subject == client_id
+            and self._conn.execute(CLIENT_EXISTS, {"client_id": client_id}).scalar() is True
+        )
         return AccessTokenState(subject_exists=exists)
 
     # --- deny list (embedded mode) ----------------------------------------------------

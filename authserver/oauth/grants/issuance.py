@@ -12,12 +12,10 @@ from authserver.oauth.client import OAuthClient
 from authserver.oauth.context import OAuthContext
 from authserver.oauth.subject import Subject
 from authserver.oauth.tokens import unverified_claims
-from authserver.storage.models import TokenFamily
 
 
-def start_family(
-    ctx: OAuthContext, client: OAuthClient, subject: Subject, scope: str
-) -> TokenFamily:
+def start_family(ctx: OAuthContext, client: OAuthClient, subject: Subject, scope: str) -> str:
+    """A new family for a fresh grant; returns its id."""
     return ctx.uow.tokens.create_family(
         client_id=client.client_id,
         user_id=subject.user.id,

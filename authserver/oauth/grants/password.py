@@ -61,5 +61,5 @@ class PasswordGrant(grants.ResourceOwnerPasswordCredentialsGrant):
 
     def save_token(self, token: dict[str, Any]) -> None:
         ctx = self.server.ctx
-        family = start_family(ctx, self.request.client, self.request.user, token["scope"])
-        record_issued(ctx, token, self.request.client, self.request.user, family.id)
+        family_id = start_family(ctx, self.request.client, self.request.user, token["scope"])
+        record_issued(ctx, token, self.request.client, self.request.user, family_id)

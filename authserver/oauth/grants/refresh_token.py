@@ -52,9 +52,8 @@ class RefreshTokenGrant(grants.RefreshTokenGrant):
         return view
 
     def authenticate_user(self, refresh_token: RefreshTokenView) -> Subject:
-        family = refresh_token.family
-        user = self.server.ctx.uow.users.get(family.user_id)
-        if user is None or user.disabled_at is not None:
+        family, user = refresh_token.family, refresh_token.user
+        if user.disabled_at is not None:
             raise InvalidGrantError()
         return Subject(
             user,
