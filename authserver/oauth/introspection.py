@@ -11,11 +11,19 @@ from typing import Any
 from authlib.oauth2 import rfc7662
 
 from authserver.oauth.client import OAuthClient
-from authserver.oauth.token_lookup import AccessTokenView, RefreshTokenView, find_token
+from authserver.oauth.token_lookup import (
+    AccessTokenView,
+    RefreshTokenView,
+    check_token_params,
+    find_token,
+)
 
 
 class IntrospectionEndpoint(rfc7662.IntrospectionEndpoint):
     CLIENT_AUTH_METHODS = ["client_secret_basic", "client_secret_post"]
+
+    def check_params(self, request: Any, client: OAuthClient) -> None:
+        check_token_params(request.form)
 
     def query_token(
         self, token_string: str, token_type_hint: str | None

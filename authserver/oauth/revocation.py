@@ -11,12 +11,21 @@ from typing import Any
 from authlib.oauth2 import rfc7009
 
 from authserver.audit import AuditEvent
-from authserver.oauth.token_lookup import AccessTokenView, RefreshTokenView, find_token
+from authserver.oauth.client import OAuthClient
+from authserver.oauth.token_lookup import (
+    AccessTokenView,
+    RefreshTokenView,
+    check_token_params,
+    find_token,
+)
 
 
 class RevocationEndpoint(rfc7009.RevocationEndpoint):
     # Public clients must be able to revoke their own refresh tokens.
     CLIENT_AUTH_METHODS = ["client_secret_basic", "client_secret_post", "none"]
+
+    def check_params(self, request: Any, client: OAuthClient) -> None:
+        check_token_params(request.form)
 
     def query_token(
         self, token_string: str, token_type_hint: str | None

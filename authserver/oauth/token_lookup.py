@@ -8,6 +8,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from authlib.oauth2.rfc6749 import InvalidRequestError, OAuth2Error
+
 from authserver.clock import to_timestamp
 from authserver.hashing import secret_hash
 from authserver.oauth.client import OAuthClient
@@ -17,6 +19,23 @@ from authserver.storage.models import User
 from authserver.storage.tokens import FamilyRow, TokenRow
 
 MAX_TOKEN_CHARS = 8192
+TOKEN_TYPES = ("access_token", "refresh_token")
+
+
+class UnsupportedTokenTypeError(OAuth2Error):
+    """RFC 7009 §2.2.1 / RFC 7662: an RFC 6749 §5.2 error, so 400 (Authlib's is a 401)."""
+
+    error = "unsupported_token_type"
+    status_code = 400
+
+
+def check_token_params(form: dict[str, str]) -> None:
+    """The parameters of /revoke and /introspect: ``token`` required, a known hint."""
+    if not form.get("token"):
+        raise InvalidRequestError("The token parameter is required.")
+    hint = form.get("token_type_hint")
+    if hint and hint not in TOKEN_TYPES:
+        raise UnsupportedTokenTypeError()
 
 
 @dataclass
