@@ -41,7 +41,8 @@ class Settings(BaseModel):
 
     # Folder holding <kid>.pem + <kid>.json per signing key.
     keys_dir: Path = Path("keys")
-    key_size: Literal[2048, 3072, 4096] = 2048
+    # RSA modulus bits: 2048, 3072 or 4096.
+    key_size: int = 2048
     # Optional passphrase the private PEM files are encrypted with.
     keys_passphrase: str | None = None
     # Seconds a rotated-in key is published before it signs; >= jwks_max_age.
@@ -195,6 +196,8 @@ def find_problems(s: Settings) -> list[str]:
             f"{PREFIX}KEY_PUBLISH_AHEAD: must be >= {PREFIX}JWKS_MAX_AGE, or verifiers with a "
             "cached JWKS would meet a kid they cannot find"
         )
+    if s.key_size not in (2048, 3072, 4096):
+        problems.append(f"{PREFIX}KEY_SIZE: one of 2048, 3072, 4096")
     if s.auth_code_ttl > 60:
         problems.append(
             f"{PREFIX}AUTH_CODE_TTL: at most 60 seconds (single-use, short-lived codes)"
