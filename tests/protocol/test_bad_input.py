@@ -7,7 +7,9 @@ import base64
 
 import pytest
 import sqlalchemy as sa
-from hypothesis import HealthCheck, given, settings as hsettings, strategies as st
+from hypothesis import HealthCheck, given
+from hypothesis import settings as hsettings
+from hypothesis import strategies as st
 
 from authserver.storage.models import Base
 
@@ -121,7 +123,7 @@ def test_two_client_authentication_methods_at_once(client, seeded):
 
 
 def test_oversized_fields_are_rejected_without_change(client, services, seeded):
-    app, user, body = seeded
+    app, user, _ = seeded
     before = snapshot(services)
     for data in (
         {"grant_type": "password", "username": "a" * 5000, "password": "x"},
