@@ -13,8 +13,10 @@ import anyio.to_thread
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
 from starlette.middleware import Middleware
+from starlette.types import ASGIApp
 
 from authserver.clock import Clock
+from authserver.endpoints.jwks import JwksEndpoint
 from authserver.keys import admin as key_admin
 from authserver.oauth.metadata import authorization_server_metadata, openid_configuration
 from authserver.oauth.server import ServerFactory
@@ -43,7 +45,7 @@ def _prepare(settings: Settings, clock: Clock) -> None:
     )
 
 
-def create_app(settings: Settings, clock: Clock | None = None) -> Starlette:
+def create_app(settings: Settings, clock: Clock | None = None) -> ASGIApp:
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[dict[str, Any]]:
         services = build_services(settings, clock)
@@ -64,14 +66,17 @@ def create_app(settings: Settings, clock: Clock | None = None) -> Starlette:
         finally:
             close_services(services)
 
-    return Starlette(
+    app = Starlette(
         routes=routes,
-        middleware=[Middleware(SecurityHeadersMiddleware, hsts=settings.issuer_is_https)],
+        middleware=[
+            Middleware(SecurityHeadersMiddleware, hsts=settings.issuer_is_https),
+        ],
         exception_handlers=EXCEPTION_HANDLERS,  # type: ignore[arg-type]
         lifespan=lifespan,
     )
+    return JwksEndpoint(app, max_age=settings.jwks_max_age, hsts=settings.issuer_is_https)
 
 
-def app_from_environment() -> Starlette:
+def app_from_environment() -> ASGIApp:
     """Factory for ``uvicorn --factory`` (each worker process reads the environment)."""
     return create_app(load_settings())

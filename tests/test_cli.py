@@ -144,7 +144,6 @@ def test_keys_list_rotate_retire(env, capsys):
     # The first key is created on first use.
     assert run(capsys, "migrate")[0] == 0
 
-
     admin.ensure_signing_key(KeyStore(env / "keys"), time.time(), 3660, 2048)
     _, out, _ = run(capsys, "keys", "list", "--json")
     (first,) = json.loads(out)

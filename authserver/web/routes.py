@@ -6,7 +6,7 @@ from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from authserver import ops
-from authserver.endpoints import discovery, introspection, jwks, revocation, token
+from authserver.endpoints import discovery, introspection, revocation, token
 from authserver.pages import login
 from authserver.web.templating import STATIC
 
@@ -17,7 +17,6 @@ routes = [
         discovery.oauth_authorization_server,
         methods=["GET"],
     ),
-    Route("/.well-known/jwks.json", jwks.jwks, methods=["GET"]),
     Route("/token", token.token, methods=["POST"]),
     Route("/revoke", revocation.revoke, methods=["POST"]),
     Route("/introspect", introspection.introspect, methods=["POST"]),

@@ -12,17 +12,22 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 DEFAULT_CSP = "default-src 'none'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'"
 
 
+def security_headers(hsts: bool) -> list[tuple[bytes, bytes]]:
+    """The headers every response carries (a handler's own CSP aside)."""
+    extra = [
+        (b"x-content-type-options", b"nosniff"),
+        (b"referrer-policy", b"no-referrer"),
+        (b"x-frame-options", b"DENY"),
+    ]
+    if hsts:
+        extra.append((b"strict-transport-security", b"max-age=63072000; includeSubDomains"))
+    return extra
+
+
 class SecurityHeadersMiddleware:
     def __init__(self, app: ASGIApp, hsts: bool) -> None:
         self.app = app
-        extra = [
-            (b"x-content-type-options", b"nosniff"),
-            (b"referrer-policy", b"no-referrer"),
-            (b"x-frame-options", b"DENY"),
-        ]
-        if hsts:
-            extra.append((b"strict-transport-security", b"max-age=63072000; includeSubDomains"))
-        self.extra = extra
+        self.extra = security_headers(hsts)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
