@@ -15,6 +15,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.middleware import Middleware
 from starlette.types import ASGIApp
 
+from authserver.admin.base import ApiError, api_error
 from authserver.clock import Clock
 from authserver.endpoints.jwks import JwksEndpoint
 from authserver.keys import admin as key_admin
@@ -71,7 +72,7 @@ def create_app(settings: Settings, clock: Clock | None = None) -> ASGIApp:
         middleware=[
             Middleware(SecurityHeadersMiddleware, hsts=settings.issuer_is_https),
         ],
-        exception_handlers=EXCEPTION_HANDLERS,  # type: ignore[arg-type]
+        exception_handlers={**EXCEPTION_HANDLERS, ApiError: api_error},  # type: ignore[dict-item]
         lifespan=lifespan,
     )
     return JwksEndpoint(app, max_age=settings.jwks_max_age, hsts=settings.issuer_is_https)

@@ -13,6 +13,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from authserver.errors import RateLimited, ServiceUnavailable
+from authserver.web.bearer import BearerError, bearer_error
 from authserver.web.oauth_bridge import BadRequest
 from authserver.web.templating import render
 
@@ -134,6 +135,7 @@ async def server_error(request: Request, exc: Exception) -> Response:
 
 
 EXCEPTION_HANDLERS = {
+    BearerError: bearer_error,
     BadRequest: bad_request,
     ServiceUnavailable: unavailable,
     RateLimited: rate_limited,

@@ -6,6 +6,7 @@ from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from authserver import ops
+from authserver.admin import routes as admin_routes
 from authserver.endpoints import discovery, introspection, revocation, token
 from authserver.pages import login
 from authserver.web.templating import STATIC
@@ -24,5 +25,6 @@ routes = [
     Route("/login", login.submit, methods=["POST"]),
     Route("/healthz", ops.healthz, methods=["GET"]),
     Route("/readyz", ops.readyz, methods=["GET"]),
+    Mount("/admin", routes=admin_routes.routes),
     Mount("/static", StaticFiles(directory=STATIC), name="static"),
 ]
