@@ -21,6 +21,7 @@ from authserver.endpoints.jwks import JwksEndpoint
 from authserver.keys import admin as key_admin
 from authserver.oauth.metadata import authorization_server_metadata, openid_configuration
 from authserver.oauth.server import ServerFactory
+from authserver.observability import ObservabilityMiddleware
 from authserver.services import build_services, close_services, key_grace, key_store
 from authserver.settings import Settings, load_settings
 from authserver.storage import migrate
@@ -70,6 +71,7 @@ def create_app(settings: Settings, clock: Clock | None = None) -> ASGIApp:
     app = Starlette(
         routes=routes,
         middleware=[
+            Middleware(ObservabilityMiddleware, access_log_enabled=settings.access_log),
             Middleware(SecurityHeadersMiddleware, hsts=settings.issuer_is_https),
         ],
         exception_handlers={**EXCEPTION_HANDLERS, ApiError: api_error},  # type: ignore[dict-item]

@@ -11,6 +11,7 @@ from authserver.clock import Clock, SystemClock
 from authserver.keys import cookie_secret
 from authserver.keys.keyring import KeyRing
 from authserver.keys.keystore import KeyStore
+from authserver.metrics import Metrics
 from authserver.settings import Settings
 from authserver.storage.client_cache import ClientCache
 from authserver.storage.db import Database
@@ -31,6 +32,7 @@ class Services:
     denylist: DenyList
     passwords: PasswordHasher
     clients: ClientCache
+    metrics: Metrics
     # HMAC key for values the server hands out and checks back (CSRF tokens).
     cookie_secret: bytes
 
@@ -51,7 +53,7 @@ def build_services(settings: Settings, clock: Clock | None = None) -> Services:
     denylist: DenyList = (
         RedisDenyList(client, settings.redis_prefix, clock) if client else DatabaseDenyList(clock)
     )
-    return Services(
+    services = Services(
         settings=settings,
         clock=clock,
         db=db,
@@ -62,8 +64,13 @@ def build_services(settings: Settings, clock: Clock | None = None) -> Services:
             settings.argon2_time_cost, settings.argon2_memory_kib, settings.argon2_parallelism
         ),
         clients=ClientCache(clock, settings.client_cache_ttl),
+        metrics=Metrics(),
         cookie_secret=cookie_secret.load_or_create(settings.keys_dir, settings.secret_key),
     )
+    services.metrics.watch_keys(
+        lambda: {k: str(v) for k, v in services.keys.snapshot().states.items()}
+    )
+    return services
 
 
 def close_services(services: Services) -> None:

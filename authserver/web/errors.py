@@ -91,6 +91,7 @@ async def unavailable(request: Request, exc: Exception) -> Response:
 
 async def rate_limited(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, RateLimited)
+    request.state.services.metrics.throttled.inc()
     if is_page(request):
         minutes = max(1, round(exc.retry_after / 60))
         return page_error(

@@ -25,6 +25,7 @@ routes = [
     Route("/login", login.submit, methods=["POST"]),
     Route("/healthz", ops.healthz, methods=["GET"]),
     Route("/readyz", ops.readyz, methods=["GET"]),
+    Route("/metrics", ops.metrics, methods=["GET"]),
     Mount("/admin", routes=admin_routes.routes),
     Mount("/static", StaticFiles(directory=STATIC), name="static"),
 ]

@@ -166,8 +166,10 @@ def test_keys_list_and_rotate(admin_http):
 
 def test_audit_query_validation_and_paging(admin_http, factory):
     for i in range(3):
-        admin_http.post("/admin/clients", json={
-            "name": f"c{i}", "grant_types": ["client_credentials"], "scope": "a"})
+        admin_http.post(
+            "/admin/clients",
+            json={"name": f"c{i}", "grant_types": ["client_credentials"], "scope": "a"},
+        )
     assert admin_http.get("/admin/audit?since=yesterday").status_code == 400
     assert admin_http.get("/admin/audit?since=2020-01-01T00:00:00").status_code == 400
     assert admin_http.get("/admin/audit?limit=0").status_code == 400
