@@ -9,6 +9,7 @@ from authserver import ops
 from authserver.admin import routes as admin_routes
 from authserver.endpoints import discovery, introspection, revocation, token
 from authserver.pages import login
+from authserver.web import cors
 from authserver.web.templating import STATIC
 
 routes = [
@@ -19,7 +20,9 @@ routes = [
         methods=["GET"],
     ),
     Route("/token", token.token, methods=["POST"]),
+    Route("/token", cors.preflight, methods=["OPTIONS"]),
     Route("/revoke", revocation.revoke, methods=["POST"]),
+    Route("/revoke", cors.preflight, methods=["OPTIONS"]),
     Route("/introspect", introspection.introspect, methods=["POST"]),
     Route("/login", login.show, methods=["GET"]),
     Route("/login", login.submit, methods=["POST"]),

@@ -14,7 +14,7 @@ def test_every_response_carries_a_request_id(client):
     assert len(r.headers["x-request-id"]) == 32
     mine = client.get("/healthz", headers={"X-Request-Id": "trace-1234abcd"})
     assert mine.headers["x-request-id"] == "trace-1234abcd"
-    hostile = client.get("/healthz", headers={"X-Request-Id": "x\"><script>alert(1)</script>"})
+    hostile = client.get("/healthz", headers={"X-Request-Id": 'x"><script>alert(1)</script>'})
     assert "<" not in hostile.headers["x-request-id"]
 
 
