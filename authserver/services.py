@@ -11,6 +11,7 @@ from authserver.clock import Clock, SystemClock
 from authserver.keys import cookie_secret
 from authserver.keys.keyring import KeyRing
 from authserver.keys.keystore import KeyStore
+from authserver.keys.remote import RemoteJwks
 from authserver.metrics import Metrics
 from authserver.settings import Settings
 from authserver.storage.client_cache import ClientCache
@@ -33,6 +34,8 @@ class Services:
     passwords: PasswordHasher
     clients: ClientCache
     metrics: Metrics
+    # Public keys clients publish at their jwks_uri (private_key_jwt).
+    remote_jwks: RemoteJwks
     # HMAC key for values the server hands out and checks back (CSRF tokens).
     cookie_secret: bytes
 
@@ -65,6 +68,7 @@ def build_services(settings: Settings, clock: Clock | None = None) -> Services:
         ),
         clients=ClientCache(clock, settings.client_cache_ttl),
         metrics=Metrics(),
+        remote_jwks=RemoteJwks(),
         cookie_secret=cookie_secret.load_or_create(settings.keys_dir, settings.secret_key),
     )
     services.metrics.watch_keys(

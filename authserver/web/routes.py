@@ -7,7 +7,7 @@ from starlette.staticfiles import StaticFiles
 
 from authserver import ops
 from authserver.admin import routes as admin_routes
-from authserver.endpoints import discovery, introspection, revocation, token
+from authserver.endpoints import discovery, introspection, registration, revocation, token
 from authserver.pages import login
 from authserver.web import cors
 from authserver.web.templating import STATIC
@@ -24,6 +24,8 @@ routes = [
     Route("/revoke", revocation.revoke, methods=["POST"]),
     Route("/revoke", cors.preflight, methods=["OPTIONS"]),
     Route("/introspect", introspection.introspect, methods=["POST"]),
+    Route("/register", registration.register, methods=["POST"]),
+    Route("/register/{client_id}", registration.manage, methods=["GET", "PUT", "DELETE"]),
     Route("/login", login.show, methods=["GET"]),
     Route("/login", login.submit, methods=["POST"]),
     Route("/healthz", ops.healthz, methods=["GET"]),
