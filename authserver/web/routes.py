@@ -6,8 +6,8 @@ from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from authserver import ops
-from authserver.endpoints import discovery, introspection, revocation, token
-from authserver.pages import login
+from authserver.endpoints import discovery, introspection, logout_api, revocation, token
+from authserver.pages import account, login, password, register
 from authserver.web.templating import STATIC
 
 routes = [
@@ -22,6 +22,17 @@ routes = [
     Route("/introspect", introspection.introspect, methods=["POST"]),
     Route("/login", login.show, methods=["GET"]),
     Route("/login", login.submit, methods=["POST"]),
+    Route("/register", register.show, methods=["GET"]),
+    Route("/register", register.submit, methods=["POST"]),
+    Route("/password/forgot", password.forgot, methods=["GET"]),
+    Route("/password/forgot", password.forgot_submit, methods=["POST"]),
+    Route("/password/reset", password.reset_form, methods=["GET"]),
+    Route("/password/reset", password.reset_submit, methods=["POST"]),
+    Route("/account", account.show, methods=["GET"]),
+    Route("/account/password", account.change_password, methods=["POST"]),
+    Route("/account/sessions/end", account.end_session, methods=["POST"]),
+    Route("/account/logout-all", account.logout_all, methods=["POST"]),
+    Route("/logout-all", logout_api.logout_all, methods=["POST"]),
     Route("/healthz", ops.healthz, methods=["GET"]),
     Route("/readyz", ops.readyz, methods=["GET"]),
     Mount("/static", StaticFiles(directory=STATIC), name="static"),
