@@ -15,11 +15,13 @@ from starlette.concurrency import run_in_threadpool
 from starlette.middleware import Middleware
 from starlette.types import ASGIApp
 
+from authserver.admin.base import ApiError, api_error
 from authserver.clock import Clock
 from authserver.endpoints.jwks import JwksEndpoint
 from authserver.keys import admin as key_admin
 from authserver.oauth.metadata import authorization_server_metadata, openid_configuration
 from authserver.oauth.server import ServerFactory
+from authserver.observability import ObservabilityMiddleware
 from authserver.services import build_services, close_services, key_grace, key_store
 from authserver.settings import Settings, load_settings
 from authserver.storage import migrate
@@ -69,9 +71,10 @@ def create_app(settings: Settings, clock: Clock | None = None) -> ASGIApp:
     app = Starlette(
         routes=routes,
         middleware=[
+            Middleware(ObservabilityMiddleware, access_log_enabled=settings.access_log),
             Middleware(SecurityHeadersMiddleware, hsts=settings.issuer_is_https),
         ],
-        exception_handlers=EXCEPTION_HANDLERS,  # type: ignore[arg-type]
+        exception_handlers={**EXCEPTION_HANDLERS, ApiError: api_error},  # type: ignore[dict-item]
         lifespan=lifespan,
     )
     return JwksEndpoint(app, max_age=settings.jwks_max_age, hsts=settings.issuer_is_https)

@@ -3,9 +3,10 @@ the database and, where configured, Redis answer; a signing key is active)."""
 
 from __future__ import annotations
 
+from prometheus_client import CONTENT_TYPE_LATEST
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
-from starlette.responses import JSONResponse
+from starlette.responses import JSONResponse, Response
 
 from authserver.services import Services
 from authserver.storage.redis_client import ping
@@ -24,6 +25,14 @@ def _checks(services: Services) -> dict[str, bool]:
     except Exception:
         checks["signing_key"] = False
     return checks
+
+
+async def metrics(request: Request) -> Response:
+    services = request.state.services
+    if not services.settings.metrics_enabled:
+        return Response(status_code=404)
+    body = await run_in_threadpool(services.metrics.exposition)
+    return Response(body, media_type=CONTENT_TYPE_LATEST, headers={"Cache-Control": "no-store"})
 
 
 async def readyz(request: Request) -> JSONResponse:

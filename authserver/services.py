@@ -12,6 +12,7 @@ from authserver.keys import cookie_secret
 from authserver.keys.keyring import KeyRing
 from authserver.keys.keystore import KeyStore
 from authserver.mail import MailComposer, Mailer, build_mailer
+from authserver.metrics import Metrics
 from authserver.settings import Settings
 from authserver.storage.client_cache import ClientCache
 from authserver.storage.db import Database
@@ -37,6 +38,7 @@ class Services:
     ratelimiter: RateLimiter
     mailer: Mailer
     mail: MailComposer
+    metrics: Metrics
     # HMAC key for values the server hands out and checks back (CSRF tokens).
     cookie_secret: bytes
 
@@ -57,7 +59,7 @@ def build_services(settings: Settings, clock: Clock | None = None) -> Services:
     denylist: DenyList = (
         RedisDenyList(client, settings.redis_prefix, clock) if client else DatabaseDenyList(clock)
     )
-    return Services(
+    services = Services(
         settings=settings,
         clock=clock,
         db=db,
@@ -75,8 +77,13 @@ def build_services(settings: Settings, clock: Clock | None = None) -> Services:
         ),
         mailer=build_mailer(settings),
         mail=MailComposer(settings.mail_from),
+        metrics=Metrics(),
         cookie_secret=cookie_secret.load_or_create(settings.keys_dir, settings.secret_key),
     )
+    services.metrics.watch_keys(
+        lambda: {k: str(v) for k, v in services.keys.snapshot().states.items()}
+    )
+    return services
 
 
 def close_services(services: Services) -> None:

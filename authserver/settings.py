@@ -114,6 +114,12 @@ class Settings(BaseModel):
     # Addresses whose X-Forwarded-* headers are trusted (uvicorn --forwarded-allow-ips).
     forwarded_allow_ips: str = "127.0.0.1"
     log_level: Literal["debug", "info", "warning", "error"] = "info"
+    # json: one JSON object per line (with the request id); text: for a terminal.
+    log_format: Literal["json", "text"] = "json"
+    # One log line per request.
+    access_log: bool = True
+    # Serve Prometheus metrics at /metrics (keep it off the public internet).
+    metrics_enabled: bool = True
 
     @model_validator(mode="after")
     def _default_issuer(self) -> Settings:

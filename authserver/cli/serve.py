@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import argparse
 import os
+import tempfile
 
 import uvicorn
 
 from authserver.app import create_app
+from authserver.observability import configure_logging
 from authserver.settings import PREFIX, load_settings
 
 
@@ -38,10 +40,14 @@ def run(args: argparse.Namespace) -> int:
         log_level=settings.log_level,
         server_header=False,
     )
+    configure_logging(settings.log_level, settings.log_format)
+    options["log_config"] = None  # keep the handlers configure_logging installed
     if settings.workers == 1:
         uvicorn.run(create_app(settings), **options)  # type: ignore[arg-type]
         return 0
-    # Each worker process builds its own app from the environment.
+    # Each worker process builds its own app from the environment, and writes its metric
+    # samples to a shared folder so /metrics on any worker reports all of them.
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="authserver-metrics-")
     for key, value in overrides.items():
         os.environ[f"{PREFIX}{key.upper()}"] = str(value)
     uvicorn.run(

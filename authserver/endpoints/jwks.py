@@ -38,7 +38,9 @@ class JwksEndpoint:
         ):
             await self.app(scope, receive, send)
             return
-        snapshot = scope["state"]["services"].keys.snapshot()
+        services = scope["state"]["services"]
+        services.metrics.requests.labels("jwks.jwks", scope["method"], "200").inc()
+        snapshot = services.keys.snapshot()
         etag = snapshot.etag.encode()
         headers = [(b"cache-control", self.cache_control), (b"etag", etag), *self.fixed]
         if_none_match = next((v for k, v in scope["headers"] if k == b"if-none-match"), b"")

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
 from authserver.clock import Clock, to_datetime
-from authserver.errors import Conflict, InvalidInput
+from authserver.errors import Conflict, InvalidInput, NotFound
 from authserver.hashing import new_secret, secret_hash
 from authserver.storage.db import UnitOfWork
 from authserver.storage.models import Client
@@ -145,10 +145,57 @@ def register_client(uow: UnitOfWork, clock: Clock, spec: ClientSpec) -> tuple[Cl
 def rotate_secret(uow: UnitOfWork, clock: Clock, client_id: str) -> str:
     client = uow.clients.get(client_id)
     if client is None:
-        raise InvalidInput(f"no client {client_id}")
+        raise NotFound(f"no client {client_id}")
     if client.token_endpoint_auth_method == "none":
         raise InvalidInput("a public client has no secret")
     secret = new_secret(32)
     client.secret_hash = secret_hash(secret)
     client.updated_at = to_datetime(clock.now())
     return secret
+
+
+def spec_of(client: Client) -> ClientSpec:
+    return ClientSpec(
+        name=client.name,
+        client_id=client.client_id,
+        token_endpoint_auth_method=client.token_endpoint_auth_method,
+        grant_types=list(client.grant_types),
+        scope=client.scope,
+        redirect_uris=list(client.redirect_uris),
+        post_logout_redirect_uris=list(client.post_logout_redirect_uris),
+        first_party=client.first_party,
+        refresh_without_offline_access=client.refresh_without_offline_access,
+        audience=list(client.audience),
+        allowed_cors_origins=list(client.allowed_cors_origins),
+    )
+
+
+def update_client(
+    uow: UnitOfWork, clock: Clock, client_id: str, changes: dict[str, object]
+) -> tuple[Client, list[str]]:
+    """Apply ``changes`` (fields of ``ClientSpec`` except the id and auth method) after
+    validating the client as a whole; returns it and the names of the fields changed."""
+    client = uow.clients.get(client_id)
+    if client is None:
+        raise NotFound(f"no client {client_id}")
+    spec = spec_of(client)
+    for name, value in changes.items():
+        if name in ("client_id", "token_endpoint_auth_method") or not hasattr(spec, name):
+            raise InvalidInput(f"{name} cannot be changed")
+        setattr(spec, name, value)
+    problems = spec_problems(spec)
+    if problems:
+        raise InvalidInput("; ".join(problems))
+    changed = [n for n in changes if getattr(spec_of(client), n) != getattr(spec, n)]
+    client.name = spec.name.strip()
+    client.grant_types = list(dict.fromkeys(spec.grant_types))
+    client.response_types = ["code"] if "authorization_code" in spec.grant_types else []
+    client.scope = " ".join(dict.fromkeys(spec.scope.split()))
+    client.redirect_uris = list(dict.fromkeys(spec.redirect_uris))
+    client.post_logout_redirect_uris = list(dict.fromkeys(spec.post_logout_redirect_uris))
+    client.first_party = spec.first_party
+    client.refresh_without_offline_access = spec.refresh_without_offline_access
+    client.audience = list(spec.audience)
+    client.allowed_cors_origins = list(dict.fromkeys(spec.allowed_cors_origins))
+    client.updated_at = to_datetime(clock.now())
+    return client, changed

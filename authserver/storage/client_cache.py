@@ -57,6 +57,7 @@ class ClientCache:
         self.ttl = ttl
         self._entries: dict[str, tuple[float, ClientRecord | None]] = {}
         self._lock = threading.Lock()
+        self._origins: tuple[float, frozenset[str]] | None = None
 
     def get(self, client_id: str, load: Callable[[], Client | None]) -> ClientRecord | None:
         """The registration, from the cache while fresh, else from ``load``. Unknown
@@ -76,7 +77,18 @@ class ClientCache:
             self._entries[client_id] = (now + self.ttl, record)
         return record
 
+    def cors_origins(self, load: Callable[[], set[str]]) -> frozenset[str]:
+        """The union of every client's allowed CORS origins, cached like registrations."""
+        now = self.clock.now()
+        cached = self._origins
+        if self.ttl > 0 and cached is not None and cached[0] > now:
+            return cached[1]
+        origins = frozenset(load())
+        self._origins = (now + self.ttl, origins)
+        return origins
+
     def invalidate(self, client_id: str | None = None) -> None:
+        self._origins = None
         with self._lock:
             if client_id is None:
                 self._entries.clear()

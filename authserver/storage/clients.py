@@ -36,3 +36,8 @@ class ClientRepository:
     def delete(self, client_id: str) -> bool:
         result = self.session.execute(delete(Client).where(Client.client_id == client_id))
         return bool(result.rowcount)  # type: ignore[attr-defined]
+
+    def all_cors_origins(self) -> set[str]:
+        """Every origin any client registered (for CORS preflights, which name no client)."""
+        rows = self.session.execute(select(Client.allowed_cors_origins)).scalars()
+        return {origin for origins in rows for origin in (origins or [])}

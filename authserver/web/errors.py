@@ -13,6 +13,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from authserver.errors import RateLimited, ServiceUnavailable
+from authserver.web.bearer import BearerError, bearer_error
 from authserver.web.oauth_bridge import BadRequest
 from authserver.web.templating import render
 
@@ -90,6 +91,7 @@ async def unavailable(request: Request, exc: Exception) -> Response:
 
 async def rate_limited(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, RateLimited)
+    request.state.services.metrics.throttled.inc()
     if is_page(request):
         minutes = max(1, round(exc.retry_after / 60))
         return page_error(
@@ -134,6 +136,7 @@ async def server_error(request: Request, exc: Exception) -> Response:
 
 
 EXCEPTION_HANDLERS = {
+    BearerError: bearer_error,
     BadRequest: bad_request,
     ServiceUnavailable: unavailable,
     RateLimited: rate_limited,

@@ -18,6 +18,7 @@ from starlette.responses import Response
 
 from authserver.oauth.requests import OAuthRequest, OAuthResponse, RequestMeta
 from authserver.oauth.server import AuthServer
+from authserver.web import cors
 
 FORM_TYPE = "application/x-www-form-urlencoded"
 MAX_FIELDS = 64
@@ -127,7 +128,12 @@ async def call_server(
         with services.db.unit_of_work() as uow:
             return call(factory(uow, oauth_request.meta))
 
-    return to_response(await run_in_threadpool(work))
+    response = to_response(await run_in_threadpool(work))
+    if "origin" in request.headers:
+        # The client that authenticated decides which browser origins may read this.
+        client = getattr(oauth_request, "client", None)
+        cors.allow(request, response, client.record.allowed_cors_origins if client else None)
+    return response
 
 
 def to_response(result: OAuthResponse) -> Response:

@@ -6,8 +6,10 @@ from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from authserver import ops
+from authserver.admin import routes as admin_routes
 from authserver.endpoints import discovery, introspection, logout_api, revocation, token
 from authserver.pages import account, login, password, register
+from authserver.web import cors
 from authserver.web.templating import STATIC
 
 routes = [
@@ -18,7 +20,9 @@ routes = [
         methods=["GET"],
     ),
     Route("/token", token.token, methods=["POST"]),
+    Route("/token", cors.preflight, methods=["OPTIONS"]),
     Route("/revoke", revocation.revoke, methods=["POST"]),
+    Route("/revoke", cors.preflight, methods=["OPTIONS"]),
     Route("/introspect", introspection.introspect, methods=["POST"]),
     Route("/login", login.show, methods=["GET"]),
     Route("/login", login.submit, methods=["POST"]),
@@ -35,5 +39,7 @@ routes = [
     Route("/logout-all", logout_api.logout_all, methods=["POST"]),
     Route("/healthz", ops.healthz, methods=["GET"]),
     Route("/readyz", ops.readyz, methods=["GET"]),
+    Route("/metrics", ops.metrics, methods=["GET"]),
+    Mount("/admin", routes=admin_routes.routes),
     Mount("/static", StaticFiles(directory=STATIC), name="static"),
 ]

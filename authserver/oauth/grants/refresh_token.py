@@ -24,6 +24,7 @@ MAX_REFRESH_TOKEN_CHARS = 512
 def revoke_for_reuse(ctx: OAuthContext, view: RefreshTokenView) -> None:
     family = view.family
     if ctx.uow.tokens.revoke_family(family.id, "refresh_reuse", ctx.now_dt()):
+        ctx.services.metrics.refresh_reuse.inc()
         ctx.audit(
             AuditEvent.REFRESH_REUSE,
             user_id=family.user_id,

@@ -1,0 +1,122 @@
+"""What every admin handler shares: the caller must present an access token with the
+`admin` scope of a user who is an admin now (the role is re-read, not trusted from the
+token); bodies are JSON validated by pydantic; answers are JSON; changes are audited."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+from pydantic import BaseModel, ValidationError
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import Response
+
+from authserver import audit
+from authserver.errors import Conflict, InvalidInput, NotFound
+from authserver.services import Services
+from authserver.storage.db import UnitOfWork
+from authserver.web import bearer
+from authserver.web.oauth_bridge import read_body, request_meta
+
+ADMIN_SCOPE = "admin"
+M = TypeVar("M", bound=BaseModel)
+
+
+@dataclass
+class AdminCall:
+    """One admin request inside its unit of work."""
+
+    uow: UnitOfWork
+    services: Services
+    admin_id: str
+    ip: str | None
+    user_agent: str | None
+
+    def audit(self, event: audit.AuditEvent, **fields: Any) -> None:
+        audit.record(
+            self.uow,
+            self.services.clock,
+            event,
+            ip=self.ip,
+            user_agent=self.user_agent,
+            actor=self.admin_id,
+            via="admin_api",
+            **fields,
+        )
+
+
+class ApiError(Exception):
+    def __init__(self, status: int, error: str, description: str) -> None:
+        super().__init__(description)
+        self.status, self.error, self.description = status, error, description
+
+
+def json_response(data: Any, status: int = 200) -> Response:
+    if isinstance(data, BaseModel):
+        content = data.model_dump_json().encode()
+    else:
+        content = json.dumps(data, default=str).encode()
+    return Response(
+        content,
+        status_code=status,
+        media_type="application/json",
+        headers={"Cache-Control": "no-store"},
+    )
+
+
+async def read_model(request: Request, model: type[M]) -> M:
+    if request.headers.get("content-type", "").split(";")[0].strip() != "application/json":
+        raise ApiError(415, "invalid_request", "The body must be application/json.")
+    body = await read_body(request, request.state.services.settings.max_body_bytes)
+    try:
+        return model.model_validate_json(body)
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{'.'.join(map(str, e['loc'])) or 'body'}: {e['msg']}" for e in exc.errors()
+        )
+        raise ApiError(400, "invalid_request", problems) from None
+
+
+def int_param(request: Request, name: str, default: int, lo: int, hi: int) -> int:
+    raw = request.query_params.get(name)
+    if raw is None:
+        return default
+    if not raw.isdigit() or not lo <= int(raw) <= hi:
+        raise ApiError(400, "invalid_request", f"{name} must be an integer in {lo}..{hi}")
+    return int(raw)
+
+
+async def run(request: Request, work: Callable[[AdminCall], Any], status: int = 200) -> Response:
+    """Authenticate the admin and run ``work`` in the thread pool, in one transaction."""
+    services: Services = request.state.services
+    meta = request_meta(request)
+
+    def call() -> Any:
+        with services.db.unit_of_work() as uow:
+            token = bearer.authenticate(request, uow, scope=ADMIN_SCOPE)
+            user = uow.users.get(str(token.claims.get("sub")))
+            if user is None or user.role != "admin" or user.disabled_at is not None:
+                raise bearer.BearerError(
+                    403, "insufficient_scope", "An administrator's token is required.", ADMIN_SCOPE
+                )
+            return work(AdminCall(uow, services, user.id, meta.ip, meta.user_agent))
+
+    try:
+        result = await run_in_threadpool(call)
+    except NotFound as exc:
+        raise ApiError(404, "not_found", str(exc)) from None
+    except Conflict as exc:
+        raise ApiError(409, "conflict", str(exc)) from None
+    except InvalidInput as exc:
+        raise ApiError(400, "invalid_request", str(exc)) from None
+    if status == 204:
+        return Response(status_code=204, headers={"Cache-Control": "no-store"})
+    return json_response(result, status)
+
+
+async def api_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, ApiError)
+    return json_response({"error": exc.error, "error_description": exc.description}, exc.status)

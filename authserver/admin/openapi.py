@@ -1,0 +1,192 @@
+"""The OpenAPI 3.1 description of the admin API, served at /admin/openapi.json.
+Schemas come from the same pydantic models that validate the requests."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic.json_schema import models_json_schema
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+
+from authserver.admin import schemas as s
+
+MODELS = [
+    s.ClientCreate,
+    s.ClientUpdate,
+    s.ClientOut,
+    s.ClientCreated,
+    s.SecretOut,
+    s.UserOut,
+    s.UserUpdate,
+    s.SessionsEnded,
+    s.KeyOut,
+    s.KeyRotate,
+    s.AuditEventOut,
+    s.Error,
+    s.Page[s.ClientOut],
+    s.Page[s.UserOut],
+    s.Page[s.KeyOut],
+    s.Page[s.AuditEventOut],
+]
+
+
+def _ref(model: type) -> dict[str, str]:
+    name = model.__name__.replace("[", "_").replace("]", "_").replace(".", "_")
+    return {"$ref": f"#/components/schemas/{name}"}
+
+
+def _json(model: type, description: str = "OK") -> dict[str, Any]:
+    return {"description": description, "content": {"application/json": {"schema": _ref(model)}}}
+
+
+ERRORS = {
+    "400": _json(s.Error, "Invalid request"),
+    "401": _json(s.Error, "No valid access token"),
+    "403": _json(s.Error, "The token lacks the admin scope or its user is not an admin"),
+}
+
+
+def _op(
+    summary: str,
+    responses: dict[str, Any],
+    body: type | None = None,
+    params: list[dict[str, Any]] | None = None,
+) -> dict[str, Any]:
+    op: dict[str, Any] = {
+        "summary": summary,
+        "responses": {**responses, **ERRORS},
+        "security": [{"bearer": ["admin"]}],
+    }
+    if body is not None:
+        op["requestBody"] = {
+            "required": True,
+            "content": {"application/json": {"schema": _ref(body)}},
+        }
+    if params:
+        op["parameters"] = params
+    return op
+
+
+def _q(name: str, schema: dict[str, Any], description: str = "") -> dict[str, Any]:
+    return {
+        "name": name,
+        "in": "query",
+        "required": False,
+        "schema": schema,
+        "description": description,
+    }
+
+
+def _path(name: str) -> dict[str, Any]:
+    return {"name": name, "in": "path", "required": True, "schema": {"type": "string"}}
+
+
+PAGING = [
+    _q("offset", {"type": "integer", "minimum": 0}),
+    _q("limit", {"type": "integer", "minimum": 1, "maximum": 1000}),
+]
+NOT_FOUND = {"404": _json(s.Error, "No such item")}
+
+
+def build() -> dict[str, Any]:
+    _, defs = models_json_schema(
+        [(m, "serialization") for m in MODELS], ref_template="#/components/schemas/{model}"
+    )
+    components = {
+        k.replace("[", "_").replace("]", "_").replace(".", "_"): v for k, v in defs["$defs"].items()
+    }
+    cid, uid = [_path("client_id")], [_path("user_id")]
+    paths = {
+        "/admin/clients": {
+            "get": _op("List clients", {"200": _json(s.Page[s.ClientOut])}, params=PAGING),
+            "post": _op(
+                "Register a client",
+                {
+                    "201": _json(s.ClientCreated, "Created"),
+                    "409": _json(s.Error, "Duplicate client_id"),
+                },
+                body=s.ClientCreate,
+            ),
+        },
+        "/admin/clients/{client_id}": {
+            "parameters": cid,
+            "get": _op("Read a client", {"200": _json(s.ClientOut), **NOT_FOUND}),
+            "patch": _op(
+                "Change a client", {"200": _json(s.ClientOut), **NOT_FOUND}, body=s.ClientUpdate
+            ),
+            "delete": _op("Delete a client", {"204": {"description": "Deleted"}, **NOT_FOUND}),
+        },
+        "/admin/clients/{client_id}/secret": {
+            "parameters": cid,
+            "post": _op(
+                "Rotate the client secret (shown once)", {"200": _json(s.SecretOut), **NOT_FOUND}
+            ),
+        },
+        "/admin/users": {
+            "get": _op(
+                "List users",
+                {"200": _json(s.Page[s.UserOut])},
+                params=[*PAGING, _q("email", {"type": "string"}, "exact e-mail")],
+            ),
+        },
+        "/admin/users/{user_id}": {
+            "parameters": uid,
+            "get": _op("Read a user", {"200": _json(s.UserOut), **NOT_FOUND}),
+            "patch": _op(
+                "Set role, disable or enable",
+                {"200": _json(s.UserOut), **NOT_FOUND},
+                body=s.UserUpdate,
+            ),
+        },
+        "/admin/users/{user_id}/sessions/end": {
+            "parameters": uid,
+            "post": _op(
+                "End every session of the user and revoke their tokens",
+                {"200": _json(s.SessionsEnded), **NOT_FOUND},
+            ),
+        },
+        "/admin/keys": {"get": _op("List signing keys", {"200": _json(s.Page[s.KeyOut])})},
+        "/admin/keys/rotate": {
+            "post": _op(
+                "Rotate the signing key",
+                {"201": _json(s.Page[s.KeyOut], "Rotated")},
+                body=s.KeyRotate,
+            ),
+        },
+        "/admin/audit": {
+            "get": _op(
+                "Query the audit log (newest first)",
+                {"200": _json(s.Page[s.AuditEventOut])},
+                params=[
+                    _q("user_id", {"type": "string"}),
+                    _q("client_id", {"type": "string"}),
+                    _q("event", {"type": "string"}),
+                    _q("since", {"type": "string", "format": "date-time"}),
+                    _q("until", {"type": "string", "format": "date-time"}),
+                    _q("limit", {"type": "integer", "minimum": 1, "maximum": 1000}),
+                    _q("before_id", {"type": "integer", "minimum": 1}),
+                ],
+            ),
+        },
+    }
+    return {
+        "openapi": "3.1.0",
+        "info": {
+            "title": "authserver admin API",
+            "version": "1",
+            "description": "For access tokens with the admin scope of a user whose role "
+            "is admin. Every change is written to the audit log.",
+        },
+        "paths": paths,
+        "components": {
+            "schemas": components,
+            "securitySchemes": {
+                "bearer": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}
+            },
+        },
+    }
+
+
+async def openapi(request: Request) -> JSONResponse:
+    return JSONResponse(build(), headers={"Cache-Control": "public, max-age=300"})

@@ -1,0 +1,126 @@
+"""The admin API's request and response bodies; their JSON Schemas feed the OpenAPI
+description, so the documentation cannot drift from what is validated."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Generic, Literal, TypeVar
+
+from pydantic import BaseModel, ConfigDict, Field
+
+T = TypeVar("T")
+AuthMethod = Literal["client_secret_basic", "client_secret_post", "none"]
+GrantType = Literal["authorization_code", "refresh_token", "client_credentials", "password"]
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class ClientCreate(Strict):
+    name: str = Field(min_length=1, max_length=200)
+    client_id: str | None = Field(default=None, max_length=100)
+    token_endpoint_auth_method: AuthMethod = "client_secret_basic"
+    grant_types: list[GrantType] = Field(min_length=1)
+    scope: str = Field(min_length=1, max_length=2000)
+    redirect_uris: list[str] = Field(default_factory=list, max_length=50)
+    post_logout_redirect_uris: list[str] = Field(default_factory=list, max_length=50)
+    first_party: bool = False
+    refresh_without_offline_access: bool = False
+    audience: list[str] = Field(default_factory=list, max_length=20)
+    allowed_cors_origins: list[str] = Field(default_factory=list, max_length=50)
+
+
+class ClientUpdate(Strict):
+    """Every field optional: only those sent change."""
+
+    name: str | None = Field(default=None, min_length=1, max_length=200)
+    grant_types: list[GrantType] | None = Field(default=None, min_length=1)
+    scope: str | None = Field(default=None, min_length=1, max_length=2000)
+    redirect_uris: list[str] | None = Field(default=None, max_length=50)
+    post_logout_redirect_uris: list[str] | None = Field(default=None, max_length=50)
+    first_party: bool | None = None
+    refresh_without_offline_access: bool | None = None
+    audience: list[str] | None = Field(default=None, max_length=20)
+    allowed_cors_origins: list[str] | None = Field(default=None, max_length=50)
+
+
+class ClientOut(BaseModel):
+    client_id: str
+    name: str
+    token_endpoint_auth_method: str
+    grant_types: list[str]
+    response_types: list[str]
+    scope: str
+    redirect_uris: list[str]
+    post_logout_redirect_uris: list[str]
+    first_party: bool
+    refresh_without_offline_access: bool
+    audience: list[str]
+    allowed_cors_origins: list[str]
+    created_at: datetime
+    updated_at: datetime
+
+
+class ClientCreated(ClientOut):
+    client_secret: str | None = Field(description="Shown once; stored only as a hash.")
+
+
+class SecretOut(BaseModel):
+    client_id: str
+    client_secret: str
+
+
+class UserOut(BaseModel):
+    id: str
+    email: str
+    name: str | None
+    role: str
+    email_verified: bool
+    disabled: bool
+    created_at: datetime
+
+
+class UserUpdate(Strict):
+    role: Literal["user", "admin"] | None = None
+    disabled: bool | None = Field(default=None, description="Disabling ends every session too.")
+
+
+class SessionsEnded(BaseModel):
+    ended_sessions: int
+
+
+class KeyOut(BaseModel):
+    kid: str
+    state: str
+    created_at: float
+    activates_at: float
+    deactivates_at: float | None
+    retired_at: float | None
+    unpublished_at: float | None
+
+
+class KeyRotate(Strict):
+    immediately: bool = Field(default=False, description="Sign with the new key at once.")
+
+
+class AuditEventOut(BaseModel):
+    id: int
+    at: datetime
+    event: str
+    user_id: str | None
+    client_id: str | None
+    ip: str | None
+    user_agent: str | None
+    details: dict[str, Any]
+
+
+class Page(BaseModel, Generic[T]):
+    items: list[T]
+    total: int | None = None
+    next_before_id: int | None = None
+
+
+class Error(BaseModel):
+    error: str
+    error_description: str | None = None

@@ -1,0 +1,78 @@
+"""Prometheus metrics of one app instance (its own registry: no process-global state).
+
+With several uvicorn workers, ``PROMETHEUS_MULTIPROC_DIR`` (set by ``authserver serve``)
+makes every worker write its samples there and /metrics sums them across workers."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterable
+
+from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
+from prometheus_client.core import GaugeMetricFamily, Metric
+from prometheus_client.multiprocess import MultiProcessCollector
+
+GRANTS = frozenset({"authorization_code", "refresh_token", "password", "client_credentials"})
+
+
+class _KeyStates:
+    """Signing keys per state, read from the key ring at scrape time."""
+
+    def __init__(self, states: Callable[[], dict[str, str]]) -> None:
+        self.states = states
+
+    def collect(self) -> Iterable[Metric]:
+        family = GaugeMetricFamily(
+            "authserver_signing_keys", "Signing keys by state", labels=["state"]
+        )
+        counts = {"next": 0, "active": 0, "retiring": 0, "retired": 0}
+        for state in self.states().values():
+            counts[str(state)] = counts.get(str(state), 0) + 1
+        for state, n in counts.items():
+            family.add_metric([state], n)
+        yield family
+
+
+class Metrics:
+    def __init__(self) -> None:
+        self.multiprocess = bool(os.environ.get("PROMETHEUS_MULTIPROC_DIR"))
+        self.registry = CollectorRegistry()
+        if self.multiprocess:
+            MultiProcessCollector(self.registry)
+        # In multiprocess mode values live in the shared folder; these objects write there.
+        target = None if self.multiprocess else self.registry
+        self.requests = Counter(
+            "authserver_http_requests_total",
+            "HTTP requests",
+            ["endpoint", "method", "status"],
+            registry=target,
+        )
+        self.latency = Histogram(
+            "authserver_http_request_duration_seconds",
+            "HTTP request latency",
+            ["endpoint"],
+            buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5),
+            registry=target,
+        )
+        self.tokens_issued = Counter(
+            "authserver_tokens_issued_total", "Tokens issued", ["grant_type"], registry=target
+        )
+        self.refresh_reuse = Counter(
+            "authserver_refresh_token_reuse_detected_total",
+            "Replayed refresh tokens (family revoked)",
+            registry=target,
+        )
+        self.throttled = Counter(
+            "authserver_throttled_total",
+            "Password checks refused by rate limiting",
+            registry=target,
+        )
+
+    def watch_keys(self, states: Callable[[], dict[str, str]]) -> None:
+        self.registry.register(_KeyStates(states))
+
+    def token_issued(self, grant_type: str | None) -> None:
+        self.tokens_issued.labels(grant_type if grant_type in GRANTS else "other").inc()
+
+    def exposition(self) -> bytes:
+        return bytes(generate_latest(self.registry))
