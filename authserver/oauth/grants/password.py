@@ -70,6 +70,7 @@ class PasswordGrant(grants.ResourceOwnerPasswordCredentialsGrant):
             purpose="password_grant",
         )
         if result.retry_after is not None:
+            ctx.services.metrics.throttled.inc()
             raise SlowDownError(result.retry_after)
         if result.user is None:
             raise InvalidGrantError("Invalid username or password.")
