@@ -12,11 +12,13 @@ from authserver.keys import cookie_secret
 from authserver.keys.keyring import KeyRing
 from authserver.keys.keystore import KeyStore
 from authserver.keys.remote import RemoteJwks
+from authserver.mail import MailComposer, Mailer, build_mailer
 from authserver.metrics import Metrics
 from authserver.settings import Settings
 from authserver.storage.client_cache import ClientCache
 from authserver.storage.db import Database
 from authserver.storage.denylist import DatabaseDenyList, DenyList, RedisDenyList
+from authserver.storage.ratelimit import MemoryRateLimiter, RateLimiter, RedisRateLimiter
 from authserver.storage.redis_client import make_redis
 
 # Verifiers may be a little behind or ahead of us.
@@ -33,6 +35,10 @@ class Services:
     denylist: DenyList
     passwords: PasswordHasher
     clients: ClientCache
+    # Attempt counters (throttling): Redis, or this process's memory when embedded.
+    ratelimiter: RateLimiter
+    mailer: Mailer
+    mail: MailComposer
     metrics: Metrics
     # Public keys clients publish at their jwks_uri (private_key_jwt).
     remote_jwks: RemoteJwks
@@ -67,6 +73,13 @@ def build_services(settings: Settings, clock: Clock | None = None) -> Services:
             settings.argon2_time_cost, settings.argon2_memory_kib, settings.argon2_parallelism
         ),
         clients=ClientCache(clock, settings.client_cache_ttl),
+        ratelimiter=(
+            RedisRateLimiter(client, settings.redis_prefix, clock)
+            if client
+            else MemoryRateLimiter(clock)
+        ),
+        mailer=build_mailer(settings),
+        mail=MailComposer(settings.mail_from),
         metrics=Metrics(),
         remote_jwks=RemoteJwks(),
         cookie_secret=cookie_secret.load_or_create(settings.keys_dir, settings.secret_key),

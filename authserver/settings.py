@@ -10,6 +10,7 @@ from __future__ import annotations
 import ipaddress
 import os
 from collections.abc import Mapping
+from email.utils import parseaddr
 from pathlib import Path
 from typing import Literal
 from urllib.parse import urlsplit
@@ -74,6 +75,32 @@ class Settings(BaseModel):
     argon2_time_cost: int = Field(default=3, ge=1)
     argon2_memory_kib: int = Field(default=65_536, ge=8)
     argon2_parallelism: int = Field(default=4, ge=1)
+
+    # Self-service sign-up (the /register page and its JSON form).
+    registration_enabled: bool = True
+    # Password-guessing throttle, for every password check (login page, password grant,
+    # change password) and reset-link check. Failures are counted in fixed windows of
+    # throttle_window seconds, per account (e-mail) and per client IP (IPv6: per /64);
+    # at a limit, attempts get 429 + Retry-After, uncounted, until the window ends: a
+    # throttled account can always log in again after the window (no permanent lockout).
+    throttle_window: int = Field(default=900, ge=1, le=86_400)
+    throttle_account_failures: int = Field(default=10, ge=1)
+    throttle_ip_failures: int = Field(default=100, ge=1)
+    # Sign-ups and reset requests per client IP per hour; reset e-mails per address per hour.
+    throttle_ip_hourly_requests: int = Field(default=20, ge=1)
+    throttle_email_hourly_resets: int = Field(default=5, ge=1)
+
+    # Outgoing e-mail (password reset). Without smtp_host, messages are written as .eml
+    # files to mail_outbox_dir and their path logged (the embedded default).
+    smtp_host: str | None = None
+    smtp_port: int = Field(default=587, ge=1, le=65_535)
+    # starttls (port 587), tls (implicit TLS, port 465) or none (a local relay only).
+    smtp_security: Literal["starttls", "tls", "none"] = "starttls"
+    smtp_username: str | None = None
+    smtp_password: str | None = None
+    smtp_timeout: int = Field(default=10, ge=1, le=300)
+    mail_from: str = "authserver <no-reply@localhost>"
+    mail_outbox_dir: Path = Path("data/outbox")
 
     # Largest request body accepted by the protocol endpoints and pages, bytes.
     max_body_bytes: int = Field(default=65_536, ge=1024)
@@ -217,10 +244,26 @@ def find_problems(s: Settings) -> list[str]:
         problems.append(f"{PREFIX}SESSION_IDLE_TTL: longer than {PREFIX}SESSION_ABSOLUTE_TTL")
     if s.access_token_ttl > s.refresh_token_ttl:
         problems.append(f"{PREFIX}ACCESS_TOKEN_TTL: longer than {PREFIX}REFRESH_TOKEN_TTL")
+    problems += _mail_problems(s)
     public = bool(url.hostname) and not _is_loopback_host(url.hostname or "")
     if public and (s.argon2_memory_kib < 19_456 or s.argon2_time_cost < 2):
         problems.append(
             f"{PREFIX}ARGON2_MEMORY_KIB / {PREFIX}ARGON2_TIME_COST: below the OWASP minimum "
             "(19456 KiB, 2 passes) for a public issuer"
         )
+    return problems
+
+
+def _mail_problems(s: Settings) -> list[str]:
+    problems: list[str] = []
+    if bool(s.smtp_username) != bool(s.smtp_password):
+        problems.append(f"{PREFIX}SMTP_USERNAME / {PREFIX}SMTP_PASSWORD: set both or neither")
+    if not s.smtp_host and (s.smtp_username or s.smtp_password):
+        problems.append(f"{PREFIX}SMTP_HOST: needed when SMTP credentials are set")
+    if s.smtp_username and s.smtp_security == "none":
+        problems.append(
+            f"{PREFIX}SMTP_SECURITY: credentials would be sent in clear; use starttls or tls"
+        )
+    if "@" not in parseaddr(s.mail_from)[1]:
+        problems.append(f"{PREFIX}MAIL_FROM: not an e-mail address ({s.mail_from!r})")
     return problems

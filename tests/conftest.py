@@ -137,12 +137,14 @@ def keys_dir(tmp_path: Path, key_template: Path) -> Path:
 
 
 @pytest.fixture
-def make_settings(backend: Backend, keys_dir: Path) -> Callable[..., Settings]:
+def make_settings(backend: Backend, keys_dir: Path, tmp_path: Path) -> Callable[..., Settings]:
     def make(**overrides: Any) -> Settings:
         fields: dict[str, Any] = {
             "issuer": "http://localhost:8000",
             "database_url": backend.database_url,
             "keys_dir": keys_dir,
+            # E-mails land here (the outbox mailer), never in the working directory.
+            "mail_outbox_dir": tmp_path / "outbox",
             "auto_migrate": False,
             # The factory changes clients through its own services: no stale reads here.
             "client_cache_ttl": 0,

@@ -5,7 +5,8 @@ from __future__ import annotations
 import argparse
 from dataclasses import asdict
 
-from authserver.cli.common import iso, print_json
+from authserver.audit import AuditEvent, record
+from authserver.cli.common import iso, print_json, services
 from authserver.cli.common import settings as load
 from authserver.clock import SystemClock
 from authserver.keys import admin
@@ -57,6 +58,7 @@ def run_rotate(args: argparse.Namespace) -> int:
     new = admin.rotate(
         key_store(s), SystemClock().now(), s.key_publish_ahead, s.key_size, immediately=args.now
     )
+    _audit(AuditEvent.KEY_ROTATED, kid=new.kid, immediately=bool(args.now))
     print(f"new key {new.kid}: published now, signs from {iso(new.activates_at)}")
     return 0
 
@@ -64,5 +66,11 @@ def run_rotate(args: argparse.Namespace) -> int:
 def run_retire(args: argparse.Namespace) -> int:
     s = load()
     admin.retire(key_store(s), args.kid, SystemClock().now(), key_grace(s), force=args.force)
+    _audit(AuditEvent.KEY_RETIRED, kid=args.kid, forced=bool(args.force))
     print(f"key {args.kid} retired: no longer published")
     return 0
+
+
+def _audit(event: AuditEvent, **details: object) -> None:
+    with services() as svc, svc.db.unit_of_work() as uow:
+        record(uow, svc.clock, event, via="cli", **details)

@@ -32,7 +32,7 @@ def authorization_server_metadata(settings: Settings) -> dict[str, Any]:
         "token_endpoint_auth_signing_alg_values_supported": list(ASSERTION_ALGS),
         "revocation_endpoint_auth_signing_alg_values_supported": list(ASSERTION_ALGS),
         "introspection_endpoint_auth_signing_alg_values_supported": list(ASSERTION_ALGS),
-        "registration_endpoint": f"{base}/register",
+        "registration_endpoint": f"{base}/oauth/register",
         "scopes_supported": list(STANDARD_SCOPES),
         "response_types_supported": ["code"],
     }

@@ -150,7 +150,7 @@ def metadata_of(client: Client, issuer: str) -> dict[str, Any]:
         "post_logout_redirect_uris": list(client.post_logout_redirect_uris),
         "scope": client.scope,
         "id_token_signed_response_alg": "RS256",
-        "registration_client_uri": f"{issuer}/register/{client.client_id}",
+        "registration_client_uri": f"{issuer}/oauth/register/{client.client_id}",
         **client.extra_metadata,
     }
     if client.jwks:

@@ -9,6 +9,7 @@ from starlette.responses import RedirectResponse, Response
 
 from authserver.accounts import login as account_login
 from authserver.accounts import login_sessions
+from authserver.errors import RateLimited
 from authserver.pages.forms import read_page_form, safe_next
 from authserver.web import session_cookie
 from authserver.web.oauth_bridge import request_meta
@@ -24,11 +25,11 @@ NOTICES = {
 }
 
 
-def _links() -> list[dict[str, str]]:
-    return [
-        {"href": "/password/forgot", "text": "Forgot your password?"},
-        {"href": "/register", "text": "Create an account"},
-    ]
+def _links(request: Request) -> list[dict[str, str]]:
+    links = [{"href": "/password/forgot", "text": "Forgot your password?"}]
+    if request.state.services.settings.registration_enabled:
+        links.append({"href": "/register", "text": "Create an account"})
+    return links
 
 
 def login_page(
@@ -47,7 +48,7 @@ def login_page(
             "error": error,
             "next": safe_next(next_path or request.query_params.get("next")),
             "notice": NOTICES.get(request.query_params.get("notice", "")),
-            "links": _links(),
+            "links": _links(request),
         },
         status_code=status_code,
     )
@@ -57,14 +58,18 @@ async def show(request: Request) -> Response:
     return login_page(request, email=request.query_params.get("login_hint", "")[:320])
 
 
-def _authenticate(request: Request, email: str, password: str) -> str | None:
-    """The new session's cookie secret, or None when the credentials are wrong."""
+def _authenticate(request: Request, email: str, password: str) -> str | int | None:
+    """The new session's cookie secret; None when the credentials are wrong; the seconds
+    to wait (int) when throttled. The audit record is committed in every case."""
     services = request.state.services
     meta = request_meta(request)
     with services.db.unit_of_work() as uow:
-        user = account_login.authenticate(uow, services.passwords, services.clock, email, password)
-        if user is None:
-            return None
+        result = account_login.authenticate(
+            uow, services, email, password, ip=meta.ip, user_agent=meta.user_agent
+        )
+        if result.user is None:
+            return result.retry_after
+        user = result.user
         current = session_cookie.current(request, uow)
         _, secret = login_sessions.login(
             uow,
@@ -92,6 +97,8 @@ async def submit(request: Request) -> Response:
             error="Enter your e-mail address and password.",
         )
     secret = await run_in_threadpool(_authenticate, request, email, password)
+    if isinstance(secret, int):
+        raise RateLimited(secret)
     if secret is None:
         return login_page(
             request, email=email[:320], next_path=next_path, status_code=401, error=FAILED

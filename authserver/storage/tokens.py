@@ -188,6 +188,21 @@ class TokenRepository:
         )
         return int(result.rowcount)  # type: ignore[attr-defined]
 
+    def active_grants(self, user_id: str, now: datetime) -> list[tuple[str | None, str, str]]:
+        """(login session id or None, client id, client name) of each live family of a
+        user: which apps each session signed in to (the account page)."""
+        stmt = (
+            select(TokenFamily.login_session_id, Client.client_id, Client.name)
+            .join(Client, Client.client_id == TokenFamily.client_id)
+            .where(
+                TokenFamily.user_id == user_id,
+                TokenFamily.revoked_at.is_(None),
+                TokenFamily.expires_at > now,
+            )
+            .order_by(TokenFamily.created_at)
+        )
+        return [(row[0], row[1], row[2]) for row in self.session.execute(stmt)]
+
     # --- refresh tokens ----------------------------------------------------------------
 
     def add_refresh_token(self, family_id: str, token_hash: str, now: datetime) -> None:
@@ -237,6 +252,11 @@ class TokenRepository:
                 "expires_at": expires_at,
             },
         )
+
+    def access_token_family(self, jti: str) -> str | None:
+        """The family an access token was issued in (None: unknown, or client_credentials)."""
+        stmt = select(AccessTokenRecord.family_id).where(AccessTokenRecord.jti == jti)
+        return self.session.scalar(stmt)
 
     def access_token_state(self, jti: str, subject: str, client_id: str) -> AccessTokenState:
         """The revocation-relevant state of an access token, in one query: its client,

@@ -6,8 +6,10 @@ from collections.abc import Sequence
 from datetime import datetime
 
 from sqlalchemy import func, select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from authserver.errors import Conflict
 from authserver.storage.models import User
 
 
@@ -28,8 +30,13 @@ class UserRepository:
         return self.session.scalars(stmt).first()
 
     def add(self, user: User) -> User:
+        """Insert a user; ``Conflict`` when the e-mail is taken (also when a concurrent
+        sign-up with the same address committed first: the unique ``email_key``)."""
         self.session.add(user)
-        self.session.flush()
+        try:
+            self.session.flush()
+        except IntegrityError:
+            raise Conflict("An account with that e-mail address already exists.") from None
         return user
 
     def list(self, offset: int = 0, limit: int = 100) -> Sequence[User]:

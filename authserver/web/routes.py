@@ -7,8 +7,15 @@ from starlette.staticfiles import StaticFiles
 
 from authserver import ops
 from authserver.admin import routes as admin_routes
-from authserver.endpoints import discovery, introspection, registration, revocation, token
-from authserver.pages import login
+from authserver.endpoints import (
+    discovery,
+    introspection,
+    logout_api,
+    registration,
+    revocation,
+    token,
+)
+from authserver.pages import account, login, password, register
 from authserver.web import cors
 from authserver.web.templating import STATIC
 
@@ -24,10 +31,21 @@ routes = [
     Route("/revoke", revocation.revoke, methods=["POST"]),
     Route("/revoke", cors.preflight, methods=["OPTIONS"]),
     Route("/introspect", introspection.introspect, methods=["POST"]),
-    Route("/register", registration.register, methods=["POST"]),
-    Route("/register/{client_id}", registration.manage, methods=["GET", "PUT", "DELETE"]),
+    Route("/oauth/register", registration.register, methods=["POST"]),
+    Route("/oauth/register/{client_id}", registration.manage, methods=["GET", "PUT", "DELETE"]),
     Route("/login", login.show, methods=["GET"]),
     Route("/login", login.submit, methods=["POST"]),
+    Route("/register", register.show, methods=["GET"]),
+    Route("/register", register.submit, methods=["POST"]),
+    Route("/password/forgot", password.forgot, methods=["GET"]),
+    Route("/password/forgot", password.forgot_submit, methods=["POST"]),
+    Route("/password/reset", password.reset_form, methods=["GET"]),
+    Route("/password/reset", password.reset_submit, methods=["POST"]),
+    Route("/account", account.show, methods=["GET"]),
+    Route("/account/password", account.change_password, methods=["POST"]),
+    Route("/account/sessions/end", account.end_session, methods=["POST"]),
+    Route("/account/logout-all", account.logout_all, methods=["POST"]),
+    Route("/logout-all", logout_api.logout_all, methods=["POST"]),
     Route("/healthz", ops.healthz, methods=["GET"]),
     Route("/readyz", ops.readyz, methods=["GET"]),
     Route("/metrics", ops.metrics, methods=["GET"]),

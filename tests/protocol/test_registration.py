@@ -20,7 +20,7 @@ def initial_token(services):
 
 
 def register(client, token, **meta):
-    return client.post("/register", json=meta, headers={"Authorization": f"Bearer {token}"})
+    return client.post("/oauth/register", json=meta, headers={"Authorization": f"Bearer {token}"})
 
 
 def test_register_a_confidential_web_app(client, initial_token):
@@ -38,11 +38,11 @@ def test_register_a_confidential_web_app(client, initial_token):
     assert body["client_secret"] and body["client_secret_expires_at"] == 0
     assert body["grant_types"] == ["authorization_code"] and body["response_types"] == ["code"]
     assert body["contacts"] == ["ops@example.com"] and "unknown_field" not in body
-    assert body["registration_client_uri"].endswith(f"/register/{body['client_id']}")
+    assert body["registration_client_uri"].endswith(f"/oauth/register/{body['client_id']}")
     assert r.headers["cache-control"] == "no-store"
     # RFC 7592: read it back with the registration access token.
     auth = {"Authorization": f"Bearer {body['registration_access_token']}"}
-    read = client.get(f"/register/{body['client_id']}", headers=auth)
+    read = client.get(f"/oauth/register/{body['client_id']}", headers=auth)
     assert read.status_code == 200 and read.json()["client_name"] == "Web app"
     assert "client_secret" not in read.json()
 
@@ -109,7 +109,7 @@ def test_invalid_metadata_is_refused_and_nothing_is_stored(
 
 def test_initial_access_token_is_required(client, services):
     meta = {"redirect_uris": ["https://a.example/cb"]}
-    assert client.post("/register", json=meta).status_code == 401
+    assert client.post("/oauth/register", json=meta).status_code == 401
     r = register(client, "made-up", **meta)
     assert r.status_code == 401 and r.json()["error"] == "invalid_token"
     with services.db.unit_of_work() as uow:
@@ -125,29 +125,29 @@ def test_management_update_and_delete(client, initial_token):
     cid = body["client_id"]
     auth = {"Authorization": f"Bearer {body['registration_access_token']}"}
     r = client.put(
-        f"/register/{cid}",
+        f"/oauth/register/{cid}",
         headers=auth,
         json={"client_id": cid, "client_name": "B", "redirect_uris": ["https://b.example/cb"]},
     )
     assert r.status_code == 200, r.text
     assert r.json()["client_name"] == "B" and r.json()["redirect_uris"] == ["https://b.example/cb"]
     bad = client.put(
-        f"/register/{cid}",
+        f"/oauth/register/{cid}",
         headers=auth,
         json={"client_id": cid, "redirect_uris": ["http://evil.example/cb"]},
     )
     assert bad.status_code == 400
-    assert client.get(f"/register/{cid}", headers=auth).json()["client_name"] == "B"
-    assert client.delete(f"/register/{cid}", headers=auth).status_code == 204
-    assert client.get(f"/register/{cid}", headers=auth).status_code == 401
+    assert client.get(f"/oauth/register/{cid}", headers=auth).json()["client_name"] == "B"
+    assert client.delete(f"/oauth/register/{cid}", headers=auth).status_code == 204
+    assert client.get(f"/oauth/register/{cid}", headers=auth).status_code == 401
 
 
 def test_a_registration_token_manages_only_its_own_client(client, initial_token):
     a = register(client, initial_token, redirect_uris=["https://a.example/cb"]).json()
     b = register(client, initial_token, redirect_uris=["https://b.example/cb"]).json()
     auth = {"Authorization": f"Bearer {a['registration_access_token']}"}
-    assert client.get(f"/register/{b['client_id']}", headers=auth).status_code == 401
-    assert client.delete(f"/register/{b['client_id']}", headers=auth).status_code == 401
+    assert client.get(f"/oauth/register/{b['client_id']}", headers=auth).status_code == 401
+    assert client.delete(f"/oauth/register/{b['client_id']}", headers=auth).status_code == 401
 
 
 def _assertion(private_key, client_id, aud, jti=None, kid="k1", lifetime=60):

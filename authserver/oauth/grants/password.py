@@ -11,6 +11,7 @@ from typing import Any
 from authlib.oauth2.rfc6749 import (
     InvalidGrantError,
     InvalidRequestError,
+    OAuth2Error,
     UnauthorizedClientError,
     grants,
 )
@@ -21,6 +22,22 @@ from authserver.oauth.grants.issuance import record_issued, start_family
 from authserver.oauth.scopes import check_client_scope
 from authserver.oauth.subject import Subject
 from authserver.storage.models import User
+
+
+class SlowDownError(OAuth2Error):
+    """Too many password attempts: 429 + Retry-After in the RFC 6749 §5.2 JSON shape.
+    An OAuth2Error, so Authlib answers it and the unit of work (with its audit record of
+    the throttled attempt) is committed."""
+
+    error = "slow_down"
+    status_code = 429
+
+    def __init__(self, retry_after: int) -> None:
+        super().__init__("Too many attempts; try again later.")
+        self.retry_after = retry_after
+
+    def get_headers(self) -> list[tuple[str, str]]:
+        return [*super().get_headers(), ("Retry-After", str(self.retry_after))]
 
 
 class PasswordGrant(grants.ResourceOwnerPasswordCredentialsGrant):
@@ -43,12 +60,22 @@ class PasswordGrant(grants.ResourceOwnerPasswordCredentialsGrant):
 
     def authenticate_user(self, username: str, password: str) -> User:
         ctx = self.server.ctx
-        user = login.authenticate(
-            ctx.uow, ctx.services.passwords, ctx.services.clock, username, password
+        result = login.authenticate(
+            ctx.uow,
+            ctx.services,
+            username,
+            password,
+            ip=ctx.meta.ip,
+            user_agent=ctx.meta.user_agent,
+            client_id=self.request.client.client_id,
+            purpose="password_grant",
         )
-        if user is None:
+        if result.retry_after is not None:
+            ctx.services.metrics.throttled.inc()
+            raise SlowDownError(result.retry_after)
+        if result.user is None:
             raise InvalidGrantError("Invalid username or password.")
-        return user
+        return result.user
 
     def create_token_response(self) -> tuple[int, dict[str, Any], list[tuple[str, str]]]:
         client, subject = self.request.client, self.request.user

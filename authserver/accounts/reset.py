@@ -1,0 +1,174 @@
+"""Password reset by e-mail link.
+
+Tokens are 256-bit (``hashing.new_secret(32)``), stored only as SHA-256 hashes, valid
+60 minutes, single use (an atomic conditional UPDATE), and a new request voids the older
+ones. A request answers the same whether or not the address has an account, after the
+same work: the token is minted and the message composed either way, and only its
+delivery -- which the caller does after the answer has gone out -- differs.
+
+A completed reset signs the user out everywhere: every login session and refresh-token
+family ends and earlier access tokens stop being valid (``tokens_valid_after``)."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from email.message import EmailMessage
+from urllib.parse import quote
+
+from authserver import audit
+from authserver.accounts import login_sessions
+from authserver.accounts.policy import check_password
+from authserver.accounts.throttle import Throttle
+from authserver.accounts.users import normalise_email
+from authserver.audit import AuditEvent
+from authserver.clock import to_datetime
+from authserver.errors import InvalidInput, RateLimited
+from authserver.hashing import new_secret, secret_hash
+from authserver.services import Services
+from authserver.storage.db import UnitOfWork
+from authserver.storage.models import PasswordResetToken, User
+
+RESET_TTL = timedelta(minutes=60)
+MAX_TOKEN_CHARS = 128
+# Voiding runs for unknown addresses too (matching no row), so both do the same queries.
+NO_USER = "00000000-0000-0000-0000-000000000000"
+
+
+class InvalidResetLink(InvalidInput):
+    def __init__(self) -> None:
+        super().__init__(
+            "This reset link is invalid, has expired or was already used. Ask for a new one below."
+        )
+
+
+def request_reset(
+    uow: UnitOfWork,
+    services: Services,
+    email: str,
+    *,
+    ip: str | None = None,
+    user_agent: str | None = None,
+) -> EmailMessage | None:
+    """Start a reset for the account with this e-mail, if any. Returns the message to
+    deliver (after answering), or None for an unknown or disabled address. Raises
+    ``InvalidInput`` for a malformed address and ``RateLimited``, both regardless of
+    whether the address is registered."""
+    address = normalise_email(email)
+    wait = Throttle(services.ratelimiter, services.settings).reset_request(address, ip)
+    if wait is not None:
+        raise RateLimited(wait)
+    now = to_datetime(services.clock.now())
+    user = uow.users.find_by_email(address)
+    if user is not None and user.disabled_at is not None:
+        user = None
+    token = new_secret(32)
+    message = services.mail.compose(
+        "password_reset",
+        user.email if user else address,
+        {
+            "email": user.email if user else address,
+            "name": user.name if user else None,
+            "link": f"{services.settings.issuer}/password/reset?token={quote(token)}",
+            "minutes": int(RESET_TTL.total_seconds() // 60),
+            "issuer": services.settings.issuer,
+        },
+    )
+    uow.reset_tokens.void_all(user.id if user else NO_USER, now)
+    if user is not None:
+        uow.reset_tokens.add(
+            PasswordResetToken(
+                token_hash=secret_hash(token),
+                user_id=user.id,
+                created_at=now,
+                expires_at=now + RESET_TTL,
+            )
+        )
+    audit.record(
+        uow,
+        services.clock,
+        AuditEvent.RESET_REQUESTED,
+        user_id=user.id if user else None,
+        ip=ip,
+        user_agent=user_agent,
+        known=user is not None,
+    )
+    return message if user is not None else None
+
+
+def check_link(uow: UnitOfWork, services: Services, token: str | None, ip: str | None) -> User:
+    """The user a reset token belongs to. Raises ``InvalidResetLink`` (unknown, used,
+    expired, its user deleted or disabled) or ``RateLimited`` (too many bad links from
+    this client address)."""
+    throttle = Throttle(services.ratelimiter, services.settings)
+    wait = throttle.begin_link_check(ip)
+    if wait is not None:
+        raise RateLimited(wait)
+    user = _token_user(uow, services, token)
+    if user is None:
+        raise InvalidResetLink()
+    throttle.link_ok(ip)
+    return user
+
+
+def _token_user(uow: UnitOfWork, services: Services, token: str | None) -> User | None:
+    if not token or len(token) > MAX_TOKEN_CHARS:
+        return None
+    record = uow.reset_tokens.get(secret_hash(token))
+    if record is None or record.used_at is not None:
+        return None
+    if to_datetime(services.clock.now()) >= record.expires_at:
+        return None
+    user = uow.users.get(record.user_id)
+    if user is None or user.disabled_at is not None:
+        return None
+    return user
+
+
+def complete_reset(
+    uow: UnitOfWork,
+    services: Services,
+    token: str | None,
+    new_password: str,
+    *,
+    ip: str | None = None,
+    user_agent: str | None = None,
+) -> EmailMessage:
+    """Set a new password through a reset link, sign the user out everywhere, and
+    return the "your password was changed" message to deliver. Nothing changes when it
+    raises (``InvalidResetLink``, ``InvalidInput`` for the policy, ``RateLimited``)."""
+    user = check_link(uow, services, token, ip)
+    check_password(new_password, email=user.email)
+    now_ts = services.clock.now()
+    now = to_datetime(now_ts)
+    assert token is not None
+    if not uow.reset_tokens.mark_used(secret_hash(token), now):
+        raise InvalidResetLink()  # used by a concurrent request a moment ago
+    uow.users.set_password_hash(user.id, services.passwords.hash(new_password), now)
+    uow.reset_tokens.void_all(user.id, now)
+    ended = login_sessions.end_all(uow, services.clock, user.id, reason="password_reset")
+    audit.record(
+        uow,
+        services.clock,
+        AuditEvent.RESET_DONE,
+        user_id=user.id,
+        ip=ip,
+        user_agent=user_agent,
+        sessions_ended=len(ended),
+    )
+    # Proving control of the mailbox lifts a throttle an attacker may have caused.
+    Throttle(services.ratelimiter, services.settings).account_recovered(user.email)
+    return changed_message(services, user, now_ts)
+
+
+def changed_message(services: Services, user: User, when: float) -> EmailMessage:
+    return services.mail.compose(
+        "password_changed",
+        user.email,
+        {
+            "email": user.email,
+            "name": user.name,
+            "when": to_datetime(when).strftime("%Y-%m-%d %H:%M UTC"),
+            "issuer": services.settings.issuer,
+            "forgot_link": f"{services.settings.issuer}/password/forgot",
+        },
+    )

@@ -1,0 +1,152 @@
+"""/account: the signed-in user's page -- change password, sessions with their apps,
+end one, log out everywhere. Without a live login session: to /login and back."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+from starlette.background import BackgroundTask
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import RedirectResponse, Response
+
+from authserver.accounts import account
+from authserver.accounts.login_sessions import ActiveSession
+from authserver.accounts.policy import MAX_LENGTH, MIN_LENGTH
+from authserver.errors import InvalidInput, RateLimited
+from authserver.mail import send_quietly
+from authserver.pages.forms import read_page_form
+from authserver.services import Services
+from authserver.storage.db import UnitOfWork
+from authserver.web import session_cookie
+from authserver.web.oauth_bridge import request_meta
+from authserver.web.templating import render
+
+T = TypeVar("T")
+LOGIN = "/login?next=/account"
+NOTICES = {
+    "password_changed": "Your password was changed. Every other device and app was signed out.",
+    "session_ended": "That session was ended.",
+}
+
+
+class NotSignedIn(Exception):
+    pass
+
+
+def _with_session(request: Request, work: Callable[[UnitOfWork, Services, ActiveSession], T]) -> T:
+    """Run ``work`` for the browser's live session in one unit of work (thread pool)."""
+    services = request.state.services
+    with services.db.unit_of_work() as uow:
+        session = session_cookie.current(request, uow)
+        if session is None:
+            raise NotSignedIn()
+        return work(uow, services, session)
+
+
+async def _run(request: Request, work: Callable[[UnitOfWork, Services, ActiveSession], T]) -> T:
+    return await run_in_threadpool(_with_session, request, work)
+
+
+def _to_login() -> Response:
+    return RedirectResponse(LOGIN, status_code=303)
+
+
+def _page_context(uow: UnitOfWork, services: Services, session: ActiveSession) -> dict[str, Any]:
+    view = account.overview(uow, services, session)
+    return {
+        "email": session.user.email,
+        "name": session.user.name,
+        "sessions": view.sessions,
+        "other_apps": view.other_apps,
+        "min_length": MIN_LENGTH,
+        "max_length": MAX_LENGTH,
+    }
+
+
+async def show(request: Request) -> Response:
+    try:
+        context = await _run(request, _page_context)
+    except NotSignedIn:
+        return _to_login()
+    context["notice"] = NOTICES.get(request.query_params.get("notice", ""))
+    return render(request, "pages/account.html", context)
+
+
+async def change_password(request: Request) -> Response:
+    fields = await read_page_form(request)
+    current, new = fields.get("current_password", ""), fields.get("new_password", "")
+    meta = request_meta(request)
+
+    def work(uow: UnitOfWork, services: Services, session: ActiveSession) -> Any:
+        if new != fields.get("new_password_confirm", ""):
+            return InvalidInput("The two new passwords differ."), _page_context(
+                uow, services, session
+            )
+        try:
+            done = account.change_password(
+                uow, services, session, current, new, ip=meta.ip, user_agent=meta.user_agent
+            )
+        except (InvalidInput, RateLimited) as exc:
+            # Caught inside the unit of work so the audit record of the check is kept.
+            return exc, _page_context(uow, services, session)
+        return done, None
+
+    try:
+        outcome, context = await _run(request, work)
+    except NotSignedIn:
+        return _to_login()
+    if isinstance(outcome, RateLimited):
+        raise outcome
+    if isinstance(outcome, InvalidInput):
+        context["password_error"] = str(outcome)
+        return render(request, "pages/account.html", context, status_code=400)
+    response = RedirectResponse("/account?notice=password_changed", status_code=303)
+    session_cookie.store(request, response, outcome.cookie_secret)
+    response.background = BackgroundTask(
+        send_quietly, request.state.services.mailer, outcome.message
+    )
+    return response
+
+
+async def end_session(request: Request) -> Response:
+    fields = await read_page_form(request)
+    target = fields.get("session_id", "")
+    meta = request_meta(request)
+
+    def work(uow: UnitOfWork, services: Services, session: ActiveSession) -> tuple[bool, bool]:
+        ended = account.end_session(
+            uow, services, session, target, ip=meta.ip, user_agent=meta.user_agent
+        )
+        return ended, target == session.id
+
+    try:
+        ended, was_current = await _run(request, work)
+    except NotSignedIn:
+        return _to_login()
+    if was_current:
+        response = RedirectResponse("/login?notice=logged_out", status_code=303)
+        session_cookie.clear(request, response)
+        return response
+    return RedirectResponse(
+        "/account?notice=session_ended" if ended else "/account", status_code=303
+    )
+
+
+async def logout_all(request: Request) -> Response:
+    await read_page_form(request)
+    meta = request_meta(request)
+
+    def work(uow: UnitOfWork, services: Services, session: ActiveSession) -> int:
+        return account.log_out_everywhere(
+            uow, services, session.user.id, ip=meta.ip, user_agent=meta.user_agent
+        )
+
+    try:
+        await _run(request, work)
+    except NotSignedIn:
+        return _to_login()
+    response = RedirectResponse("/login?notice=logged_out", status_code=303)
+    session_cookie.clear(request, response)
+    return response

@@ -1,0 +1,145 @@
+"""The hosted password pages: /password/forgot asks for an address and always answers
+the same; /password/reset sets a new password through the link from the e-mail.
+
+The reset link carries its token in the URL. That URL is only ever answered with a
+redirect: the token moves into a short-lived HttpOnly cookie and the browser continues to
+the token-less /password/reset, so the token is never in the address bar of a rendered
+page, its history entry, or any Referer (pages also send ``Referrer-Policy: no-referrer``)."""
+
+from __future__ import annotations
+
+import re
+from email.message import EmailMessage
+
+from starlette.background import BackgroundTask
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import RedirectResponse, Response
+
+from authserver.accounts import reset
+from authserver.accounts.policy import MAX_LENGTH, MIN_LENGTH
+from authserver.errors import InvalidInput
+from authserver.mail import send_quietly
+from authserver.pages.forms import read_page_form
+from authserver.web import cookies
+from authserver.web.oauth_bridge import request_meta
+from authserver.web.templating import render
+
+RESET_COOKIE = "reset"
+# Long enough to choose a password; the token itself expires on its own schedule.
+RESET_COOKIE_SECONDS = 30 * 60
+# What hashing.new_secret produces (base64url); anything else cannot be a token of ours.
+TOKEN_SHAPE = re.compile(r"[A-Za-z0-9_-]{20,128}")
+
+
+def _deliver(request: Request, response: Response, message: EmailMessage | None) -> Response:
+    """Send after the answer has gone out: delivery never delays or shapes the answer."""
+    if message is not None:
+        response.background = BackgroundTask(send_quietly, request.state.services.mailer, message)
+    return response
+
+
+def _forgot_page(
+    request: Request,
+    *,
+    email: str = "",
+    error: str | None = None,
+    sent: bool = False,
+    status: int = 200,
+) -> Response:
+    context = {"email": email[:320], "error": error, "sent": sent}
+    return render(request, "pages/forgot.html", context, status_code=status)
+
+
+async def forgot(request: Request) -> Response:
+    return _forgot_page(request)
+
+
+def _request_reset(request: Request, email: str) -> EmailMessage | None:
+    services = request.state.services
+    meta = request_meta(request)
+    with services.db.unit_of_work() as uow:
+        return reset.request_reset(uow, services, email, ip=meta.ip, user_agent=meta.user_agent)
+
+
+async def forgot_submit(request: Request) -> Response:
+    fields = await read_page_form(request)
+    email = fields.get("email", "").strip()
+    if not email:
+        return _forgot_page(request, status=400, error="Enter your e-mail address.")
+    try:
+        message = await run_in_threadpool(_request_reset, request, email)
+    except InvalidInput as exc:
+        return _forgot_page(request, email=email, status=400, error=str(exc))
+    return _deliver(request, _forgot_page(request, email=email, sent=True), message)
+
+
+def _reset_page(
+    request: Request,
+    *,
+    email: str = "",
+    error: str | None = None,
+    invalid: str | None = None,
+    status: int = 200,
+) -> Response:
+    context = {
+        "email": email,
+        "error": error,
+        "invalid": invalid,
+        "min_length": MIN_LENGTH,
+        "max_length": MAX_LENGTH,
+    }
+    response = render(request, "pages/reset.html", context, status_code=status)
+    if invalid:
+        cookies.clear(request, response, RESET_COOKIE)
+    return response
+
+
+def _check_link(request: Request, token: str | None) -> str:
+    services = request.state.services
+    with services.db.unit_of_work() as uow:
+        return reset.check_link(uow, services, token, request_meta(request).ip).email
+
+
+async def reset_form(request: Request) -> Response:
+    token = request.query_params.get("token")
+    if token is not None:
+        # First load from the e-mail: move the token out of the URL at once.
+        response = RedirectResponse("/password/reset", status_code=303)
+        if TOKEN_SHAPE.fullmatch(token):
+            cookies.write(request, response, RESET_COOKIE, token, max_age=RESET_COOKIE_SECONDS)
+        else:
+            cookies.clear(request, response, RESET_COOKIE)
+        return response
+    try:
+        email = await run_in_threadpool(_check_link, request, cookies.read(request, RESET_COOKIE))
+    except reset.InvalidResetLink as exc:
+        return _reset_page(request, invalid=str(exc), status=400)
+    return _reset_page(request, email=email)
+
+
+def _complete(request: Request, token: str | None, password: str) -> EmailMessage:
+    services = request.state.services
+    meta = request_meta(request)
+    with services.db.unit_of_work() as uow:
+        return reset.complete_reset(
+            uow, services, token, password, ip=meta.ip, user_agent=meta.user_agent
+        )
+
+
+async def reset_submit(request: Request) -> Response:
+    fields = await read_page_form(request)
+    token = cookies.read(request, RESET_COOKIE)
+    password = fields.get("password", "")
+    email = fields.get("username", "")[:320]
+    if password != fields.get("password_confirm", ""):
+        return _reset_page(request, email=email, status=400, error="The two passwords differ.")
+    try:
+        message = await run_in_threadpool(_complete, request, token, password)
+    except reset.InvalidResetLink as exc:
+        return _reset_page(request, invalid=str(exc), status=400)
+    except InvalidInput as exc:
+        return _reset_page(request, email=email, status=400, error=str(exc))
+    response = RedirectResponse("/login?notice=password_reset", status_code=303)
+    cookies.clear(request, response, RESET_COOKIE)
+    return _deliver(request, response, message)

@@ -1,0 +1,269 @@
+"""The forgotten-password pages over HTTP: /password/forgot and /password/reset."""
+
+from __future__ import annotations
+
+import secrets
+from urllib.parse import urlsplit
+
+import jinja2
+import pytest
+
+from authserver.audit import AuditEvent
+from authserver.hashing import secret_hash
+from tests.accounts_helpers import (
+    FakeClock,
+    browser,
+    csrf,
+    login,
+    outbox,
+    reset_link,
+    submit,
+    text_of,
+)
+from tests.helpers import introspect, password_grant, refresh_grant
+
+NEW = "a brand new passphrase"
+
+
+def _forgot(http, address):
+    return submit(http, "/password/forgot", email=address)
+
+
+def _open_link(http, link):
+    """Follow the e-mailed link as a browser does; returns the reset form page."""
+    parts = urlsplit(link)
+    first = http.get(f"{parts.path}?{parts.query}", follow_redirects=False)
+    assert first.status_code == 303 and first.headers["location"] == "/password/reset"
+    return http.get("/password/reset")
+
+
+def _set_password(http, password, confirm=None):
+    page = http.get("/password/reset")
+    return http.post(
+        "/password/reset",
+        data={
+            "csrf_token": csrf(page.text),
+            "password": password,
+            "password_confirm": password if confirm is None else confirm,
+        },
+        follow_redirects=False,
+    )
+
+
+def test_known_and_unknown_addresses_get_the_same_answer(client, factory, settings):
+    user = factory.user(email="erin@example.com")
+    known = _forgot(client, "ERIN@example.com")
+    unknown = _forgot(client, "nobody@example.com")
+    assert known.status_code == unknown.status_code == 200
+    assert known.text.replace("ERIN@example.com", "X") == unknown.text.replace(
+        "nobody@example.com", "X"
+    )
+    messages = outbox(settings)
+    assert len(messages) == 1
+    assert messages[0]["To"] == user.email
+    assert messages[0]["Subject"] == "Reset your password"
+    assert reset_link(messages[0]).startswith("http://localhost:8000/password/reset?token=")
+    html = messages[0].get_body(("html",)).get_content()
+    assert 'href="http://localhost:8000/password/reset?token=' in html
+
+
+def test_known_and_unknown_addresses_do_the_same_work(client, factory, settings, monkeypatch):
+    """No timing assertion: count the work instead. Both mint a token and render the
+    page and both parts of the reset message; only the known one is delivered, after
+    the answer."""
+    factory.user(email="frank@example.com")
+    client.get("/password/forgot")
+    counts = {"render": 0, "token": 0}
+    render, token_urlsafe = jinja2.Template.render, secrets.token_urlsafe
+
+    def counting_render(self, *args, **kwargs):
+        counts["render"] += 1
+        return render(self, *args, **kwargs)
+
+    def counting_token(*args, **kwargs):
+        counts["token"] += 1
+        return token_urlsafe(*args, **kwargs)
+
+    monkeypatch.setattr(jinja2.Template, "render", counting_render)
+    monkeypatch.setattr(secrets, "token_urlsafe", counting_token)
+    work = {}
+    for address in ("frank@example.com", "ghost@example.com"):
+        counts.update(render=0, token=0)
+        assert _forgot(client, address).status_code == 200
+        work[address] = dict(counts)
+    assert work["frank@example.com"] == work["ghost@example.com"]
+    assert work["ghost@example.com"]["render"] >= 3  # the page + text and HTML parts
+    assert len(outbox(settings)) == 1
+
+
+def test_the_token_is_stored_hashed_and_the_link_resets_once(client, factory, settings, services):
+    user = factory.user(email="gina@example.com")
+    _forgot(client, user.email)
+    link = reset_link(outbox(settings)[0])
+    token = link.split("token=")[1]
+    assert len(token) >= 43  # 256 bits, base64url
+    with services.db.unit_of_work() as uow:
+        stored = uow.reset_tokens.get(secret_hash(token))
+        assert stored is not None and stored.user_id == user.id
+        assert (stored.expires_at - stored.created_at).total_seconds() == 3600
+    form = _open_link(client, link)
+    assert form.status_code == 200 and "gina@example.com" in form.text
+    assert token not in form.text
+    done = _set_password(client, NEW)
+    assert done.status_code == 303
+    assert done.headers["location"] == "/login?notice=password_reset"
+    assert "Your password was changed" in client.get(done.headers["location"]).text
+    assert login(client, user.email, user.password).status_code == 401
+    assert login(client, user.email, NEW).status_code == 303
+    changed = outbox(settings)[-1]
+    assert changed["Subject"] == "Your password was changed" and changed["To"] == user.email
+    # The same link again: refused, with a way to ask for a new one.
+    again = _open_link(client, link)
+    assert again.status_code == 400
+    assert "invalid, has expired or was already used" in again.text
+    assert 'href="/password/forgot"' in again.text
+
+
+def test_a_reset_signs_out_every_session_and_app(
+    client, factory, settings, services, make_settings
+):
+    user = factory.user(email="hal@example.com")
+    app = factory.password_client()
+    rs = factory.client(scope="api:read")
+    tokens = password_grant(client, app, user).json()
+    with browser(settings, ip="192.0.2.1") as elsewhere:
+        assert login(elsewhere, user.email, user.password).status_code == 303
+        assert elsewhere.get("/account", follow_redirects=False).status_code == 200
+        _forgot(client, user.email)
+        _open_link(client, reset_link(outbox(settings)[0]))
+        assert _set_password(client, NEW).status_code == 303
+        assert elsewhere.get("/account", follow_redirects=False).status_code == 303
+    assert refresh_grant(client, app, tokens["refresh_token"]).json()["error"] == "invalid_grant"
+    assert introspect(client, rs, tokens["access_token"]) == {"active": False}
+    with services.db.unit_of_work() as uow:
+        events = [e.event for e in uow.audit.query(user_id=user.id)]
+    assert str(AuditEvent.RESET_REQUESTED) in events and str(AuditEvent.RESET_DONE) in events
+
+
+def test_the_reset_page_applies_the_policy_and_keeps_the_link(client, factory, settings):
+    user = factory.user(email="ivy@example.com")
+    _forgot(client, user.email)
+    _open_link(client, reset_link(outbox(settings)[0]))
+    for password, message in (
+        ("short", "at least 8"),
+        ("password123", "too common"),
+        ("ivy@example.com", "e-mail address"),
+    ):
+        r = _set_password(client, password)
+        assert r.status_code == 400 and message in r.text
+    r = _set_password(client, NEW, confirm="something else")
+    assert r.status_code == 400 and "differ" in r.text
+    assert login(client, user.email, user.password).status_code == 303
+    assert _set_password(client, NEW).status_code == 303
+
+
+def test_an_expired_link_is_refused(make_settings, factory):
+    clock = FakeClock()
+    settings = make_settings()
+    user = factory.user(email="jay@example.com")
+    with browser(settings, clock) as http:
+        _forgot(http, user.email)
+        link = reset_link(outbox(settings)[0])
+        clock.advance(61 * 60)
+        page = _open_link(http, link)
+        assert page.status_code == 400 and "expired" in page.text
+        token = csrf(http.get("/password/forgot").text)
+        r = http.post(
+            "/password/reset",
+            data={"csrf_token": token, "password": NEW, "password_confirm": NEW},
+        )
+        assert r.status_code == 400 and "expired" in r.text
+    with browser(settings, clock) as http:
+        assert login(http, user.email, user.password).status_code == 303
+
+
+def test_a_newer_request_voids_the_older_link(client, factory, settings):
+    user = factory.user(email="kim@example.com")
+    _forgot(client, user.email)
+    _forgot(client, user.email)
+    first, second = (reset_link(m) for m in outbox(settings))
+    assert first != second
+    assert _open_link(client, first).status_code == 400
+    assert _open_link(client, second).status_code == 200
+
+
+def test_a_link_for_a_deleted_user_is_refused(client, factory, settings, services):
+    user = factory.user(email="lee@example.com")
+    _forgot(client, user.email)
+    link = reset_link(outbox(settings)[0])
+    with services.db.unit_of_work() as uow:
+        uow.session.delete(uow.users.get(user.id))
+    assert _open_link(client, link).status_code == 400
+
+
+def test_the_token_never_reaches_a_referer(client, factory, settings):
+    user = factory.user(email="max@example.com")
+    _forgot(client, user.email)
+    link = reset_link(outbox(settings)[0])
+    token = link.split("token=")[1]
+    first = client.get(urlsplit(link).path + "?" + urlsplit(link).query, follow_redirects=False)
+    # The URL with the token is answered by a redirect only: no page, no subresources.
+    assert first.status_code == 303 and first.headers["location"] == "/password/reset"
+    assert first.content == b""
+    assert first.headers["referrer-policy"] == "no-referrer"
+    cookie = first.headers["set-cookie"]
+    assert "HttpOnly" in cookie and "SameSite=lax" in cookie and "Max-Age=1800" in cookie
+    page = client.get("/password/reset")
+    assert page.url.path == "/password/reset" and page.url.query == b""
+    assert token not in page.text
+    assert page.headers["referrer-policy"] == "no-referrer"
+    assert '<meta name="referrer" content="no-referrer">' in page.text
+
+
+def test_csrf_less_post_changes_nothing(client, factory, settings):
+    user = factory.user(email="ned@example.com")
+    _forgot(client, user.email)
+    _open_link(client, reset_link(outbox(settings)[0]))
+    r = client.post("/password/reset", data={"password": NEW, "password_confirm": NEW})
+    assert r.status_code == 403
+    assert login(client, user.email, user.password).status_code == 303
+
+
+@pytest.mark.parametrize(
+    "query", ["token=" + "A" * 5000, "token=%FF%FE", "token=", "token=a&token=b"]
+)
+def test_bad_links_get_a_page_not_an_error(client, query):
+    r = client.get(f"/password/reset?{query}")
+    assert r.status_code in (303, 400)
+    page = client.get("/password/reset")
+    assert page.status_code == 400 and "invalid" in page.text
+
+
+def test_forgot_bad_input(client, settings):
+    r = _forgot(client, "not an address")
+    assert r.status_code == 400 and "not a valid e-mail address" in r.text
+    r = _forgot(client, "x" * 400 + "@example.com")
+    assert r.status_code == 400 and "too long" in r.text
+    client.get("/password/forgot")
+    assert client.post("/password/forgot", data={"email": "a@example.com"}).status_code == 403
+    assert outbox(settings) == []
+
+
+def test_reset_requests_are_throttled_per_address_known_or_not(make_settings, factory):
+    settings = make_settings(throttle_email_hourly_resets=2)
+    factory.user(email="olga@example.com")
+    with browser(settings) as http:
+        for address in ("olga@example.com", "nobody@example.com"):
+            assert _forgot(http, address).status_code == 200
+            assert _forgot(http, address.upper()).status_code == 200
+            third = _forgot(http, address)
+            assert third.status_code == 429
+            assert "Too many attempts" in third.text and int(third.headers["retry-after"]) > 0
+    assert len(outbox(settings)) == 2
+
+
+def test_reset_email_text_names_the_account_and_lifetime(client, factory, settings):
+    factory.user(email="pia@example.com")
+    _forgot(client, "pia@example.com")
+    body = text_of(outbox(settings)[0])
+    assert "pia@example.com" in body and "60 minutes" in body
