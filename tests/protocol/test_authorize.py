@@ -1,0 +1,203 @@
+"""GET|POST /authorize: the browser-facing rules (RFC 6749 §4.1, RFC 7636, OIDC Core §3.1)."""
+
+from __future__ import annotations
+
+from urllib.parse import urlencode
+
+import pytest
+
+from tests.oidc import REDIRECT, Flow, query_of
+
+
+@pytest.fixture
+def web_app(factory):
+    return factory.client(
+        grant_types=["authorization_code", "refresh_token"],
+        scope="openid profile email offline_access api:read",
+        redirect_uris=[REDIRECT],
+        post_logout_redirect_uris=["https://app.example.com/bye"],
+    )
+
+
+def test_first_visit_goes_to_login_then_consent_then_back_with_code_state_and_iss(
+    client, factory, web_app
+):
+    user = factory.user()
+    flow = Flow(client, web_app)
+    r = flow.start(login_hint=user.email)
+    assert r.status_code == 303
+    assert "login_hint=" in r.headers["location"]
+    page = client.get(r.headers["location"])
+    assert f'value="{user.email}"' in page.text  # the hint fills the form
+    r = flow.login(user, r)
+    assert r.status_code == 200 and "Allow" in r.text and "See your e-mail address" in r.text
+    r = flow.consent(r)
+    assert r.status_code == 302
+    q = query_of(r.headers["location"])
+    assert q["state"] == "st-123" and q["iss"] == "http://localhost:8000" and q["code"]
+
+
+def test_consent_is_remembered(client, factory, web_app):
+    user = factory.user()
+    Flow(client, web_app).authorize(user)
+    r = Flow(client, web_app).start()
+    assert r.status_code == 302 and "code=" in r.headers["location"]
+    # Asking for more than was granted asks again.
+    r = Flow(client, web_app, scope="openid email profile").start()
+    assert r.status_code == 200 and "See your name" in r.text
+
+
+def test_first_party_clients_skip_consent(client, factory):
+    app = factory.client(
+        grant_types=["authorization_code"],
+        scope="openid email",
+        redirect_uris=[REDIRECT],
+        first_party=True,
+    )
+    user = factory.user()
+    flow = Flow(client, app)
+    r = flow.login(user, flow.start())
+    assert r.status_code == 302 and "code=" in r.headers["location"]
+
+
+def test_deny_redirects_with_access_denied(client, factory, web_app):
+    flow = Flow(client, web_app)
+    page = flow.login(factory.user(), flow.start())
+    r = flow.consent(page, decision="deny")
+    q = query_of(r.headers["location"])
+    assert q["error"] == "access_denied" and q["state"] == "st-123" and q["iss"]
+
+
+def test_prompt_none(client, factory, web_app):
+    user = factory.user()
+    r = Flow(client, web_app).start(prompt="none")
+    q = query_of(r.headers["location"])
+    assert r.status_code == 302 and q["error"] == "login_required" and q["iss"]
+    flow = Flow(client, web_app)
+    flow.login(user, flow.start())  # logged in, but no consent yet
+    r = Flow(client, web_app).start(prompt="none")
+    assert query_of(r.headers["location"])["error"] == "consent_required"
+    Flow(client, web_app).authorize(user)
+    r = Flow(client, web_app).start(prompt="none")
+    assert "code" in query_of(r.headers["location"])
+
+
+def test_prompt_login_and_consent_force_them(client, factory, web_app):
+    user = factory.user()
+    Flow(client, web_app).authorize(user)
+    flow = Flow(client, web_app)
+    r = flow.start(prompt="login")
+    assert r.status_code == 303 and r.headers["location"].startswith("/login")
+    r = flow.login(user, r)  # back at /authorize: no loop
+    assert r.status_code == 302 and "code=" in r.headers["location"]
+    r = Flow(client, web_app).start(prompt="consent")
+    assert r.status_code == 200 and "Allow" in r.text
+
+
+def test_max_age(client, factory, web_app, services):
+    from datetime import timedelta
+
+    from authserver.storage.models import LoginSession
+
+    user = factory.user()
+    Flow(client, web_app).authorize(user)
+    with services.db.unit_of_work() as uow:
+        for s in uow.session.query(LoginSession).all():
+            s.auth_time = s.auth_time - timedelta(seconds=120)
+    r = Flow(client, web_app).start(max_age="60")
+    assert r.status_code == 303 and r.headers["location"].startswith("/login")
+    r = Flow(client, web_app).start(max_age="600")
+    assert r.status_code == 302
+    r = Flow(client, web_app).start(max_age="60", prompt="none")
+    assert query_of(r.headers["location"])["error"] == "login_required"
+
+
+@pytest.mark.parametrize(
+    "params",
+    [
+        {"client_id": "no-such-client"},
+        {"redirect_uri": "https://evil.example/cb"},
+        {"redirect_uri": REDIRECT + "/extra"},
+        {"redirect_uri": REDIRECT.replace("https", "http")},
+    ],
+)
+def test_unknown_client_or_redirect_uri_shows_an_error_page_and_never_redirects(
+    client, web_app, params
+):
+    query = {
+        "response_type": "code",
+        "client_id": web_app.client_id,
+        "redirect_uri": REDIRECT,
+        "scope": "openid",
+        "state": "s",
+        **params,
+    }
+    r = client.get("/authorize?" + urlencode(query), follow_redirects=False)
+    assert r.status_code == 400
+    assert "location" not in r.headers and "evil" not in r.text.split("<main")[0]
+    assert "text/html" in r.headers["content-type"]
+
+
+@pytest.mark.parametrize(
+    ("extra", "error"),
+    [
+        ({"response_type": "token"}, "unsupported_response_type"),
+        ({"code_challenge_method": "plain"}, "invalid_request"),
+        ({"code_challenge_method": None}, "invalid_request"),
+        ({"scope": "openid api:admin"}, "invalid_scope"),
+        ({"request": "eyJhbGciOiJub25lIn0.e30."}, "request_not_supported"),
+        ({"request_uri": "https://app.example.com/r"}, "request_uri_not_supported"),
+        ({"max_age": "soon"}, "invalid_request"),
+    ],
+)
+def test_bad_requests_redirect_with_the_error(client, factory, web_app, extra, error):
+    user = factory.user()
+    flow = Flow(client, web_app)
+    r = flow.start(**extra)
+    if r.status_code == 303:
+        r = flow.login(user, r)
+    assert r.status_code == 302, r.text
+    q = query_of(r.headers["location"])
+    assert q["error"] == error and q["state"] == "st-123" and q["iss"] == "http://localhost:8000"
+
+
+def test_public_clients_must_use_pkce(client, factory):
+    spa = factory.client(
+        grant_types=["authorization_code"], scope="openid", public=True, redirect_uris=[REDIRECT]
+    )
+    r = Flow(client, spa, scope="openid").start(code_challenge=None, code_challenge_method=None)
+    q = query_of(r.headers["location"])
+    assert q["error"] == "invalid_request" and "code_challenge" in q["error_description"]
+
+
+def test_repeated_parameters_are_refused(client, web_app):
+    url = f"/authorize?response_type=code&client_id={web_app.client_id}&scope=openid&scope=email"
+    r = client.get(url, follow_redirects=False)
+    assert r.status_code == 400
+
+
+def test_consent_post_without_csrf_is_refused(client, factory, web_app):
+    flow = Flow(client, web_app)
+    page = flow.login(factory.user(), flow.start())
+    from tests.oidc import hidden_fields
+
+    fields = hidden_fields(page.text)
+    fields.pop("csrf_token")
+    r = client.post("/consent", data={**fields, "decision": "approve"}, follow_redirects=False)
+    assert r.status_code == 403 and "location" not in r.headers
+
+
+def test_a_forged_state_is_returned_verbatim_for_the_client_to_check(client, factory, web_app):
+    user = factory.user()
+    q = Flow(client, web_app).authorize(user, state="<script>x</script>")
+    assert q["state"] == "<script>x</script>"
+
+
+def test_post_to_authorize_works_like_get(client, factory, web_app):
+    user = factory.user()
+    Flow(client, web_app).authorize(user)
+    flow = Flow(client, web_app)
+    flow.start()
+    params = {**flow.params, "nonce": "a-fresh-nonce"}
+    r = client.post("/authorize", data=params, follow_redirects=False)
+    assert r.status_code == 302 and "code=" in r.headers["location"]
