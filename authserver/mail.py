@@ -88,8 +88,13 @@ class SmtpMailer:
             )
         smtp = smtplib.SMTP(self.host, self.port, timeout=self.timeout)
         if self.security == "starttls":
-            # Raises when the server does not offer STARTTLS: never fall back to clear text.
-            smtp.starttls(context=ssl.create_default_context())
+            try:
+                # Raises when the server does not offer STARTTLS: never fall back to
+                # clear text.
+                smtp.starttls(context=ssl.create_default_context())
+            except BaseException:
+                smtp.close()
+                raise
         return smtp
 
     def send(self, message: EmailMessage) -> None:
