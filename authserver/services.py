@@ -11,6 +11,7 @@ from authserver.clock import Clock, SystemClock
 from authserver.keys import cookie_secret
 from authserver.keys.keyring import KeyRing
 from authserver.keys.keystore import KeyStore
+from authserver.keys.remote import RemoteJwks
 from authserver.mail import MailComposer, Mailer, build_mailer
 from authserver.metrics import Metrics
 from authserver.settings import Settings
@@ -39,6 +40,8 @@ class Services:
     mailer: Mailer
     mail: MailComposer
     metrics: Metrics
+    # Public keys clients publish at their jwks_uri (private_key_jwt).
+    remote_jwks: RemoteJwks
     # HMAC key for values the server hands out and checks back (CSRF tokens).
     cookie_secret: bytes
 
@@ -78,6 +81,7 @@ def build_services(settings: Settings, clock: Clock | None = None) -> Services:
         mailer=build_mailer(settings),
         mail=MailComposer(settings.mail_from),
         metrics=Metrics(),
+        remote_jwks=RemoteJwks(),
         cookie_secret=cookie_secret.load_or_create(settings.keys_dir, settings.secret_key),
     )
     services.metrics.watch_keys(

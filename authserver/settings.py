@@ -66,6 +66,11 @@ class Settings(BaseModel):
     # <keys_dir>/cookie-secret (share that folder between machines, as for the keys).
     secret_key: str | None = Field(default=None, min_length=32)
 
+    # Dynamic client registration (RFC 7591) at /register, behind initial access tokens
+    # (`authserver clients initial-token`), and the scopes such clients may register.
+    dynamic_registration_enabled: bool = True
+    registration_allowed_scopes: str = "openid profile email offline_access"
+
     # argon2id parameters (RFC 9106; OWASP minimum m=19 MiB, t=2).
     argon2_time_cost: int = Field(default=3, ge=1)
     argon2_memory_kib: int = Field(default=65_536, ge=8)

@@ -8,6 +8,7 @@ from typing import Any
 from authserver.audit import AuditEvent, record
 from authserver.cli.common import print_json, services
 from authserver.errors import NotFound
+from authserver.oauth import registration
 from authserver.oauth.client_registry import ClientSpec, register_client, rotate_secret
 from authserver.storage.models import Client
 
@@ -62,6 +63,12 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     )
     rs.add_argument("client_id")
     rs.set_defaults(handler=run_rotate)
+    it = cs.add_parser(
+        "initial-token", help="issue an initial access token for dynamic registration (shown once)"
+    )
+    it.add_argument("--description", default="")
+    it.add_argument("--expires-in", type=int, metavar="SECONDS", help="default: never")
+    it.set_defaults(handler=run_initial_token)
     d = cs.add_parser("delete")
     d.add_argument("client_id")
     d.set_defaults(handler=run_delete)
@@ -154,4 +161,12 @@ def run_delete(args: argparse.Namespace) -> int:
             raise NotFound(f"no client {args.client_id}")
         record(uow, svc.clock, AuditEvent.CLIENT_DELETED, client_id=args.client_id, via="cli")
     print(f"client {args.client_id} deleted")
+    return 0
+
+
+def run_initial_token(args: argparse.Namespace) -> int:
+    with services() as svc, svc.db.unit_of_work() as uow:
+        token = registration.issue_initial_token(uow, svc.clock, args.description, args.expires_in)
+    print(f"initial access token: {token}")
+    print("(POST client metadata to /register with `Authorization: Bearer <token>`)")
     return 0

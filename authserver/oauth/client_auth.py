@@ -84,6 +84,10 @@ def reject_multiple_methods(request: OAuth2Request) -> None:
         raise InvalidRequestError("More than one client authentication method used.")
 
 
+# Methods by kind of client; grants and endpoints accept these lists.
+CONFIDENTIAL = ["client_secret_basic", "client_secret_post", "private_key_jwt"]
+ANY = [*CONFIDENTIAL, "none"]
+
 METHODS = {
     "client_secret_basic": client_secret_basic,
     "client_secret_post": client_secret_post,

@@ -6,7 +6,11 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from typing import Any
 from urllib.parse import urlsplit
+
+from joserfc.errors import JoseError
+from joserfc.jwk import KeySet
 
 from authserver.clock import Clock, to_datetime
 from authserver.errors import Conflict, InvalidInput, NotFound
@@ -14,7 +18,9 @@ from authserver.hashing import new_secret, secret_hash
 from authserver.storage.db import UnitOfWork
 from authserver.storage.models import Client
 
-AUTH_METHODS = ("client_secret_basic", "client_secret_post", "none")
+AUTH_METHODS = ("client_secret_basic", "client_secret_post", "private_key_jwt", "none")
+# Methods whose clients hold a shared secret.
+SECRET_METHODS = ("client_secret_basic", "client_secret_post")
 GRANT_TYPES = ("authorization_code", "refresh_token", "client_credentials", "password")
 # RFC 6749 A.1: client-id = *VSCHAR; we also leave out the space.
 CLIENT_ID = re.compile(r"[\x21-\x7e]{1,100}")
@@ -36,6 +42,11 @@ class ClientSpec:
     refresh_without_offline_access: bool = False
     audience: list[str] = field(default_factory=list)
     allowed_cors_origins: list[str] = field(default_factory=list)
+    # private_key_jwt: the client's public keys, inline (a JWK Set) or by https URL.
+    jwks: dict[str, Any] | None = None
+    jwks_uri: str | None = None
+    # Other RFC 7591 metadata kept as registered (client_uri, logo_uri, contacts, ...).
+    extra_metadata: dict[str, Any] = field(default_factory=dict)
 
 
 def redirect_uri_problem(uri: str) -> str | None:
@@ -99,10 +110,33 @@ def spec_problems(spec: ClientSpec) -> list[str]:
         problem = origin_problem(origin)
         if problem:
             problems.append(f"origin {origin!r} {problem}")
+    problems += key_problems(spec)
     scopes = spec.scope.split()
     if not scopes or not all(SCOPE_TOKEN.fullmatch(s) for s in scopes) or len(spec.scope) > 2000:
         problems.append("scope: one or more space-separated scope tokens (RFC 6749 §3.3)")
     return problems
+
+
+def key_problems(spec: ClientSpec) -> list[str]:
+    """private_key_jwt (RFC 7523 §2.2): exactly one of jwks / jwks_uri, public keys only."""
+    if spec.token_endpoint_auth_method != "private_key_jwt":
+        if spec.jwks or spec.jwks_uri:
+            return ["jwks / jwks_uri: only for token_endpoint_auth_method private_key_jwt"]
+        return []
+    if bool(spec.jwks) == bool(spec.jwks_uri):
+        return ["private_key_jwt needs exactly one of jwks and jwks_uri (RFC 7591 §2)"]
+    if spec.jwks_uri:
+        parts = urlsplit(spec.jwks_uri)
+        if parts.scheme != "https" or not parts.hostname or len(spec.jwks_uri) > 2000:
+            return ["jwks_uri must be an https URL"]
+        return []
+    try:
+        keys = KeySet.import_key_set(spec.jwks)  # type: ignore[arg-type]
+    except (JoseError, ValueError, TypeError, KeyError):
+        return ["jwks: not a valid JWK Set"]
+    if not keys.keys or any(k.is_private for k in keys.keys):
+        return ["jwks: one or more public keys, and no private key material"]
+    return []
 
 
 def register_client(uow: UnitOfWork, clock: Clock, spec: ClientSpec) -> tuple[Client, str | None]:
@@ -114,8 +148,7 @@ def register_client(uow: UnitOfWork, clock: Clock, spec: ClientSpec) -> tuple[Cl
     client_id = spec.client_id or new_secret(16)
     if uow.clients.get(client_id) is not None:
         raise Conflict(f"client {client_id} already exists")
-    public = spec.token_endpoint_auth_method == "none"
-    secret = None if public else new_secret(32)
+    secret = new_secret(32) if spec.token_endpoint_auth_method in SECRET_METHODS else None
     now = to_datetime(clock.now())
     client = uow.clients.add(
         Client(
@@ -132,9 +165,9 @@ def register_client(uow: UnitOfWork, clock: Clock, spec: ClientSpec) -> tuple[Cl
             refresh_without_offline_access=spec.refresh_without_offline_access,
             allowed_cors_origins=list(dict.fromkeys(spec.allowed_cors_origins)),
             audience=list(spec.audience),
-            jwks=None,
-            jwks_uri=None,
-            extra_metadata={},
+            jwks=spec.jwks,
+            jwks_uri=spec.jwks_uri,
+            extra_metadata=dict(spec.extra_metadata),
             created_at=now,
             updated_at=now,
         )
@@ -146,8 +179,8 @@ def rotate_secret(uow: UnitOfWork, clock: Clock, client_id: str) -> str:
     client = uow.clients.get(client_id)
     if client is None:
         raise NotFound(f"no client {client_id}")
-    if client.token_endpoint_auth_method == "none":
-        raise InvalidInput("a public client has no secret")
+    if client.token_endpoint_auth_method not in SECRET_METHODS:
+        raise InvalidInput("this client authenticates without a shared secret")
     secret = new_secret(32)
     client.secret_hash = secret_hash(secret)
     client.updated_at = to_datetime(clock.now())
@@ -167,6 +200,9 @@ def spec_of(client: Client) -> ClientSpec:
         refresh_without_offline_access=client.refresh_without_offline_access,
         audience=list(client.audience),
         allowed_cors_origins=list(client.allowed_cors_origins),
+        jwks=client.jwks,
+        jwks_uri=client.jwks_uri,
+        extra_metadata=dict(client.extra_metadata),
     )
 
 
@@ -197,5 +233,7 @@ def update_client(
     client.refresh_without_offline_access = spec.refresh_without_offline_access
     client.audience = list(spec.audience)
     client.allowed_cors_origins = list(dict.fromkeys(spec.allowed_cors_origins))
+    client.jwks, client.jwks_uri = spec.jwks, spec.jwks_uri
+    client.extra_metadata = dict(spec.extra_metadata)
     client.updated_at = to_datetime(clock.now())
     return client, changed

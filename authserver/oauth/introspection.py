@@ -10,6 +10,7 @@ from typing import Any
 
 from authlib.oauth2 import rfc7662
 
+from authserver.oauth import client_auth
 from authserver.oauth.client import OAuthClient
 from authserver.oauth.token_lookup import (
     AccessTokenView,
@@ -20,7 +21,7 @@ from authserver.oauth.token_lookup import (
 
 
 class IntrospectionEndpoint(rfc7662.IntrospectionEndpoint):
-    CLIENT_AUTH_METHODS = ["client_secret_basic", "client_secret_post"]
+    CLIENT_AUTH_METHODS = client_auth.CONFIDENTIAL
 
     def check_params(self, request: Any, client: OAuthClient) -> None:
         check_token_params(request.form)

@@ -8,9 +8,11 @@ from typing import Any
 
 from authlib.oauth2 import rfc8414
 
+from authserver.oauth import client_auth
 from authserver.settings import Settings
 
-TOKEN_AUTH_METHODS = ["client_secret_basic", "client_secret_post", "none"]
+TOKEN_AUTH_METHODS = list(client_auth.ANY)
+ASSERTION_ALGS = ["RS256", "PS256", "ES256"]
 GRANT_TYPES = ["client_credentials", "password", "refresh_token"]
 STANDARD_SCOPES = ["openid", "profile", "email", "offline_access"]
 
@@ -26,10 +28,11 @@ def authorization_server_metadata(settings: Settings) -> dict[str, Any]:
         "grant_types_supported": list(GRANT_TYPES),
         "token_endpoint_auth_methods_supported": list(TOKEN_AUTH_METHODS),
         "revocation_endpoint_auth_methods_supported": list(TOKEN_AUTH_METHODS),
-        "introspection_endpoint_auth_methods_supported": [
-            "client_secret_basic",
-            "client_secret_post",
-        ],
+        "introspection_endpoint_auth_methods_supported": list(client_auth.CONFIDENTIAL),
+        "token_endpoint_auth_signing_alg_values_supported": list(ASSERTION_ALGS),
+        "revocation_endpoint_auth_signing_alg_values_supported": list(ASSERTION_ALGS),
+        "introspection_endpoint_auth_signing_alg_values_supported": list(ASSERTION_ALGS),
+        "registration_endpoint": f"{base}/oauth/register",
         "scopes_supported": list(STANDARD_SCOPES),
         "response_types_supported": ["code"],
     }

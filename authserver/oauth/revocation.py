@@ -11,6 +11,7 @@ from typing import Any
 from authlib.oauth2 import rfc7009
 
 from authserver.audit import AuditEvent
+from authserver.oauth import client_auth
 from authserver.oauth.client import OAuthClient
 from authserver.oauth.token_lookup import (
     AccessTokenView,
@@ -22,7 +23,7 @@ from authserver.oauth.token_lookup import (
 
 class RevocationEndpoint(rfc7009.RevocationEndpoint):
     # Public clients must be able to revoke their own refresh tokens.
-    CLIENT_AUTH_METHODS = ["client_secret_basic", "client_secret_post", "none"]
+    CLIENT_AUTH_METHODS = client_auth.ANY
 
     def check_params(self, request: Any, client: OAuthClient) -> None:
         check_token_params(request.form)

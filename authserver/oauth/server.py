@@ -19,6 +19,7 @@ from authserver.oauth.grants.client_credentials import ClientCredentialsGrant
 from authserver.oauth.grants.password import PasswordGrant
 from authserver.oauth.grants.refresh_token import RefreshTokenGrant
 from authserver.oauth.introspection import IntrospectionEndpoint
+from authserver.oauth.private_key_jwt import PrivateKeyJwt
 from authserver.oauth.requests import OAuthResponse, RequestMeta
 from authserver.oauth.revocation import RevocationEndpoint
 from authserver.oauth.tokens import AccessTokenGenerator
@@ -35,6 +36,7 @@ class AuthServer(AuthorizationServer):
         self.register_token_generator("default", generator)
         for method, func in client_auth.METHODS.items():
             self.register_client_auth_method(method, func)
+        self.register_client_auth_method("private_key_jwt", PrivateKeyJwt(ctx))
         self.register_grant(ClientCredentialsGrant)
         self.register_grant(PasswordGrant)
         self.register_grant(RefreshTokenGrant)

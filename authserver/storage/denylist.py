@@ -19,6 +19,11 @@ class DenyList(Protocol):
 
     def is_denied(self, uow: UnitOfWork, jti: str) -> bool: ...
 
+    def use_once(self, uow: UnitOfWork, key: str, expires_at: float) -> bool:
+        """True the first time ``key`` is presented before ``expires_at``; False after
+        (replay protection for client assertions, RFC 7523 §3 item 7)."""
+        ...
+
 
 class DatabaseDenyList:
     """Embedded mode: a table, written in the caller's transaction."""
@@ -31,6 +36,9 @@ class DatabaseDenyList:
 
     def is_denied(self, uow: UnitOfWork, jti: str) -> bool:
         return uow.tokens.is_denied(jti, to_datetime(self.clock.now()))
+
+    def use_once(self, uow: UnitOfWork, key: str, expires_at: float) -> bool:
+        return uow.tokens.insert_once(key, to_datetime(expires_at))
 
 
 class RedisDenyList:
@@ -52,5 +60,18 @@ class RedisDenyList:
     def is_denied(self, uow: UnitOfWork, jti: str) -> bool:
         try:
             return bool(self.client.exists(self.prefix + jti))
+        except redis.RedisError as exc:
+            raise ServiceUnavailable("redis unavailable") from exc
+
+    def use_once(self, uow: UnitOfWork, key: str, expires_at: float) -> bool:
+        try:
+            return bool(
+                self.client.set(
+                    self.prefix + key,
+                    b"1",
+                    nx=True,
+                    exat=math.ceil(max(expires_at, self.clock.now() + 1)),
+                )
+            )
         except redis.RedisError as exc:
             raise ServiceUnavailable("redis unavailable") from exc

@@ -285,6 +285,13 @@ class TokenRepository:
         insert = pg_insert if dialect == "postgresql" else sqlite_insert
         self.session.execute(insert(DeniedToken).values(values).on_conflict_do_nothing())
 
+    def insert_once(self, key: str, expires_at: datetime) -> bool:
+        """Insert ``key`` into the deny table unless present: True if it was not."""
+        dialect = self.session.get_bind().dialect.name
+        insert_ = pg_insert if dialect == "postgresql" else sqlite_insert
+        stmt = insert_(DeniedToken).values(jti=key, expires_at=expires_at).on_conflict_do_nothing()
+        return bool(self.session.execute(stmt).rowcount)  # type: ignore[attr-defined]
+
     def is_denied(self, jti: str, now: datetime) -> bool:
         stmt = select(DeniedToken.jti).where(DeniedToken.jti == jti, DeniedToken.expires_at > now)
         return self.session.scalar(stmt) is not None

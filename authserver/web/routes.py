@@ -7,7 +7,14 @@ from starlette.staticfiles import StaticFiles
 
 from authserver import ops
 from authserver.admin import routes as admin_routes
-from authserver.endpoints import discovery, introspection, logout_api, revocation, token
+from authserver.endpoints import (
+    discovery,
+    introspection,
+    logout_api,
+    registration,
+    revocation,
+    token,
+)
 from authserver.pages import account, login, password, register
 from authserver.web import cors
 from authserver.web.templating import STATIC
@@ -24,6 +31,8 @@ routes = [
     Route("/revoke", revocation.revoke, methods=["POST"]),
     Route("/revoke", cors.preflight, methods=["OPTIONS"]),
     Route("/introspect", introspection.introspect, methods=["POST"]),
+    Route("/oauth/register", registration.register, methods=["POST"]),
+    Route("/oauth/register/{client_id}", registration.manage, methods=["GET", "PUT", "DELETE"]),
     Route("/login", login.show, methods=["GET"]),
     Route("/login", login.submit, methods=["POST"]),
     Route("/register", register.show, methods=["GET"]),

@@ -72,12 +72,18 @@ def test_metadata_advertises_what_is_implemented(client):
         assert set(doc["token_endpoint_auth_methods_supported"]) == {
             "client_secret_basic",
             "client_secret_post",
+            "private_key_jwt",
             "none",
         }
         assert "plain" not in doc.get("code_challenge_methods_supported", [])
     assert oidc["id_token_signing_alg_values_supported"] == ["RS256"]
     # Every advertised endpoint answers (none 404s).
-    for key in ("token_endpoint", "revocation_endpoint", "introspection_endpoint"):
+    for key in (
+        "token_endpoint",
+        "revocation_endpoint",
+        "introspection_endpoint",
+        "registration_endpoint",
+    ):
         assert client.post(oidc[key].removeprefix("http://localhost:8000")).status_code != 404
 
 

@@ -7,13 +7,14 @@ from typing import Any
 
 from authlib.oauth2.rfc6749 import UnauthorizedClientError, grants
 
+from authserver.oauth import client_auth
 from authserver.oauth.scopes import check_client_scope
 
 
 class ClientCredentialsGrant(grants.ClientCredentialsGrant):
     # RFC 6749 §4.4: "The client credentials grant type MUST only be used by
     # confidential clients" -- so no "none".
-    TOKEN_ENDPOINT_AUTH_METHODS = ["client_secret_basic", "client_secret_post"]
+    TOKEN_ENDPOINT_AUTH_METHODS = client_auth.CONFIDENTIAL
 
     def validate_token_request(self) -> None:
         client = self.authenticate_token_endpoint_client()

@@ -17,6 +17,7 @@ from authlib.oauth2.rfc6749 import (
 )
 
 from authserver.accounts import login
+from authserver.oauth import client_auth
 from authserver.oauth.grants.issuance import record_issued, start_family
 from authserver.oauth.scopes import check_client_scope
 from authserver.oauth.subject import Subject
@@ -40,7 +41,7 @@ class SlowDownError(OAuth2Error):
 
 
 class PasswordGrant(grants.ResourceOwnerPasswordCredentialsGrant):
-    TOKEN_ENDPOINT_AUTH_METHODS = ["client_secret_basic", "client_secret_post", "none"]
+    TOKEN_ENDPOINT_AUTH_METHODS = client_auth.ANY
 
     def validate_token_request(self) -> None:
         client = self.authenticate_token_endpoint_client()

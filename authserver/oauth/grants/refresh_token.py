@@ -13,6 +13,7 @@ from authlib.oauth2.rfc6749 import InvalidGrantError, grants
 
 from authserver.audit import AuditEvent
 from authserver.clock import to_timestamp
+from authserver.oauth import client_auth
 from authserver.oauth.context import OAuthContext
 from authserver.oauth.grants.issuance import record_issued
 from authserver.oauth.subject import Subject
@@ -34,7 +35,7 @@ def revoke_for_reuse(ctx: OAuthContext, view: RefreshTokenView) -> None:
 
 
 class RefreshTokenGrant(grants.RefreshTokenGrant):
-    TOKEN_ENDPOINT_AUTH_METHODS = ["client_secret_basic", "client_secret_post", "none"]
+    TOKEN_ENDPOINT_AUTH_METHODS = client_auth.ANY
     INCLUDE_NEW_REFRESH_TOKEN = True
 
     def authenticate_refresh_token(self, refresh_token: str) -> RefreshTokenView | None:

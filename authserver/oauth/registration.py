@@ -1,0 +1,228 @@
+"""Dynamic client registration (RFC 7591) and its management protocol (RFC 7592).
+
+Registration needs an initial access token (RFC 7591 §3); the answer carries a
+registration access token (stored hashed) that later reads, replaces or deletes the
+registration. Metadata is validated by the same rules as every other registration
+(``client_registry``), plus what a self-registering client may not ask for: the password
+grant, skipping consent, scopes outside ``registration_allowed_scopes``."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import timedelta
+from typing import Any
+
+from authserver.clock import Clock, to_datetime, to_timestamp
+from authserver.errors import InvalidInput
+from authserver.hashing import matches_hash, new_secret, secret_hash
+from authserver.oauth import client_registry
+from authserver.settings import Settings
+from authserver.storage.db import UnitOfWork
+from authserver.storage.models import Client, InitialAccessToken
+
+# RFC 7591 §2 metadata we keep as registered but do not act on.
+INFORMATIONAL = (
+    "client_uri",
+    "logo_uri",
+    "tos_uri",
+    "policy_uri",
+    "contacts",
+    "software_id",
+    "software_version",
+)
+SUPPORTED = {
+    "redirect_uris",
+    "token_endpoint_auth_method",
+    "grant_types",
+    "response_types",
+    "client_name",
+    "scope",
+    "jwks",
+    "jwks_uri",
+    "post_logout_redirect_uris",
+    "id_token_signed_response_alg",
+    *INFORMATIONAL,
+}
+DCR_GRANTS = {"authorization_code", "refresh_token", "client_credentials"}
+
+
+class RegistrationError(Exception):
+    """RFC 7591 §3.2.2: ``invalid_redirect_uri`` or ``invalid_client_metadata``."""
+
+    def __init__(self, error: str, description: str) -> None:
+        super().__init__(description)
+        self.error, self.description = error, description
+
+
+def issue_initial_token(
+    uow: UnitOfWork, clock: Clock, description: str, expires_in: int | None
+) -> str:
+    token = new_secret(32)
+    now = to_datetime(clock.now())
+    uow.initial_access_tokens.add(
+        InitialAccessToken(
+            token_hash=secret_hash(token),
+            description=description[:200],
+            created_at=now,
+            expires_at=now + timedelta(seconds=expires_in) if expires_in else None,
+        )
+    )
+    return token
+
+
+def initial_token_valid(uow: UnitOfWork, clock: Clock, token: str) -> bool:
+    record = uow.initial_access_tokens.get(secret_hash(token)) if len(token) < 200 else None
+    if record is None or record.revoked_at is not None:
+        return False
+    return record.expires_at is None or record.expires_at > to_datetime(clock.now())
+
+
+def _list(meta: dict[str, Any], name: str, default: list[str]) -> list[str]:
+    value = meta.get(name, default)
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise RegistrationError("invalid_client_metadata", f"{name} must be an array of strings")
+    return value
+
+
+def spec_from_metadata(
+    settings: Settings, meta: dict[str, Any], client_id: str | None = None
+) -> client_registry.ClientSpec:
+    # RFC 7591 §2: metadata we do not understand is ignored, not stored.
+    extra = {k: meta[k] for k in INFORMATIONAL if k in meta}
+    grants = _list(meta, "grant_types", ["authorization_code"])
+    responses = _list(meta, "response_types", ["code"] if "authorization_code" in grants else [])
+    if set(grants) - DCR_GRANTS:
+        raise RegistrationError(
+            "invalid_client_metadata", f"grant_types: only {', '.join(sorted(DCR_GRANTS))}"
+        )
+    # RFC 7591 §2.1: grant types and response types must agree.
+    if ("code" in responses) != ("authorization_code" in grants) or set(responses) - {"code"}:
+        raise RegistrationError(
+            "invalid_client_metadata",
+            'response_types must be ["code"] exactly with authorization_code',
+        )
+    alg = meta.get("id_token_signed_response_alg", "RS256")
+    if alg != "RS256":
+        raise RegistrationError("invalid_client_metadata", "id_token_signed_response_alg: RS256")
+    allowed = settings.registration_allowed_scopes.split()
+    scope = meta.get("scope", "openid")
+    if not isinstance(scope, str) or not set(scope.split()) <= set(allowed):
+        raise RegistrationError(
+            "invalid_client_metadata", f"scope: a subset of {' '.join(allowed)}"
+        )
+    name = meta.get("client_name", "Unnamed client")
+    method = meta.get("token_endpoint_auth_method", "client_secret_basic")
+    for key, value in (("client_name", name), ("token_endpoint_auth_method", method)):
+        if not isinstance(value, str):
+            raise RegistrationError("invalid_client_metadata", f"{key} must be a string")
+    spec = client_registry.ClientSpec(
+        name=name,
+        client_id=client_id,
+        token_endpoint_auth_method=method,
+        grant_types=grants,
+        scope=scope,
+        redirect_uris=_list(meta, "redirect_uris", []),
+        post_logout_redirect_uris=_list(meta, "post_logout_redirect_uris", []),
+        jwks=meta.get("jwks"),
+        jwks_uri=meta.get("jwks_uri"),
+        extra_metadata=extra,
+    )
+    problems = client_registry.spec_problems(spec)
+    if problems:
+        code = (
+            "invalid_redirect_uri"
+            if any("redirect" in p for p in problems)
+            else "invalid_client_metadata"
+        )
+        raise RegistrationError(code, "; ".join(problems))
+    return spec
+
+
+def metadata_of(client: Client, issuer: str) -> dict[str, Any]:
+    out: dict[str, Any] = {
+        "client_id": client.client_id,
+        "client_id_issued_at": int(to_timestamp(client.created_at)),
+        "client_name": client.name,
+        "token_endpoint_auth_method": client.token_endpoint_auth_method,
+        "grant_types": list(client.grant_types),
+        "response_types": list(client.response_types),
+        "redirect_uris": list(client.redirect_uris),
+        "post_logout_redirect_uris": list(client.post_logout_redirect_uris),
+        "scope": client.scope,
+        "id_token_signed_response_alg": "RS256",
+        "registration_client_uri": f"{issuer}/oauth/register/{client.client_id}",
+        **client.extra_metadata,
+    }
+    if client.jwks:
+        out["jwks"] = client.jwks
+    if client.jwks_uri:
+        out["jwks_uri"] = client.jwks_uri
+    if client.secret_hash:
+        out["client_secret_expires_at"] = 0
+    return out
+
+
+def register(
+    uow: UnitOfWork, clock: Clock, settings: Settings, meta: dict[str, Any]
+) -> dict[str, Any]:
+    spec = spec_from_metadata(settings, meta, client_id=f"dcr-{uuid.uuid4().hex}")
+    try:
+        client, secret = client_registry.register_client(uow, clock, spec)
+    except InvalidInput as exc:
+        raise RegistrationError("invalid_client_metadata", str(exc)) from None
+    token = new_secret(32)
+    client.registration_access_token_hash = secret_hash(token)
+    out = metadata_of(client, settings.issuer)
+    out["registration_access_token"] = token
+    if secret:
+        out["client_secret"] = secret
+    return out
+
+
+def authorize_management(uow: UnitOfWork, client_id: str, token: str) -> Client | None:
+    """RFC 7592 §2: the client this registration access token manages, or None."""
+    client = uow.clients.get(client_id)
+    if client is None or not matches_hash(token, client.registration_access_token_hash):
+        return None
+    return client
+
+
+def replace(
+    uow: UnitOfWork, clock: Clock, settings: Settings, client: Client, meta: dict[str, Any]
+) -> dict[str, Any]:
+    """RFC 7592 §2.2: the sent metadata replaces the registration (the id, auth method and
+    secret stay; a sent client_secret must be the current one)."""
+    if meta.get("client_id") != client.client_id:
+        raise RegistrationError("invalid_client_metadata", "client_id must match")
+    if "client_secret" in meta and not matches_hash(str(meta["client_secret"]), client.secret_hash):
+        raise RegistrationError("invalid_client_metadata", "client_secret does not match")
+    if (
+        meta.get("token_endpoint_auth_method", client.token_endpoint_auth_method)
+        != client.token_endpoint_auth_method
+    ):
+        raise RegistrationError(
+            "invalid_client_metadata", "token_endpoint_auth_method cannot change"
+        )
+    spec = spec_from_metadata(
+        settings,
+        {**meta, "token_endpoint_auth_method": client.token_endpoint_auth_method},
+        client_id=client.client_id,
+    )
+    changes = {
+        k: getattr(spec, k)
+        for k in (
+            "name",
+            "grant_types",
+            "scope",
+            "redirect_uris",
+            "post_logout_redirect_uris",
+            "jwks",
+            "jwks_uri",
+            "extra_metadata",
+        )
+    }
+    try:
+        updated, _ = client_registry.update_client(uow, clock, client.client_id, changes)
+    except InvalidInput as exc:
+        raise RegistrationError("invalid_client_metadata", str(exc)) from None
+    return metadata_of(updated, settings.issuer)
