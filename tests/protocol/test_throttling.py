@@ -57,7 +57,7 @@ def test_the_login_page_throttles_an_account(limited, factory, services, clock):
     assert event.details["retry_after"] == wait
 
 
-def test_the_password_grant_answers_429_json(limited, factory, clock):
+def test_the_password_grant_answers_429_json(limited, factory, clock, services):
     user = factory.user()
     app = factory.password_client()
     with browser(limited, clock) as http:
@@ -72,6 +72,10 @@ def test_the_password_grant_answers_429_json(limited, factory, clock):
         assert int(r.headers["retry-after"]) >= 1
         assert r.headers["cache-control"] == "no-store"
         assert "refresh_token" not in r.text
+    with services.db.unit_of_work() as uow:
+        (event,) = uow.audit.query(event=str(AuditEvent.LOGIN_THROTTLED))
+    assert event.user_id == user.id and event.client_id == app.client_id
+    assert event.details["purpose"] == "password_grant"
 
 
 def test_page_and_grant_share_the_counters(limited, factory, clock):
