@@ -17,11 +17,13 @@ FORM = {"Content-Type": "application/x-www-form-urlencoded"}
 
 
 def snapshot(services) -> dict[str, list]:
-    """Every row of every table: to prove a rejected request changed nothing."""
+    """Every row of every table: to prove a rejected request changed nothing. Except the
+    audit trail, which records failed password checks by design."""
     with services.db.engine.connect() as conn:
         return {
             t.name: sorted(map(tuple, conn.execute(sa.select(t)).all()), key=repr)
             for t in Base.metadata.sorted_tables
+            if t.name != "audit_events"
         }
 
 
