@@ -83,6 +83,6 @@ def test_email_html_is_escaped_and_text_is_not(tmp_path):
     html = message.get_body(("html",)).get_content()
     assert "<b>Eve</b> & co" in text
     assert "&lt;b&gt;Eve&lt;/b&gt; &amp; co" in html and "<b>Eve" not in html
-    path = OutboxMailer(tmp_path / "out").send(message)
+    path = OutboxMailer(tmp_path / "out").write(message)
     assert stat.S_IMODE(path.stat().st_mode) == 0o600
     assert b"Reset your password" in path.read_bytes()
