@@ -1,4 +1,4 @@
-"""POST /register (RFC 7591) and GET|PUT|DELETE /register/{client_id} (RFC 7592)."""
+"""POST /oauth/register (RFC 7591) and GET|PUT|DELETE /oauth/register/{client_id} (RFC 7592)."""
 
 from __future__ import annotations
 

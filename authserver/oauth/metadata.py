@@ -6,14 +6,16 @@ from __future__ import annotations
 
 from typing import Any
 
-from authlib.oauth2 import rfc8414
+from authlib.oauth2 import rfc8414, rfc9207
+from authlib.oidc import rpinitiated
+from authlib.oidc.discovery import OpenIDProviderMetadata
 
-from authserver.oauth import client_auth
+from authserver.oauth import claims, client_auth
 from authserver.settings import Settings
 
 TOKEN_AUTH_METHODS = list(client_auth.ANY)
 ASSERTION_ALGS = ["RS256", "PS256", "ES256"]
-GRANT_TYPES = ["client_credentials", "password", "refresh_token"]
+GRANT_TYPES = ["authorization_code", "refresh_token", "client_credentials", "password"]
 STANDARD_SCOPES = ["openid", "profile", "email", "offline_access"]
 
 
@@ -34,7 +36,13 @@ def authorization_server_metadata(settings: Settings) -> dict[str, Any]:
         "introspection_endpoint_auth_signing_alg_values_supported": list(ASSERTION_ALGS),
         "registration_endpoint": f"{base}/oauth/register",
         "scopes_supported": list(STANDARD_SCOPES),
+        "authorization_endpoint": f"{base}/authorize",
         "response_types_supported": ["code"],
+        "response_modes_supported": ["query"],
+        # RFC 7636 / RFC 9700: S256 only, never plain.
+        "code_challenge_methods_supported": ["S256"],
+        # RFC 9207.
+        "authorization_response_iss_parameter_supported": True,
     }
     rfc8414.AuthorizationServerMetadata(data).validate()
     return data
@@ -42,11 +50,34 @@ def authorization_server_metadata(settings: Settings) -> dict[str, Any]:
 
 def openid_configuration(settings: Settings) -> dict[str, Any]:
     data = authorization_server_metadata(settings)
+    base = settings.issuer
     data.update(
         {
+            "userinfo_endpoint": f"{base}/userinfo",
+            "end_session_endpoint": f"{base}/logout",
             "subject_types_supported": ["public"],
             "id_token_signing_alg_values_supported": ["RS256"],
-            "claims_supported": ["sub", "iss", "aud", "exp", "iat", "auth_time", "email", "role"],
+            "claims_supported": [
+                "sub",
+                "iss",
+                "aud",
+                "exp",
+                "iat",
+                "auth_time",
+                "nonce",
+                "at_hash",
+                "azp",
+                "sid",
+                *claims.SUPPORTED_CLAIMS[1:],
+            ],
+            "prompt_values_supported": ["none", "login", "consent", "select_account"],
+            "claims_parameter_supported": False,
+            "request_parameter_supported": False,
+            "request_uri_parameter_supported": False,
+            "require_request_uri_registration": False,
         }
+    )
+    OpenIDProviderMetadata(data).validate(
+        metadata_classes=[rpinitiated.OpenIDProviderMetadata, rfc9207.AuthorizationServerMetadata]
     )
     return data

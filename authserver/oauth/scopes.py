@@ -22,9 +22,14 @@ def requested_scopes(scope: str | None) -> list[str]:
     return list(dict.fromkeys(scope.split())) if scope else []
 
 
+# The user is not known yet (an authorization request before login): role-restricted
+# scopes pass for now and are checked again once the user has logged in.
+UNKNOWN_USER = "*"
+
+
 def _role_allows(scope: str, role: str | None) -> bool:
     required = ROLE_SCOPES.get(scope)
-    return required is None or required == role
+    return required is None or required == role or role == UNKNOWN_USER
 
 
 def check_client_scope(client: OAuthClient, scope: str | None, *, user_role: str | None) -> str:

@@ -10,15 +10,19 @@ from __future__ import annotations
 
 from typing import Any
 
+from authlib.oauth2 import rfc9207
 from authlib.oauth2.rfc6749 import AuthorizationServer, InvalidClientError, OAuth2Request
 
 from authserver.oauth import client_auth
 from authserver.oauth.client import OAuthClient
 from authserver.oauth.context import OAuthContext
+from authserver.oauth.grants.authorization_code import AuthorizationCodeGrant
 from authserver.oauth.grants.client_credentials import ClientCredentialsGrant
 from authserver.oauth.grants.password import PasswordGrant
 from authserver.oauth.grants.refresh_token import RefreshTokenGrant
 from authserver.oauth.introspection import IntrospectionEndpoint
+from authserver.oauth.oidc import IdTokenForCode, IdTokenForRefresh
+from authserver.oauth.pkce import S256CodeChallenge
 from authserver.oauth.private_key_jwt import PrivateKeyJwt
 from authserver.oauth.requests import OAuthResponse, RequestMeta
 from authserver.oauth.revocation import RevocationEndpoint
@@ -39,7 +43,11 @@ class AuthServer(AuthorizationServer):
         self.register_client_auth_method("private_key_jwt", PrivateKeyJwt(ctx))
         self.register_grant(ClientCredentialsGrant)
         self.register_grant(PasswordGrant)
-        self.register_grant(RefreshTokenGrant)
+        self.register_grant(RefreshTokenGrant, [IdTokenForRefresh(ctx)])
+        self.register_grant(
+            AuthorizationCodeGrant, [S256CodeChallenge(required=True), IdTokenForCode(ctx)]
+        )
+        self.register_extension(IssuerParameter(ctx.services.settings.issuer))
         self.register_endpoint(RevocationEndpoint)
         self.register_endpoint(IntrospectionEndpoint)
 
@@ -77,6 +85,17 @@ class AuthServer(AuthorizationServer):
 
     def send_signal(self, name: str, *args: Any, **kwargs: Any) -> None:
         """Authlib's signals; the events we care about are audited where they happen."""
+
+
+class IssuerParameter(rfc9207.IssuerParameter):
+    """RFC 9207: `iss` in every authorization response (errors get it in
+    ``oauth.authorization``, as Authlib raises those before this hook runs)."""
+
+    def __init__(self, issuer: str) -> None:
+        self.issuer = issuer
+
+    def get_issuer(self) -> str:
+        return self.issuer
 
 
 class ServerFactory:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import update
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from authserver.storage.models import AuthorizationCode
@@ -28,3 +28,9 @@ class AuthorizationCodeRepository:
             .values(used_at=now, family_id=family_id)
         )
         return result.rowcount == 1  # type: ignore[attr-defined]
+
+    def nonce_used(self, client_id: str, nonce: str) -> bool:
+        stmt = select(AuthorizationCode.code_hash).where(
+            AuthorizationCode.client_id == client_id, AuthorizationCode.nonce == nonce
+        )
+        return self.session.scalars(stmt.limit(1)).first() is not None

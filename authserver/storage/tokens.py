@@ -139,9 +139,10 @@ class TokenRepository:
         now: datetime,
         lifetime: timedelta,
         login_session_id: str | None = None,
+        family_id: str | None = None,
     ) -> str:
         """Start a family; returns its id. (Core inserts: this is on the token hot path.)"""
-        family_id = str(uuid.uuid4())
+        family_id = family_id or str(uuid.uuid4())
         self._conn.execute(
             INSERT_FAMILY,
             {

@@ -8,12 +8,15 @@ from starlette.staticfiles import StaticFiles
 from authserver import ops
 from authserver.admin import routes as admin_routes
 from authserver.endpoints import (
+    authorize,
     discovery,
     introspection,
+    logout,
     logout_api,
     registration,
     revocation,
     token,
+    userinfo,
 )
 from authserver.pages import account, login, password, register
 from authserver.web import cors
@@ -33,6 +36,11 @@ routes = [
     Route("/introspect", introspection.introspect, methods=["POST"]),
     Route("/oauth/register", registration.register, methods=["POST"]),
     Route("/oauth/register/{client_id}", registration.manage, methods=["GET", "PUT", "DELETE"]),
+    Route("/authorize", authorize.authorize_endpoint, methods=["GET", "POST"]),
+    Route("/consent", authorize.consent_submit, methods=["POST"]),
+    Route("/userinfo", userinfo.userinfo, methods=["GET", "POST"]),
+    Route("/userinfo", cors.preflight, methods=["OPTIONS"]),
+    Route("/logout", logout.logout, methods=["GET", "POST"]),
     Route("/login", login.show, methods=["GET"]),
     Route("/login", login.submit, methods=["POST"]),
     Route("/register", register.show, methods=["GET"]),

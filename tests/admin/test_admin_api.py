@@ -173,13 +173,11 @@ def test_audit_query_validation_and_paging(admin_http, factory):
     assert admin_http.get("/admin/audit?since=yesterday").status_code == 400
     assert admin_http.get("/admin/audit?since=2020-01-01T00:00:00").status_code == 400
     assert admin_http.get("/admin/audit?limit=0").status_code == 400
-    # (The admin's own token request is audited too: login.ok.)
-    first = admin_http.get("/admin/audit?event=client.created&limit=2").json()
+    first = admin_http.get("/admin/audit?limit=2").json()
     assert len(first["items"]) == 2 and first["next_before_id"]
-    rest = admin_http.get(
-        f"/admin/audit?event=client.created&before_id={first['next_before_id']}"
-    ).json()["items"]
-    assert [e["details"]["via"] for e in rest] == ["admin_api"]
+    rest = admin_http.get(f"/admin/audit?before_id={first['next_before_id']}").json()["items"]
+    assert rest and all(e["id"] < first["next_before_id"] for e in rest)
+    assert not {e["id"] for e in rest} & {e["id"] for e in first["items"]}
 
 
 def test_openapi_description_is_served(client):

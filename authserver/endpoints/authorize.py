@@ -1,0 +1,90 @@
+"""GET|POST /authorize (RFC 6749 §4.1.1, OIDC Core §3.1.2.1) and the consent form's POST."""
+
+from __future__ import annotations
+
+from typing import Literal
+from urllib.parse import urlencode
+
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import RedirectResponse, Response
+
+from authserver.oauth.authorization import Outcome, authorize
+from authserver.oauth.requests import OAuthRequest
+from authserver.pages.consent import consent_page
+from authserver.pages.forms import read_page_form
+from authserver.web import session_cookie
+from authserver.web.errors import page_error
+from authserver.web.oauth_bridge import (
+    parse_params,
+    public_uri,
+    read_form,
+    reject_repeated,
+    request_meta,
+    to_response,
+)
+
+
+def _oauth_request(request: Request, params: dict[str, str]) -> OAuthRequest:
+    return OAuthRequest(
+        "GET",
+        public_uri(request),
+        request.headers,
+        form=params,
+        query=params,
+        params={k: [v] for k, v in params.items()},
+        meta=request_meta(request),
+    )
+
+
+def _decide(
+    request: Request, params: dict[str, str], decision: Literal["approve", "deny"] | None
+) -> Outcome:
+    services = request.state.services
+    oauth_request = _oauth_request(request, params)
+    with services.db.unit_of_work() as uow:
+        server = request.state.oauth(uow, oauth_request.meta)
+        session = session_cookie.current(request, uow)
+        return authorize(server, oauth_request, session, decision=decision)
+
+
+def _respond(request: Request, outcome: Outcome) -> Response:
+    if outcome.kind == "redirect":
+        assert outcome.response is not None
+        response = to_response(outcome.response)
+        response.headers["Cache-Control"] = "no-store"
+        return response
+    if outcome.kind == "login":
+        query = {"next": outcome.next_path or "/"}
+        if outcome.login_hint:
+            query["login_hint"] = outcome.login_hint[:320]
+        return RedirectResponse("/login?" + urlencode(query), status_code=303)
+    if outcome.kind == "consent":
+        return consent_page(request, outcome)
+    return page_error(
+        request,
+        400,
+        "This sign-in link is not valid",
+        f"The application sent an invalid request: {outcome.message}",
+    )
+
+
+async def authorize_endpoint(request: Request) -> Response:
+    if request.method == "POST":
+        limit = request.state.services.settings.max_body_bytes
+        params = reject_repeated(await read_form(request, limit))
+    else:
+        # RFC 6749 §3.1: parameters MUST NOT be included more than once.
+        params = reject_repeated(parse_params(request.url.query))
+    return _respond(request, await run_in_threadpool(_decide, request, params, None))
+
+
+async def consent_submit(request: Request) -> Response:
+    fields = await read_page_form(request)
+    decision = fields.pop("decision", "")
+    fields.pop("csrf_token", None)
+    if decision not in ("approve", "deny"):
+        return page_error(
+            request, 400, "That request could not be handled", "Choose Allow or Deny."
+        )
+    return _respond(request, await run_in_threadpool(_decide, request, fields, decision))

@@ -1,0 +1,180 @@
+"""The authorization endpoint's decisions (RFC 6749 §4.1.1, OIDC Core §3.1.2), free of HTTP.
+
+Given a validated request and the browser's login session, ``authorize`` decides one of:
+redirect back to the client (a code, or an error the spec says to redirect), send the
+user to the login page, show the consent page, or show an error page (unknown client or
+unregistered redirect URI: never redirect, RFC 6749 §4.1.2.1)."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import Any, Literal
+from urllib.parse import urlencode
+
+from authlib.common.urls import add_params_to_uri
+from authlib.oauth2.rfc6749 import OAuth2Error
+from authlib.oidc.core.errors import ConsentRequiredError, LoginRequiredError
+
+from authserver.accounts.login_sessions import ActiveSession
+from authserver.oauth.requests import OAuthRequest, OAuthResponse
+from authserver.oauth.server import AuthServer
+from authserver.oauth.subject import Subject
+
+# OIDC Core §3.1.2.1 parameters we act on, carried through login and consent.
+AUTHORIZATION_PARAMS = (
+    "response_type",
+    "client_id",
+    "redirect_uri",
+    "scope",
+    "state",
+    "nonce",
+    "prompt",
+    "max_age",
+    "login_hint",
+    "code_challenge",
+    "code_challenge_method",
+    "response_mode",
+    "ui_locales",
+    "claims_locales",
+    "display",
+    "acr_values",
+    "id_token_hint",
+)
+
+
+@dataclass
+class Outcome:
+    kind: Literal["redirect", "login", "consent", "error_page"]
+    response: OAuthResponse | None = None
+    # login: where to come back to; consent: what to ask; error_page: what to say.
+    next_path: str | None = None
+    login_hint: str | None = None
+    client_name: str | None = None
+    scopes: list[str] = field(default_factory=list)
+    params: dict[str, str] = field(default_factory=dict)
+    message: str | None = None
+
+
+def subject_of(session: ActiveSession | None) -> Subject | None:
+    if session is None:
+        return None
+    return Subject(session.user, auth_time=session.auth_time, login_session_id=session.id)
+
+
+def _error_outcome(server: AuthServer, error: OAuth2Error, state: str | None) -> Outcome:
+    if not error.redirect_uri:
+        description = error.description or error.error or "invalid request"
+        return Outcome("error_page", message=str(description))
+    params = [("error", error.error)]
+    if error.description:
+        params.append(("error_description", error.description))
+    if state:
+        params.append(("state", state))
+    # RFC 9207 §2: `iss` in error responses too.
+    params.append(("iss", server.ctx.services.settings.issuer))
+    location = add_params_to_uri(error.redirect_uri, params)
+    return Outcome("redirect", response=OAuthResponse(302, "", [("Location", location)]))
+
+
+def _prompts(request: OAuthRequest) -> set[str]:
+    return set((request.payload.data.get("prompt") or "").split())
+
+
+def _login_too_old(request: OAuthRequest, subject: Subject | None, now: float) -> bool:
+    raw = request.payload.data.get("max_age")
+    if subject is None or raw is None:
+        return False
+    if not raw.isdigit():
+        return False
+    return now - subject.auth_time > int(raw)
+
+
+def _login_next(request: OAuthRequest) -> str:
+    """The same request minus `prompt=login`: once the user has logged in, asking again
+    would loop (the fresh `auth_time` shows the login happened)."""
+    params = {k: v for k, v in request.payload.data.items() if k in AUTHORIZATION_PARAMS}
+    prompts = _prompts(request) - {"login", "select_account"}
+    if prompts:
+        params["prompt"] = " ".join(sorted(prompts))
+    else:
+        params.pop("prompt", None)
+    return "/authorize?" + urlencode(params)
+
+
+def authorize(
+    server: AuthServer,
+    request: OAuthRequest,
+    session: ActiveSession | None,
+    *,
+    decision: Literal["approve", "deny"] | None = None,
+) -> Outcome:
+    """Decide what /authorize (or the consent form, with ``decision``) answers."""
+    subject = subject_of(session)
+    state = request.payload.state
+    try:
+        grant = server.get_consent_grant(request, end_user=subject)
+        redirect_uri = grant.redirect_uri
+        data = request.payload.data
+        # OIDC Core §6: request objects are not supported -- said to the client.
+        if "request" in data or "request_uri" in data:
+            code = "request_not_supported" if "request" in data else "request_uri_not_supported"
+            raise OAuth2Error(
+                error=code,
+                description="Request objects are not supported.",
+                redirect_uri=redirect_uri,
+            )
+        if data.get("max_age") is not None and not data["max_age"].isdigit():
+            raise OAuth2Error(
+                error="invalid_request",
+                description="max_age must be a number.",
+                redirect_uri=redirect_uri,
+            )
+        prompts = _prompts(request)
+        if decision is None:
+            needs_login = (
+                subject is None
+                or bool(prompts & {"login", "select_account"})
+                or _login_too_old(request, subject, time.time())
+            )
+            if needs_login:
+                if "none" in prompts:
+                    raise LoginRequiredError(redirect_uri=redirect_uri)
+                return Outcome(
+                    "login", next_path=_login_next(request), login_hint=data.get("login_hint")
+                )
+            assert subject is not None
+            if _needs_consent(server, grant, subject, prompts):
+                if "none" in prompts:
+                    raise ConsentRequiredError(redirect_uri=redirect_uri)
+                return Outcome(
+                    "consent",
+                    client_name=grant.client.record.name,
+                    scopes=grant.request.scope.split(),
+                    params={k: v for k, v in data.items() if k in AUTHORIZATION_PARAMS},
+                )
+        elif subject is None:
+            return Outcome("login", next_path=_login_next(request))
+        if decision == "approve":
+            assert subject is not None
+            server.ctx.uow.consents.grant(
+                subject.user.id,
+                grant.client.client_id,
+                set(grant.request.scope.split()),
+                server.ctx.now_dt(),
+            )
+        granted_to = None if decision == "deny" else subject
+        response = server.create_authorization_response(request, grant_user=granted_to, grant=grant)
+        return Outcome("redirect", response=response)
+    except OAuth2Error as error:
+        return _error_outcome(server, error, state)
+
+
+def _needs_consent(server: AuthServer, grant: Any, subject: Subject, prompts: set[str]) -> bool:
+    client = grant.client
+    if "consent" in prompts:
+        return True
+    if client.record.first_party:
+        return False
+    granted = server.ctx.uow.consents.granted_scopes(subject.user.id, client.client_id)
+    return not set(grant.request.scope.split()) <= granted

@@ -1,0 +1,182 @@
+"""authorization_code (RFC 6749 §4.1) with PKCE and OpenID Connect.
+
+Codes are stored only as hashes, live at most ``auth_code_ttl`` (≤ 60 s) and are bound to
+the client, the redirect URI, the PKCE challenge, the nonce and the login session. The
+exchange consumes the code with one conditional UPDATE; presenting it again is refused
+and revokes everything the first exchange issued (RFC 6749 §4.1.2).
+
+Refresh tokens come only with `offline_access` (OIDC Core §11), or when the client is
+registered to get them anyway, and only to clients holding the refresh_token grant."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+from authlib.oauth2.rfc6749 import InvalidGrantError, grants
+from authlib.oauth2.rfc6749.hooks import hooked
+
+from authserver.audit import AuditEvent
+from authserver.clock import to_datetime, to_timestamp
+from authserver.hashing import secret_hash
+from authserver.oauth import client_auth
+from authserver.oauth.client import OAuthClient
+from authserver.oauth.grants.issuance import record_issued
+from authserver.oauth.scopes import OFFLINE_ACCESS, UNKNOWN_USER, check_client_scope
+from authserver.oauth.subject import Subject
+from authserver.storage.models import AuthorizationCode
+
+MAX_CODE_CHARS = 512
+
+
+@dataclass
+class CodeView:
+    """A stored code as Authlib and its PKCE / OIDC extensions read it."""
+
+    record: AuthorizationCode
+
+    @property
+    def code_challenge(self) -> str | None:
+        return self.record.code_challenge
+
+    @property
+    def code_challenge_method(self) -> str | None:
+        return self.record.code_challenge_method
+
+    def get_redirect_uri(self) -> str | None:
+        return self.record.redirect_uri
+
+    def get_scope(self) -> str:
+        return self.record.scope
+
+    def get_nonce(self) -> str | None:
+        return self.record.nonce
+
+    def get_auth_time(self) -> int:
+        return int(to_timestamp(self.record.auth_time))
+
+    def get_acr(self) -> None:
+        return None
+
+    def get_amr(self) -> None:
+        return None
+
+
+def wants_refresh_token(client: OAuthClient, scope: str) -> bool:
+    if not client.check_grant_type("refresh_token"):
+        return False
+    return OFFLINE_ACCESS in scope.split() or client.record.refresh_without_offline_access
+
+
+class AuthorizationCodeGrant(grants.AuthorizationCodeGrant):
+    TOKEN_ENDPOINT_AUTH_METHODS = client_auth.ANY
+
+    # --- /authorize ------------------------------------------------------------------
+
+    def validate_requested_scope(self) -> None:
+        """Scopes the client is registered for and the user's role allows; an empty
+        request means all of the client's user scopes (RFC 6749 §3.3)."""
+        subject: Subject | None = self.request.user
+        role = subject.user.role if subject else UNKNOWN_USER
+        self.request.payload.data["scope"] = check_client_scope(
+            self.request.client, self.request.payload.scope, user_role=role
+        )
+
+    def save_authorization_code(self, code: str, request: Any) -> None:
+        ctx = self.server.ctx
+        subject: Subject = request.user
+        data = request.payload.data
+        now = ctx.now_dt()
+        ctx.uow.codes.add(
+            AuthorizationCode(
+                code_hash=secret_hash(code),
+                client_id=request.client.client_id,
+                user_id=subject.user.id,
+                login_session_id=subject.login_session_id,
+                redirect_uri=request.payload.redirect_uri,
+                scope=request.scope,
+                nonce=data.get("nonce"),
+                code_challenge=data.get("code_challenge"),
+                code_challenge_method=data.get("code_challenge_method"),
+                auth_time=to_datetime(subject.auth_time),
+                created_at=now,
+                expires_at=now + timedelta(seconds=ctx.services.settings.auth_code_ttl),
+            )
+        )
+
+    # --- /token --------------------------------------------------------------------------
+
+    def query_authorization_code(self, code: str, client: OAuthClient) -> CodeView | None:
+        ctx = self.server.ctx
+        if not code or len(code) > MAX_CODE_CHARS:
+            return None
+        record = ctx.uow.codes.get(secret_hash(code))
+        if record is None or record.client_id != client.client_id:
+            return None
+        if record.used_at is not None:
+            # RFC 6749 §4.1.2: used twice -> deny, and revoke what the first use issued.
+            if record.family_id and ctx.uow.tokens.revoke_family(
+                record.family_id, "code_reuse", ctx.now_dt()
+            ):
+                ctx.audit(
+                    AuditEvent.CODE_REUSE,
+                    user_id=record.user_id,
+                    client_id=record.client_id,
+                    family_id=record.family_id,
+                )
+            return None
+        if record.expires_at <= ctx.now_dt():
+            return None
+        return CodeView(record)
+
+    def authenticate_user(self, authorization_code: CodeView) -> Subject:
+        record = authorization_code.record
+        user = self.server.ctx.uow.users.get(record.user_id)
+        if user is None or user.disabled_at is not None:
+            raise InvalidGrantError()
+        return Subject(
+            user,
+            auth_time=authorization_code.get_auth_time(),
+            login_session_id=record.login_session_id,
+        )
+
+    @hooked
+    def create_token_response(self) -> tuple[int, dict[str, Any], list[tuple[str, str]]]:
+        client: OAuthClient = self.request.client
+        code: CodeView = self.request.authorization_code
+        self.request.user = self.authenticate_user(code)
+        scope = code.get_scope()
+        token = self.generate_token(
+            user=self.request.user,
+            scope=scope,
+            include_refresh_token=wants_refresh_token(client, scope),
+        )
+        self.save_token(token)
+        return 200, token, self.TOKEN_RESPONSE_HEADER
+
+    def save_token(self, token: dict[str, Any]) -> None:
+        ctx = self.server.ctx
+        code: CodeView = self.request.authorization_code
+        subject: Subject = self.request.user
+        family_id = str(uuid.uuid4())
+        # The claim comes first: a concurrent exchange of the same code loses here,
+        # before anything is stored for it.
+        if not ctx.uow.codes.mark_used(code.record.code_hash, family_id, ctx.now_dt()):
+            raise InvalidGrantError()
+        ctx.uow.tokens.create_family(
+            family_id=family_id,
+            client_id=self.request.client.client_id,
+            user_id=subject.user.id,
+            scope=code.get_scope(),
+            auth_time=code.record.auth_time,
+            now=ctx.now_dt(),
+            lifetime=timedelta(seconds=ctx.services.settings.refresh_token_ttl),
+            login_session_id=subject.login_session_id,
+        )
+        record_issued(ctx, token, self.request.client, subject, family_id)
+
+    def delete_authorization_code(self, authorization_code: CodeView) -> None:
+        """Codes are marked used (in ``save_token``), never deleted: a replay must be
+        recognised as one."""
