@@ -88,8 +88,13 @@ class SmtpMailer:
             )
         smtp = smtplib.SMTP(self.host, self.port, timeout=self.timeout)
         if self.security == "starttls":
-            # Raises when the server does not offer STARTTLS: never fall back to clear text.
-            smtp.starttls(context=ssl.create_default_context())
+            try:
+                # Raises when the server does not offer STARTTLS: never fall back to
+                # clear text.
+                smtp.starttls(context=ssl.create_default_context())
+            except BaseException:
+                smtp.close()
+                raise
         return smtp
 
     def send(self, message: EmailMessage) -> None:
@@ -106,7 +111,10 @@ class OutboxMailer:
     def __init__(self, folder: Path) -> None:
         self.folder = folder
 
-    def send(self, message: EmailMessage) -> Path:
+    def send(self, message: EmailMessage) -> None:
+        self.write(message)
+
+    def write(self, message: EmailMessage) -> Path:
         self.folder.mkdir(parents=True, exist_ok=True, mode=0o700)
         stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S.%f")
         path = self.folder / f"{stamp}-{uuid.uuid4().hex[:12]}.eml"

@@ -44,6 +44,31 @@ def browser(
         yield http
 
 
+class OneServer:
+    """One app instance (one server process: one set of services, so one in-memory
+    rate limiter in the embedded mode) visited by browsers from different addresses."""
+
+    def __init__(self, settings: Settings, clock: Any = None) -> None:
+        self.settings = settings
+        self.app = create_app(settings, clock)
+        self._main: TestClient | None = None
+
+    def browser(self, ip: str = "198.51.100.7") -> TestClient:
+        assert self._main is not None, "use OneServer as a context manager"
+        http = TestClient(self.app, base_url=self.settings.issuer, client=(ip, 50000))
+        # The lifespan ran once, for the main client: share its state (the services).
+        http.app_state.update(self._main.app_state)
+        return http
+
+    def __enter__(self) -> OneServer:
+        self._main = TestClient(self.app, base_url=self.settings.issuer).__enter__()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        assert self._main is not None
+        self._main.__exit__(*exc)
+
+
 def csrf(html: str) -> str:
     match = re.search(r'name="csrf_token" value="([^"]+)"', html)
     assert match, html

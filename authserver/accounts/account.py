@@ -11,7 +11,7 @@ from authserver import audit
 from authserver.accounts import login, login_sessions
 from authserver.accounts.login_sessions import ActiveSession
 from authserver.accounts.policy import check_password
-from authserver.accounts.reset import changed_message
+from authserver.accounts.reset import replace_password
 from authserver.audit import AuditEvent
 from authserver.clock import to_datetime
 from authserver.errors import InvalidInput, RateLimited
@@ -71,22 +71,13 @@ def change_password(
     if new_password == current_password:
         raise InvalidInput("Choose a new password that differs from the current one.")
     check_password(new_password, email=user.email)
-    now_ts = services.clock.now()
-    uow.users.set_password_hash(user.id, services.passwords.hash(new_password), to_datetime(now_ts))
-    ended = login_sessions.end_all(uow, services.clock, user.id, reason="password_changed")
+    message = replace_password(
+        uow, services, user, new_password, AuditEvent.PASSWORD_CHANGED, ip=ip, user_agent=user_agent
+    )
     _, secret = login_sessions.start(
         uow, services.clock, services.settings, user, ip=ip, user_agent=user_agent
     )
-    audit.record(
-        uow,
-        services.clock,
-        AuditEvent.PASSWORD_CHANGED,
-        user_id=user.id,
-        ip=ip,
-        user_agent=user_agent,
-        sessions_ended=len(ended),
-    )
-    return PasswordChanged(secret, changed_message(services, user, now_ts))
+    return PasswordChanged(secret, message)
 
 
 @dataclass(frozen=True)

@@ -138,25 +138,44 @@ def complete_reset(
     raises (``InvalidResetLink``, ``InvalidInput`` for the policy, ``RateLimited``)."""
     user = check_link(uow, services, token, ip)
     check_password(new_password, email=user.email)
-    now_ts = services.clock.now()
-    now = to_datetime(now_ts)
+    now = to_datetime(services.clock.now())
     assert token is not None
     if not uow.reset_tokens.mark_used(secret_hash(token), now):
         raise InvalidResetLink()  # used by a concurrent request a moment ago
-    uow.users.set_password_hash(user.id, services.passwords.hash(new_password), now)
     uow.reset_tokens.void_all(user.id, now)
-    ended = login_sessions.end_all(uow, services.clock, user.id, reason="password_reset")
+    message = replace_password(
+        uow, services, user, new_password, AuditEvent.RESET_DONE, ip=ip, user_agent=user_agent
+    )
+    # Proving control of the mailbox lifts a throttle an attacker may have caused.
+    Throttle(services.ratelimiter, services.settings).account_recovered(user.email)
+    return message
+
+
+def replace_password(
+    uow: UnitOfWork,
+    services: Services,
+    user: User,
+    new_password: str,
+    event: AuditEvent,
+    *,
+    ip: str | None = None,
+    user_agent: str | None = None,
+) -> EmailMessage:
+    """Store the new password's hash and sign the user out everywhere (sessions, token
+    families, earlier access tokens); audited as ``event``. Returns the "your password
+    was changed" message to deliver. The caller has checked the policy."""
+    now_ts = services.clock.now()
+    uow.users.set_password_hash(user.id, services.passwords.hash(new_password), to_datetime(now_ts))
+    ended = login_sessions.end_all(uow, services.clock, user.id, reason=str(event))
     audit.record(
         uow,
         services.clock,
-        AuditEvent.RESET_DONE,
+        event,
         user_id=user.id,
         ip=ip,
         user_agent=user_agent,
         sessions_ended=len(ended),
     )
-    # Proving control of the mailbox lifts a throttle an attacker may have caused.
-    Throttle(services.ratelimiter, services.settings).account_recovered(user.email)
     return changed_message(services, user, now_ts)
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 from dataclasses import asdict
+from typing import Any
 
 from authserver.audit import AuditEvent, record
 from authserver.cli.common import iso, print_json, services
@@ -71,6 +72,6 @@ def run_retire(args: argparse.Namespace) -> int:
     return 0
 
 
-def _audit(event: AuditEvent, **details: object) -> None:
+def _audit(event: AuditEvent, **details: Any) -> None:
     with services() as svc, svc.db.unit_of_work() as uow:
         record(uow, svc.clock, event, via="cli", **details)

@@ -4,6 +4,7 @@ end one, log out everywhere. Without a live login session: to /login and back.""
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 from starlette.background import BackgroundTask
@@ -74,38 +75,44 @@ async def show(request: Request) -> Response:
     return render(request, "pages/account.html", context)
 
 
+@dataclass
+class _Change:
+    done: account.PasswordChanged | None = None
+    error: InvalidInput | RateLimited | None = None
+    context: dict[str, Any] = field(default_factory=dict)
+
+
 async def change_password(request: Request) -> Response:
     fields = await read_page_form(request)
     current, new = fields.get("current_password", ""), fields.get("new_password", "")
     meta = request_meta(request)
 
-    def work(uow: UnitOfWork, services: Services, session: ActiveSession) -> Any:
-        if new != fields.get("new_password_confirm", ""):
-            return InvalidInput("The two new passwords differ."), _page_context(
-                uow, services, session
-            )
+    def work(uow: UnitOfWork, services: Services, session: ActiveSession) -> _Change:
         try:
-            done = account.change_password(
-                uow, services, session, current, new, ip=meta.ip, user_agent=meta.user_agent
+            if new != fields.get("new_password_confirm", ""):
+                raise InvalidInput("The two new passwords differ.")
+            return _Change(
+                done=account.change_password(
+                    uow, services, session, current, new, ip=meta.ip, user_agent=meta.user_agent
+                )
             )
         except (InvalidInput, RateLimited) as exc:
-            # Caught inside the unit of work so the audit record of the check is kept.
-            return exc, _page_context(uow, services, session)
-        return done, None
+            # Caught inside the unit of work, so the audit record of the check is kept.
+            return _Change(error=exc, context=_page_context(uow, services, session))
 
     try:
-        outcome, context = await _run(request, work)
+        outcome = await _run(request, work)
     except NotSignedIn:
         return _to_login()
-    if isinstance(outcome, RateLimited):
-        raise outcome
-    if isinstance(outcome, InvalidInput):
-        context["password_error"] = str(outcome)
-        return render(request, "pages/account.html", context, status_code=400)
+    if isinstance(outcome.error, RateLimited):
+        raise outcome.error
+    if outcome.error is not None or outcome.done is None:
+        outcome.context["password_error"] = str(outcome.error)
+        return render(request, "pages/account.html", outcome.context, status_code=400)
     response = RedirectResponse("/account?notice=password_changed", status_code=303)
-    session_cookie.store(request, response, outcome.cookie_secret)
+    session_cookie.store(request, response, outcome.done.cookie_secret)
     response.background = BackgroundTask(
-        send_quietly, request.state.services.mailer, outcome.message
+        send_quietly, request.state.services.mailer, outcome.done.message
     )
     return response
 

@@ -90,7 +90,8 @@ async def submit(request: Request) -> Response:
     return RedirectResponse(f"/login?{query}", status_code=303)
 
 
-def _json_fields(body: bytes) -> dict[str, str | None]:
+def _json_fields(body: bytes) -> tuple[str, str, str | None]:
+    """email, password, name from a JSON object body."""
     try:
         data: Any = json.loads(body.decode("utf-8"))
     except (UnicodeDecodeError, ValueError):
@@ -103,9 +104,10 @@ def _json_fields(body: bytes) -> dict[str, str | None]:
         if value is not None and not isinstance(value, str):
             raise BadRequest(f"{key} must be a string.")
         values[key] = value
-    if not values["email"] or not values["password"]:
+    email, password = values["email"], values["password"]
+    if not email or not password:
         raise BadRequest("email and password are required.")
-    return values
+    return email, password, values["name"]
 
 
 async def submit_json(request: Request) -> Response:
@@ -115,10 +117,8 @@ async def submit_json(request: Request) -> Response:
         return json_error(403, "registration_disabled", "Sign-up is switched off.")
     try:
         body = await read_body(request, request.state.services.settings.max_body_bytes)
-        values = _json_fields(body)
-        user = await run_in_threadpool(
-            _register, request, values["email"], values["password"], values["name"]
-        )
+        email, password, name = _json_fields(body)
+        user = await run_in_threadpool(_register, request, email, password, name)
     except BadRequest as exc:
         return json_error(exc.status, exc.error, exc.description)
     except InvalidInput as exc:

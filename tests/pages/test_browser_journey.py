@@ -1,0 +1,121 @@
+"""A person in Chromium (Playwright) against a real server process, with e-mail going to
+a real SMTP server: register -> log in -> forgot -> e-mail -> reset -> log in again."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import FAST_HASHING, IN_CI
+from tests.servers import running_server
+from tests.smtp_server import smtp_server
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+
+CHROMIUM = Path("/usr/bin/chromium")
+OLD, NEW = "my first long passphrase", "my second long passphrase"
+
+
+@pytest.fixture
+def chromium():
+    if not CHROMIUM.exists():
+        message = f"{CHROMIUM} is missing (apt-get install chromium)"
+        if IN_CI:
+            pytest.fail(f"{message}: CI must run the browser tests", pytrace=False)
+        pytest.skip(message)
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(
+            executable_path=str(CHROMIUM),
+            args=["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"],
+        )
+        try:
+            yield browser
+        finally:
+            browser.close()
+
+
+@pytest.fixture
+def server_with_mail(tmp_path, keys_dir):
+    with smtp_server() as inbox:
+        env = {
+            "AUTHSERVER_DATABASE_URL": f"sqlite:///{tmp_path / 'auth.db'}",
+            "AUTHSERVER_KEYS_DIR": str(keys_dir),
+            "AUTHSERVER_SMTP_HOST": inbox.host,
+            "AUTHSERVER_SMTP_PORT": str(inbox.port),
+            "AUTHSERVER_SMTP_SECURITY": "none",
+            "AUTHSERVER_MAIL_FROM": "Auth <auth@example.com>",
+            **{f"AUTHSERVER_{k.upper()}": str(v) for k, v in FAST_HASHING.items()},
+        }
+        for key in [k for k in os.environ if k.startswith("AUTHSERVER_")]:
+            env.setdefault(key, "")
+        with running_server(env, tmp_path) as server:
+            yield server, inbox
+
+
+def _log_in(page, url, email, password):
+    page.goto(f"{url}/login")
+    page.fill("#email", email)
+    page.fill("#password", password)
+    page.click("button[type=submit]")
+
+
+def test_register_login_forgot_reset_login(chromium, server_with_mail):
+    server, inbox = server_with_mail
+    url = server.url
+    context = chromium.new_context()
+    page = context.new_page()
+    requests = []
+    page.on("request", lambda r: requests.append((r.url, r.headers.get("referer"))))
+
+    page.goto(f"{url}/register")
+    page.fill("#email", "Walker@Example.com")
+    page.fill("#name", "<i>Walker</i>")
+    page.fill("#password", OLD)
+    page.fill("#password_confirm", OLD)
+    page.click("button[type=submit]")
+    page.wait_for_url(f"{url}/login?**")
+    assert "Your account was created" in page.inner_text("main")
+    assert page.input_value("#email") == "Walker@example.com"
+
+    page.fill("#password", OLD)
+    page.click("button[type=submit]")
+    page.wait_for_url(f"{url}/account")
+    assert "Signed in as Walker@example.com (<i>Walker</i>)" in page.inner_text("main")
+    page.click("text=Log out everywhere")
+    page.wait_for_url(f"{url}/login?notice=logged_out")
+
+    page.click("text=Forgot your password?")
+    page.fill("#email", "walker@example.com")
+    page.click("button[type=submit]")
+    assert "If an account exists for walker@example.com" in page.inner_text("main")
+
+    (message,) = inbox.wait_for(1)
+    assert message["To"] == "Walker@example.com"
+    html = message.get_body(("html",)).get_content()
+    link = html.split('href="', 1)[1].split('"', 1)[0]
+    token = link.split("token=", 1)[1]
+    assert link.startswith(f"{url}/password/reset?token=")
+
+    page.goto(link)
+    page.wait_for_url(f"{url}/password/reset")
+    assert token not in page.url and token not in page.content()
+    page.fill("#password", NEW)
+    page.fill("#password_confirm", NEW)
+    page.click("button[type=submit]")
+    page.wait_for_url(f"{url}/login?notice=password_reset")
+    assert "Your password was changed" in page.inner_text("main")
+
+    _log_in(page, url, "walker@example.com", OLD)
+    assert "Incorrect e-mail or password." in page.inner_text("main")
+    _log_in(page, url, "walker@example.com", NEW)
+    page.wait_for_url(f"{url}/account")
+
+    # The token never left in a Referer (the stylesheet and every later request).
+    assert all(token not in (referer or "") for _, referer in requests)
+    changed = inbox.wait_for(2)[1]
+    assert changed["Subject"] == "Your password was changed"
+    context.close()
