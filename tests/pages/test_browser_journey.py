@@ -4,38 +4,16 @@ a real SMTP server: register -> log in -> forgot -> e-mail -> reset -> log in ag
 from __future__ import annotations
 
 import os
-from pathlib import Path
 
 import pytest
 
-from tests.conftest import FAST_HASHING, IN_CI
+from tests.conftest import FAST_HASHING
 from tests.servers import running_server
 from tests.smtp_server import smtp_server
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
-CHROMIUM = Path("/usr/bin/chromium")
 OLD, NEW = "my first long passphrase", "my second long passphrase"
-
-
-@pytest.fixture
-def chromium():
-    if not CHROMIUM.exists():
-        message = f"{CHROMIUM} is missing (apt-get install chromium)"
-        if IN_CI:
-            pytest.fail(f"{message}: CI must run the browser tests", pytrace=False)
-        pytest.skip(message)
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        browser = p.chromium.launch(
-            executable_path=str(CHROMIUM),
-            args=["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"],
-        )
-        try:
-            yield browser
-        finally:
-            browser.close()
 
 
 @pytest.fixture
