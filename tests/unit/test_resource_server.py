@@ -1,0 +1,122 @@
+"""The resource-server helper, against tokens the server really issued and its JWKS."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+from starlette.routing import Route
+from starlette.testclient import TestClient
+
+from authserver.keys import admin as key_admin
+from authserver.resource_server import (
+    AccessTokenVerifier,
+    InsufficientScope,
+    InvalidToken,
+    RequireAccessToken,
+)
+from authserver.services import key_store
+
+ISSUER = "http://localhost:8000"
+
+
+@pytest.fixture
+def issued(client, factory):
+    svc = factory.client(scope="orders:read orders:write")
+    fetches = []
+
+    def fetch(url):
+        fetches.append(url)
+        return client.get(url.removeprefix(ISSUER)).json()
+
+    def token(scope="orders:read"):
+        r = client.post(
+            "/token", data={"grant_type": "client_credentials", "scope": scope}, auth=svc.basic_auth
+        )
+        return r.json()["access_token"]
+
+    return token, fetch, fetches
+
+
+def test_verifies_signature_issuer_audience_and_scope(issued):
+    token, fetch, fetches = issued
+    v = AccessTokenVerifier(ISSUER, ISSUER, fetch=fetch)
+    claims = v.verify(token(), scopes=["orders:read"])
+    assert claims["scope"] == "orders:read" and claims["iss"] == ISSUER
+    v.verify(token())
+    assert len(fetches) == 1  # cached
+    with pytest.raises(InsufficientScope):
+        v.verify(token(), scopes=["orders:write"])
+    with pytest.raises(InvalidToken, match="audience"):
+        AccessTokenVerifier(ISSUER, "https://other.example", fetch=fetch).verify(token())
+    with pytest.raises(InvalidToken, match="issuer"):
+        AccessTokenVerifier(
+            "https://evil.example", ISSUER, jwks_uri=f"{ISSUER}/.well-known/jwks.json", fetch=fetch
+        ).verify(token())
+    head, body, sig = token().split(".")
+    with pytest.raises(InvalidToken):
+        v.verify(f"{head}.{body}x.{sig}")
+
+
+def test_expiry_with_leeway(issued):
+    token, fetch, _ = issued
+    t = token()
+    later = AccessTokenVerifier(
+        ISSUER, ISSUER, fetch=fetch, leeway=30, clock=lambda: time.time() + 3600 + 31
+    )
+    with pytest.raises(InvalidToken, match="expired"):
+        later.verify(t)
+    just = AccessTokenVerifier(
+        ISSUER, ISSUER, fetch=fetch, leeway=30, clock=lambda: time.time() + 3600 + 10
+    )
+    just.verify(t)
+
+
+def test_unknown_kid_refetches_once_then_finds_the_rotated_key(issued, settings, client):
+    token, fetch, fetches = issued
+    v = AccessTokenVerifier(ISSUER, ISSUER, fetch=fetch, min_refetch=0)
+    v.verify(token())
+    key_admin.rotate(key_store(settings), time.time(), 0, 2048, immediately=True)
+    time.sleep(1.1)  # the server notices new key files within a second
+    v.verify(token())  # signed by the new kid: one refetch
+    assert len(fetches) == 2
+    with pytest.raises(InvalidToken, match="signing key"):
+        v.verify(token().split(".")[0][:-2] + "xx." + "e30.sig")
+    assert len(fetches) <= 3
+
+
+def test_a_token_of_another_type_is_refused(issued, settings):
+    """RFC 9068 §4: an ID token (or any JWT) signed by the same key is not an access token."""
+    from joserfc import jwt as jose_jwt
+    from joserfc.jwk import KeySet
+
+    token, fetch, _ = issued
+    claims = AccessTokenVerifier(ISSUER, ISSUER, fetch=fetch).verify(token())
+    (stored,) = key_store(settings).load()
+    forged = jose_jwt.encode({"alg": "RS256", "typ": "JWT"}, claims, KeySet([stored.private]))
+    with pytest.raises(InvalidToken, match="typ"):
+        AccessTokenVerifier(ISSUER, ISSUER, fetch=fetch).verify(forged)
+
+
+def test_starlette_middleware(issued):
+    token, fetch, _ = issued
+    verifier = AccessTokenVerifier(ISSUER, ISSUER, fetch=fetch)
+
+    async def orders(request: Request) -> JSONResponse:
+        return JSONResponse({"client": request.state.access_token["client_id"]})
+
+    api = Starlette(routes=[Route("/orders", orders), Route("/health", orders)])
+    api.add_middleware(
+        RequireAccessToken, verifier=verifier, scopes=["orders:read"], exempt=["/health"]
+    )
+    with TestClient(api) as http:
+        assert http.get("/orders").status_code == 401
+        r = http.get("/orders", headers={"Authorization": f"Bearer {token()}"})
+        assert r.status_code == 200 and r.json()["client"]
+        r = http.get("/orders", headers={"Authorization": f"Bearer {token('orders:write')}"})
+        assert r.status_code == 403 and "insufficient_scope" in r.headers["www-authenticate"]
+        r = http.get("/orders", headers={"Authorization": "Bearer a.b.c"})
+        assert r.status_code == 401 and "invalid_token" in r.headers["www-authenticate"]
