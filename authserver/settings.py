@@ -218,8 +218,13 @@ def find_problems(s: Settings) -> list[str]:
         problems.append(
             f"{PREFIX}DATABASE_URL: only sqlite:/// and postgresql+psycopg:// are supported"
         )
-    if s.redis_url and not s.redis_url.startswith(("redis://", "rediss://", "unix://")):
-        problems.append(f"{PREFIX}REDIS_URL: must be a redis://, rediss:// or unix:// URL")
+    redis_schemes = ("redis://", "rediss://", "unix://", "redis+sentinel://",
+                     "rediss+sentinel://", "redis+cluster://", "rediss+cluster://")
+    if s.redis_url and not s.redis_url.startswith(redis_schemes):
+        problems.append(
+            f"{PREFIX}REDIS_URL: a redis://, rediss://, unix://, redis+sentinel:// or "
+            "redis+cluster:// URL"
+        )
     if s.workers > 1 and s.is_sqlite:
         problems.append(
             f"{PREFIX}WORKERS: the embedded SQLite mode is single-process; "
