@@ -218,8 +218,15 @@ def find_problems(s: Settings) -> list[str]:
         problems.append(
             f"{PREFIX}DATABASE_URL: only sqlite:/// and postgresql+psycopg:// are supported"
         )
-    redis_schemes = ("redis://", "rediss://", "unix://", "redis+sentinel://",
-                     "rediss+sentinel://", "redis+cluster://", "rediss+cluster://")
+    redis_schemes = (
+        "redis://",
+        "rediss://",
+        "unix://",
+        "redis+sentinel://",
+        "rediss+sentinel://",
+        "redis+cluster://",
+        "rediss+cluster://",
+    )
     if s.redis_url and not s.redis_url.startswith(redis_schemes):
         problems.append(
             f"{PREFIX}REDIS_URL: a redis://, rediss://, unix://, redis+sentinel:// or "

@@ -12,8 +12,6 @@ from pathlib import Path
 import redis
 from redis.cluster import ClusterNode, RedisCluster
 
-from tests.servers import free_port
-
 
 @contextmanager
 def redis_cluster(workdir: Path, nodes: int = 3) -> Iterator[str]:
@@ -22,7 +20,7 @@ def redis_cluster(workdir: Path, nodes: int = 3) -> Iterator[str]:
     cli = shutil.which("redis-cli")
     if not server or not cli:
         raise RuntimeError("redis-server and redis-cli are needed for the cluster test")
-    ports = [free_port() for _ in range(nodes)]
+    ports = _cluster_ports(nodes)
     processes = []
     try:
         for port in ports:
@@ -87,6 +85,27 @@ def redis_cluster(workdir: Path, nodes: int = 3) -> Iterator[str]:
             p.terminate()
         for p in processes:
             p.wait(timeout=10)
+
+
+def _cluster_ports(n: int) -> list[int]:
+    """Distinct free ports whose cluster-bus port (port + 10000) is free and valid too:
+    an ordinary ephemeral port plus 10000 can exceed 65535."""
+    import random
+    import socket
+
+    chosen: list[int] = []
+    while len(chosen) < n:
+        port = random.randint(20000, 29999)
+        if port in chosen:
+            continue
+        try:
+            for p in (port, port + 10000):
+                with socket.socket() as s:
+                    s.bind(("127.0.0.1", p))
+        except OSError:
+            continue
+        chosen.append(port)
+    return chosen
 
 
 def _wait_ping(port: int) -> None:

@@ -27,7 +27,7 @@ def _time(request: Request, name: str) -> datetime | None:
 async def query(request: Request) -> Response:
     q = request.query_params
     limit = int_param(request, "limit", 100, 1, 1000)
-    before_id = int_param(request, "before_id", 0, 0, 2**62) or None
+    before_id = int_param(request, "before_id", 0, 1, 2**62) or None
     since, until = _time(request, "since"), _time(request, "until")
 
     def work(call: AdminCall) -> Page[AuditEventOut]:

@@ -59,6 +59,7 @@ def _op(
         "security": [{"bearer": ["admin"]}],
     }
     if body is not None:
+        op["responses"]["415"] = _json(s.Error, "The body is not application/json")
         op["requestBody"] = {
             "required": True,
             "content": {"application/json": {"schema": _ref(body)}},
@@ -83,7 +84,7 @@ def _path(name: str) -> dict[str, Any]:
 
 
 PAGING = [
-    _q("offset", {"type": "integer", "minimum": 0}),
+    _q("offset", {"type": "integer", "minimum": 0, "maximum": 10_000_000}),
     _q("limit", {"type": "integer", "minimum": 1, "maximum": 1000}),
 ]
 NOT_FOUND = {"404": _json(s.Error, "No such item")}
@@ -165,7 +166,7 @@ def build() -> dict[str, Any]:
                     _q("since", {"type": "string", "format": "date-time"}),
                     _q("until", {"type": "string", "format": "date-time"}),
                     _q("limit", {"type": "integer", "minimum": 1, "maximum": 1000}),
-                    _q("before_id", {"type": "integer", "minimum": 1}),
+                    _q("before_id", {"type": "integer", "minimum": 1, "maximum": 2**62}),
                 ],
             ),
         },

@@ -14,7 +14,9 @@ GrantType = Literal["authorization_code", "refresh_token", "client_credentials",
 
 
 class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    """Request bodies: unknown fields refused, no type coercion (0 is not false)."""
+
+    model_config = ConfigDict(extra="forbid", strict=True)
 
 
 class ClientCreate(Strict):

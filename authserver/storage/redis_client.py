@@ -17,8 +17,15 @@ from redis.cluster import ClusterNode, RedisCluster
 from redis.sentinel import Sentinel
 
 TIMEOUTS: dict[str, Any] = {"socket_timeout": 2, "socket_connect_timeout": 2}
-SCHEMES = ("redis://", "rediss://", "unix://", "redis+sentinel://", "rediss+sentinel://",
-           "redis+cluster://", "rediss+cluster://")
+SCHEMES = (
+    "redis://",
+    "rediss://",
+    "unix://",
+    "redis+sentinel://",
+    "rediss+sentinel://",
+    "redis+cluster://",
+    "rediss+cluster://",
+)
 
 
 def _hosts(netloc: str) -> tuple[str | None, list[tuple[str, int]]]:
@@ -44,16 +51,24 @@ def make_redis(url: str) -> Any:
         if not path:
             raise ValueError("redis+sentinel URLs name the service: …/mymaster")
         db = int(path[1]) if len(path) > 1 else 0
-        sentinel = Sentinel(hosts, sentinel_kwargs={"password": password, **TIMEOUTS},
-                            password=password, ssl=tls, **TIMEOUTS)
+        sentinel = Sentinel(
+            hosts,
+            sentinel_kwargs={"password": password, **TIMEOUTS},
+            password=password,
+            ssl=tls,
+            **TIMEOUTS,
+        )
         return sentinel.master_for(path[0], db=db, health_check_interval=30)
     if scheme.endswith("+cluster"):
         parts = urlsplit(url.replace(scheme, "http", 1))
         password, hosts = _hosts(parts.netloc)
-        return RedisCluster(startup_nodes=[ClusterNode(h, p) for h, p in hosts],
-                            password=password, ssl=tls, **TIMEOUTS)
-    return redis.Redis.from_url(url, health_check_interval=30, retry_on_timeout=False,
-                                **TIMEOUTS)
+        return RedisCluster(
+            startup_nodes=[ClusterNode(h, p) for h, p in hosts],
+            password=password,
+            ssl=tls,
+            **TIMEOUTS,
+        )
+    return redis.Redis.from_url(url, health_check_interval=30, retry_on_timeout=False, **TIMEOUTS)
 
 
 def ping(client: Any) -> bool:

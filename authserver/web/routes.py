@@ -20,6 +20,7 @@ from authserver.endpoints import (
 )
 from authserver.pages import account, login, password, register
 from authserver.web import cors
+from authserver.web.dispatch import route
 from authserver.web.templating import STATIC
 
 routes = [
@@ -29,26 +30,19 @@ routes = [
         discovery.oauth_authorization_server,
         methods=["GET"],
     ),
-    Route("/token", token.token, methods=["POST"]),
-    Route("/token", cors.preflight, methods=["OPTIONS"]),
-    Route("/revoke", revocation.revoke, methods=["POST"]),
-    Route("/revoke", cors.preflight, methods=["OPTIONS"]),
+    route("/token", POST=token.token, OPTIONS=cors.preflight),
+    route("/revoke", POST=revocation.revoke, OPTIONS=cors.preflight),
     Route("/introspect", introspection.introspect, methods=["POST"]),
     Route("/oauth/register", registration.register, methods=["POST"]),
     Route("/oauth/register/{client_id}", registration.manage, methods=["GET", "PUT", "DELETE"]),
     Route("/authorize", authorize.authorize_endpoint, methods=["GET", "POST"]),
     Route("/consent", authorize.consent_submit, methods=["POST"]),
-    Route("/userinfo", userinfo.userinfo, methods=["GET", "POST"]),
-    Route("/userinfo", cors.preflight, methods=["OPTIONS"]),
+    route("/userinfo", GET=userinfo.userinfo, POST=userinfo.userinfo, OPTIONS=cors.preflight),
     Route("/logout", logout.logout, methods=["GET", "POST"]),
-    Route("/login", login.show, methods=["GET"]),
-    Route("/login", login.submit, methods=["POST"]),
-    Route("/register", register.show, methods=["GET"]),
-    Route("/register", register.submit, methods=["POST"]),
-    Route("/password/forgot", password.forgot, methods=["GET"]),
-    Route("/password/forgot", password.forgot_submit, methods=["POST"]),
-    Route("/password/reset", password.reset_form, methods=["GET"]),
-    Route("/password/reset", password.reset_submit, methods=["POST"]),
+    route("/login", GET=login.show, POST=login.submit),
+    route("/register", GET=register.show, POST=register.submit),
+    route("/password/forgot", GET=password.forgot, POST=password.forgot_submit),
+    route("/password/reset", GET=password.reset_form, POST=password.reset_submit),
     Route("/account", account.show, methods=["GET"]),
     Route("/account/password", account.change_password, methods=["POST"]),
     Route("/account/sessions/end", account.end_session, methods=["POST"]),
