@@ -133,7 +133,7 @@ end
     return path
 
 
-def seed(env: dict[str, str], refresh_tokens: int) -> dict[str, str]:
+def seed(env: dict[str, str], refresh_tokens: int, extra_clients: int) -> dict[str, str]:
     """Clients, a user and pre-minted refresh tokens (bench/seed.py)."""
     tokens_file = Path(env["BENCH_DIR"]) / "refresh_tokens.txt"
     argv = [
@@ -185,6 +185,33 @@ def stop(proc: subprocess.Popen[bytes]) -> None:
         os.killpg(proc.pid, signal.SIGKILL)
 
 
+def token_scenario(lua_dir: Path, name: str, base: str, creds: dict[str, str]) -> Path:
+    """Lua for scenarios that need a token from the running server."""
+    import httpx2
+
+    if name == "introspection":
+        r = httpx2.post(
+            f"{base}/token",
+            headers={"Authorization": creds["cc"]},
+            data={"grant_type": "client_credentials"},
+        )
+        body = "token=" + r.json()["access_token"]
+        return lua_post(lua_dir / "introspect.lua", body, creds["cc"])
+    r = httpx2.post(
+        f"{base}/token",
+        headers={"Authorization": creds["app"]},
+        data={
+            "grant_type": "password",
+            "username": "bench@example.com",
+            "password": BENCH_PASSWORD,
+            "scope": "admin",
+        },
+    )
+    path = lua_dir / "admin.lua"
+    path.write_text(f'wrk.headers["Authorization"] = "Bearer {r.json()["access_token"]}"\n')
+    return path
+
+
 def summary(values: list[float]) -> str:
     return f"{statistics.median(values):>9,.0f}  ({min(values):,.0f}-{max(values):,.0f})"
 
@@ -204,7 +231,10 @@ def main() -> int:
         "(e.g. postgresql+psycopg://postgres@127.0.0.1/test) and dropped after",
     )
     ap.add_argument("--redis-url")
-    ap.add_argument("--only", default="client_credentials,refresh_token,password,jwks")
+    ap.add_argument(
+        "--only",
+        default="client_credentials,refresh_token,password,jwks,introspection,admin_clients",
+    )
     args = ap.parse_args()
     if not shutil.which("wrk"):
         raise SystemExit("wrk is needed: apt-get install wrk")
@@ -271,7 +301,7 @@ def bench(
         f"redis {'yes' if settings.redis_url else 'no'}"
     )
     print(f"# cpu: {os.cpu_count()} cores; server on core 0, wrk on core 1")
-    creds = seed(env, need_tokens)
+    creds = seed(env, need_tokens, 10_000 if "admin_clients" in scenarios else 0)
     raw_sign = measure(RAW_SIGN.format(seconds=3), "0")
     raw_hash = measure(
         RAW_ARGON2.format(
@@ -306,6 +336,10 @@ def bench(
             raw_hash,
         ),
         "jwks": (f"{base}/.well-known/jwks.json", None, None),
+        # An access token checked by a resource server (signature, deny list, family state).
+        "introspection": (f"{base}/introspect", None, raw_sign),
+        # GET /admin/clients?limit=100 with 10,000 clients registered.
+        "admin_clients": (f"{base}/admin/clients?limit=100&offset=5000", None, None),
     }
     tokens = Path(creds["tokens_file"]).read_text().split()
     print(f"{'scenario':<20}{'req/s median (min-max)':>30}{'p99 ms':>10}{'errors':>8}  vs ceiling")
@@ -333,6 +367,8 @@ def bench(
                     "0",
                 )
             proc = start_server(env, port, args.workers)
+            if name in ("introspection", "admin_clients"):
+                lua = token_scenario(lua_dir, name, base, creds)
             try:
                 # Password hashing takes ~100 ms: a few connections saturate it.
                 conns = min(args.connections, 8) if name == "password" else args.connections

@@ -1,8 +1,9 @@
 """Seed a benchmark database: two clients, a user and pre-minted refresh tokens.
 
-    python bench/seed.py TOKENS_FILE N PASSWORD   (settings from AUTHSERVER_* variables)
+    python bench/seed.py TOKENS_FILE N PASSWORD [EXTRA_CLIENTS]   (AUTHSERVER_* settings)
 
-Prints the clients' Basic credentials as JSON. Refresh tokens are minted through the
+Prints the clients' Basic credentials as JSON. EXTRA_CLIENTS more clients are registered
+for the admin listing scenario (the bench user is an admin). Refresh tokens are minted through the
 token repository directly: N logins through the password grant would take minutes."""
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ def basic(client_id: str, secret: str | None) -> str:
     return "Basic " + base64.b64encode(f"{client_id}:{secret}".encode()).decode()
 
 
-def main(tokens_file: str, count: int, password: str) -> None:
+def main(tokens_file: str, count: int, password: str, extra_clients: int = 0) -> None:
     settings = load_settings()
     migrate.upgrade(settings.database_url)
     svc = build_services(settings)
@@ -40,11 +41,26 @@ def main(tokens_file: str, count: int, password: str) -> None:
         app, app_secret = register_client(
             uow,
             svc.clock,
-            ClientSpec(name="bench app", grant_types=["password", "refresh_token"], scope=SCOPE),
+            ClientSpec(
+                name="bench app", grant_types=["password", "refresh_token"], scope=SCOPE + " admin"
+            ),
         )
         user = create_user(
-            uow, svc.passwords, svc.clock, email="bench@example.com", password=password
+            uow,
+            svc.passwords,
+            svc.clock,
+            email="bench@example.com",
+            password=password,
+            role="admin",
         )
+        for i in range(extra_clients):
+            register_client(
+                uow,
+                svc.clock,
+                ClientSpec(
+                    name=f"listed client {i}", grant_types=["client_credentials"], scope="api:read"
+                ),
+            )
         now = to_datetime(svc.clock.now())
         tokens = []
         for _ in range(count):
@@ -67,4 +83,4 @@ def main(tokens_file: str, count: int, password: str) -> None:
 
 
 if __name__ == "__main__":
-    main(sys.argv[1], int(sys.argv[2]), sys.argv[3])
+    main(sys.argv[1], int(sys.argv[2]), sys.argv[3], int(sys.argv[4]) if len(sys.argv) > 4 else 0)

@@ -117,6 +117,10 @@ ACCESS_TOKEN_STATE = (
     .where(_users.c.id == bindparam("subject"))
 )
 CLIENT_EXISTS = select(_client_exists)
+_denied = DeniedToken.__table__
+IS_DENIED = select(_denied.c.jti).where(
+    _denied.c.jti == bindparam("jti"), _denied.c.expires_at > bindparam("now")
+)
 
 
 class TokenRepository:
@@ -294,8 +298,7 @@ class TokenRepository:
         return bool(self.session.execute(stmt).rowcount)  # type: ignore[attr-defined]
 
     def is_denied(self, jti: str, now: datetime) -> bool:
-        stmt = select(DeniedToken.jti).where(DeniedToken.jti == jti, DeniedToken.expires_at > now)
-        return self.session.scalar(stmt) is not None
+        return self._conn.execute(IS_DENIED, {"jti": jti, "now": now}).first() is not None
 
     # --- housekeeping --------------------------------------------------------------------
 
