@@ -16,6 +16,7 @@ from starlette.responses import Response
 
 from authserver import audit
 from authserver.errors import Conflict, InvalidInput, NotFound
+from authserver.params import parse_decimal
 from authserver.services import Services
 from authserver.storage.db import UnitOfWork
 from authserver.web import bearer
@@ -84,9 +85,10 @@ def int_param(request: Request, name: str, default: int, lo: int, hi: int) -> in
     raw = request.query_params.get(name)
     if raw is None:
         return default
-    if not raw.isdigit() or not lo <= int(raw) <= hi:
+    value = parse_decimal(raw)
+    if value is None or not lo <= value <= hi:
         raise ApiError(400, "invalid_request", f"{name} must be an integer in {lo}..{hi}")
-    return int(raw)
+    return value
 
 
 async def run(request: Request, work: Callable[[AdminCall], Any], status: int = 200) -> Response:

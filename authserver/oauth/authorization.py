@@ -18,6 +18,7 @@ from authlib.oidc.core.errors import ConsentRequiredError, LoginRequiredError
 
 from authserver.accounts.login_sessions import ActiveSession
 from authserver.oauth.requests import OAuthRequest, OAuthResponse
+from authserver.params import parse_decimal
 from authserver.oauth.server import AuthServer
 from authserver.oauth.subject import Subject
 
@@ -81,19 +82,27 @@ def _prompts(request: OAuthRequest) -> set[str]:
     return set((request.payload.data.get("prompt") or "").split())
 
 
-def _login_too_old(request: OAuthRequest, subject: Subject | None, now: float) -> bool:
+def _max_age(request: OAuthRequest) -> int | None:
     raw = request.payload.data.get("max_age")
-    if subject is None or raw is None:
+    return None if raw is None else parse_decimal(raw, max_digits=10)
+
+
+def _login_too_old(request: OAuthRequest, subject: Subject | None, now: float) -> bool:
+    max_age = _max_age(request)
+    if subject is None or max_age is None:
         return False
-    if not raw.isdigit():
-        return False
-    return now - subject.auth_time > int(raw)
+    return now - subject.auth_time > max_age
 
 
 def _login_next(request: OAuthRequest) -> str:
-    """The same request minus `prompt=login`: once the user has logged in, asking again
-    would loop (the fresh `auth_time` shows the login happened)."""
-    params = {k: v for k, v in request.payload.data.items() if k in AUTHORIZATION_PARAMS}
+    """The same request minus `prompt=login` and `max_age`: once the user has logged in,
+    asking again would loop (`max_age=0` is always exceeded a moment later); the fresh
+    `auth_time` in the ID token shows the login happened (OIDC Core §3.1.2.1)."""
+    params = {
+        k: v
+        for k, v in request.payload.data.items()
+        if k in AUTHORIZATION_PARAMS and k != "max_age"
+    }
     prompts = _prompts(request) - {"login", "select_account"}
     if prompts:
         params["prompt"] = " ".join(sorted(prompts))
@@ -124,7 +133,7 @@ def authorize(
                 description="Request objects are not supported.",
                 redirect_uri=redirect_uri,
             )
-        if data.get("max_age") is not None and not data["max_age"].isdigit():
+        if data.get("max_age") is not None and _max_age(request) is None:
             raise OAuth2Error(
                 error="invalid_request",
                 description="max_age must be a number.",

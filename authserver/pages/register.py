@@ -90,6 +90,14 @@ async def submit(request: Request) -> Response:
     return RedirectResponse(f"/login?{query}", status_code=303)
 
 
+def _is_unicode_text(value: str) -> bool:
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
 def _json_fields(body: bytes) -> tuple[str, str, str | None]:
     """email, password, name from a JSON object body."""
     try:
@@ -103,6 +111,9 @@ def _json_fields(body: bytes) -> tuple[str, str, str | None]:
         value = data.get(key)
         if value is not None and not isinstance(value, str):
             raise BadRequest(f"{key} must be a string.")
+        if value is not None and not _is_unicode_text(value):
+            # JSON may escape a lone surrogate (\ud800): no e-mail, name or password.
+            raise BadRequest(f"{key} must be valid Unicode text.")
         values[key] = value
     email, password = values["email"], values["password"]
     if not email or not password:

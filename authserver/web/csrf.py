@@ -43,4 +43,5 @@ def is_valid(request: Request, submitted: str | None) -> bool:
     current = cookies.read(request, COOKIE)
     if not current or not submitted:
         return False
-    return hmac.compare_digest(_sign(request, current), submitted)
+    # Bytes, not str: compare_digest raises TypeError on non-ASCII str.
+    return hmac.compare_digest(_sign(request, current).encode(), submitted.encode())

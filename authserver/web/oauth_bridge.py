@@ -18,6 +18,7 @@ from starlette.responses import Response
 
 from authserver.oauth.requests import OAuthRequest, OAuthResponse, RequestMeta
 from authserver.oauth.server import AuthServer
+from authserver.params import parse_decimal
 from authserver.web import cors
 
 FORM_TYPE = "application/x-www-form-urlencoded"
@@ -37,7 +38,8 @@ class BadRequest(Exception):
 
 async def read_body(request: Request, limit: int) -> bytes:
     length = request.headers.get("content-length")
-    if length is not None and (not length.isdigit() or int(length) > limit):
+    declared = None if length is None else parse_decimal(length)
+    if length is not None and (declared is None or declared > limit):
         raise BadRequest("The request body is too large.", status=413)
     body = bytearray()
     async for chunk in request.stream():

@@ -173,6 +173,8 @@ def test_audit_query_validation_and_paging(admin_http, factory):
     assert admin_http.get("/admin/audit?since=yesterday").status_code == 400
     assert admin_http.get("/admin/audit?since=2020-01-01T00:00:00").status_code == 400
     assert admin_http.get("/admin/audit?limit=0").status_code == 400
+    assert admin_http.get("/admin/audit?limit=%C2%B2").status_code == 400
+    assert admin_http.get("/admin/users?offset=" + "9" * 5000).status_code == 400
     first = admin_http.get("/admin/audit?limit=2").json()
     assert len(first["items"]) == 2 and first["next_before_id"]
     rest = admin_http.get(f"/admin/audit?before_id={first['next_before_id']}").json()["items"]

@@ -28,6 +28,9 @@ def test_non_utf8_over_long_and_odd_bodies(client, factory, services, action):
         (b"csrf_token=" + token.encode() + b"&email=a&email=b", form, 400),
         (b"<xml/>", "text/xml", 400),
     ]
+    # A CSRF token that is not ASCII: refused like any forged one.
+    forged = b"csrf_token=%C3%A9" + token.encode()[2:] + b"&email=a%40example.com"
+    cases.append((forged, form, 403))
     for body, content_type, status in cases:
         r = client.post(action, content=body, headers={"content-type": content_type})
         assert r.status_code == status, (action, body[:40])

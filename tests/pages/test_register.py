@@ -117,6 +117,7 @@ def test_json_bad_input_gets_standard_errors(client, services):
         b'{"email": 5, "password": "x"}',
         b'{"email": "a@example.com"}',
         b"{not json",
+        b'{"email": "a@example.com", "password": "\\ud800aaaaaaaaaa"}',
     ]
     for body in cases:
         r = client.post("/register", content=body, headers={"content-type": "application/json"})

@@ -112,11 +112,23 @@ def test_max_age(client, factory, web_app, services):
     assert query_of(r.headers["location"])["error"] == "login_required"
 
 
+def test_max_age_zero_asks_for_a_login_once_then_issues_a_code(client, factory, web_app):
+    user = factory.user()
+    Flow(client, web_app).authorize(user)
+    flow = Flow(client, web_app)
+    r = flow.start(max_age="0")
+    assert r.status_code == 303 and r.headers["location"].startswith("/login")
+    r = flow.login(user, r)  # back at /authorize after a fresh login: no loop
+    assert r.status_code == 302 and "code=" in r.headers["location"]
+
+
 @pytest.mark.parametrize(
     "params",
     [
         {"client_id": "no-such-client"},
         {"redirect_uri": "https://evil.example/cb"},
+        {"redirect_uri": 'https://app.example.com/"><script>'},
+        {"redirect_uri": "https://app.example.com/caf\u00e9\\"},
         {"redirect_uri": REDIRECT + "/extra"},
         {"redirect_uri": REDIRECT.replace("https", "http")},
     ],
@@ -148,6 +160,8 @@ def test_unknown_client_or_redirect_uri_shows_an_error_page_and_never_redirects(
         ({"request": "eyJhbGciOiJub25lIn0.e30."}, "request_not_supported"),
         ({"request_uri": "https://app.example.com/r"}, "request_uri_not_supported"),
         ({"max_age": "soon"}, "invalid_request"),
+        ({"max_age": "\u00b2"}, "invalid_request"),
+        ({"max_age": "9" * 5000}, "invalid_request"),
     ],
 )
 def test_bad_requests_redirect_with_the_error(client, factory, web_app, extra, error):
