@@ -18,9 +18,9 @@ from authlib.oidc.core.errors import ConsentRequiredError, LoginRequiredError
 
 from authserver.accounts.login_sessions import ActiveSession
 from authserver.oauth.requests import OAuthRequest, OAuthResponse
-from authserver.params import parse_decimal
 from authserver.oauth.server import AuthServer
 from authserver.oauth.subject import Subject
+from authserver.params import parse_decimal
 
 # OIDC Core §3.1.2.1 parameters we act on, carried through login and consent.
 AUTHORIZATION_PARAMS = (
