@@ -29,6 +29,12 @@ class AuthorizationCodeRepository:
         )
         return result.rowcount == 1  # type: ignore[attr-defined]
 
+    def family_of(self, code_hash: str) -> str | None:
+        """The family a code's exchange created, as committed (not the identity map's copy)."""
+        return self.session.scalar(
+            select(AuthorizationCode.family_id).where(AuthorizationCode.code_hash == code_hash)
+        )
+
     def nonce_used(self, client_id: str, nonce: str) -> bool:
         stmt = select(AuthorizationCode.code_hash).where(
             AuthorizationCode.client_id == client_id, AuthorizationCode.nonce == nonce

@@ -4,11 +4,15 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import threading
+from dataclasses import replace
 from datetime import timedelta
 
 import jwt as pyjwt
 import pytest
+from starlette.testclient import TestClient
 
+from authserver.app import create_app
 from authserver.hashing import secret_hash
 from authserver.storage.models import AuthorizationCode
 from tests.helpers import claims, introspect, refresh_grant
@@ -77,6 +81,33 @@ def test_a_code_works_once_and_a_replay_revokes_what_it_issued(client, factory, 
     assert refresh_grant(client, web_app, first["refresh_token"]).json()["error"] == "invalid_grant"
     with services.db.unit_of_work() as uow:
         assert uow.audit.query(event="token.code_reuse_detected")
+
+
+def test_concurrent_exchanges_of_one_code_succeed_once_and_revoke_it(
+    client, factory, web_app, settings
+):
+    """A thief racing the client with the same code: one exchange wins, the others are
+    refused, and the winner's tokens are revoked all the same (RFC 6749 §4.1.2)."""
+    rs = factory.client()
+    flow = Flow(client, web_app, scope="openid offline_access")
+    code = flow.authorize(factory.user())["code"]
+    barrier = threading.Barrier(6)
+    answers: list = []
+
+    def attempt() -> None:
+        with TestClient(create_app(settings), base_url=settings.issuer) as other:
+            barrier.wait()
+            answers.append(replace(flow, http=other).exchange(code))
+
+    threads = [threading.Thread(target=attempt) for _ in range(6)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sorted(a.status_code for a in answers) == [200, 400, 400, 400, 400, 400]
+    won = next(a.json() for a in answers if a.status_code == 200)
+    assert introspect(client, rs, won["access_token"]) == {"active": False}
+    assert refresh_grant(client, web_app, won["refresh_token"]).json()["error"] == "invalid_grant"
 
 
 @pytest.mark.parametrize("change", ["verifier", "redirect_uri", "client", "no_verifier"])

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
-from authlib.oauth2.rfc6749 import InvalidGrantError, grants
+from authlib.oauth2.rfc6749 import InvalidGrantError, InvalidRequestError, grants
 from authlib.oauth2.rfc6749.hooks import hooked
 
 from authserver.audit import AuditEvent
@@ -75,6 +75,21 @@ class AuthorizationCodeGrant(grants.AuthorizationCodeGrant):
 
     # --- /authorize ------------------------------------------------------------------
 
+    @staticmethod
+    def validate_authorization_redirect_uri(request: Any, client: OAuthClient) -> str:
+        """Authlib's check, with a fixed message: Authlib quotes the URI in the error, and
+        an error description may not carry characters such as '"' (RFC 6749 §4.1.2.1), so a
+        crafted URI would end in a 500 instead of the error page."""
+        redirect_uri = request.payload.redirect_uri
+        if redirect_uri:
+            if not client.check_redirect_uri(redirect_uri):
+                raise InvalidRequestError("The redirect_uri is not registered for this client.")
+            return redirect_uri
+        default = client.get_default_redirect_uri()
+        if not default:
+            raise InvalidRequestError("Missing 'redirect_uri' in request.")
+        return default
+
     def validate_requested_scope(self) -> None:
         """Scopes the client is registered for and the user's role allows; an empty
         request means all of the client's user scopes (RFC 6749 §3.3)."""
@@ -116,20 +131,23 @@ class AuthorizationCodeGrant(grants.AuthorizationCodeGrant):
         if record is None or record.client_id != client.client_id:
             return None
         if record.used_at is not None:
-            # RFC 6749 §4.1.2: used twice -> deny, and revoke what the first use issued.
-            if record.family_id and ctx.uow.tokens.revoke_family(
-                record.family_id, "code_reuse", ctx.now_dt()
-            ):
-                ctx.audit(
-                    AuditEvent.CODE_REUSE,
-                    user_id=record.user_id,
-                    client_id=record.client_id,
-                    family_id=record.family_id,
-                )
+            self._revoke_first_use(record, record.family_id)
             return None
         if record.expires_at <= ctx.now_dt():
             return None
         return CodeView(record)
+
+    def _revoke_first_use(self, record: AuthorizationCode, family_id: str | None) -> None:
+        """RFC 6749 §4.1.2: a code used twice is denied, and what its first use issued is
+        revoked (the family: refresh tokens, and access tokens at introspection)."""
+        ctx = self.server.ctx
+        if family_id and ctx.uow.tokens.revoke_family(family_id, "code_reuse", ctx.now_dt()):
+            ctx.audit(
+                AuditEvent.CODE_REUSE,
+                user_id=record.user_id,
+                client_id=record.client_id,
+                family_id=family_id,
+            )
 
     def authenticate_user(self, authorization_code: CodeView) -> Subject:
         record = authorization_code.record
@@ -164,6 +182,9 @@ class AuthorizationCodeGrant(grants.AuthorizationCodeGrant):
         # The claim comes first: a concurrent exchange of the same code loses here,
         # before anything is stored for it.
         if not ctx.uow.codes.mark_used(code.record.code_hash, family_id, ctx.now_dt()):
+            # Lost a race with a concurrent exchange, which has committed by now (its
+            # UPDATE held the row): a replay like any other.
+            self._revoke_first_use(code.record, ctx.uow.codes.family_of(code.record.code_hash))
             raise InvalidGrantError()
         ctx.uow.tokens.create_family(
             family_id=family_id,
