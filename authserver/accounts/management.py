@@ -1,5 +1,6 @@
 """What an administrator does to a user: change the role, disable, re-enable, end all
-sessions. Disabling also logs the user out everywhere (no token of theirs stays good)."""
+sessions. Disabling and a role change also log the user out everywhere (no token of
+theirs stays good)."""
 
 from __future__ import annotations
 
@@ -22,6 +23,10 @@ def set_role(uow: UnitOfWork, clock: Clock, user_id: str, role: str) -> User:
     if role not in ROLES:
         raise InvalidInput(f"role must be one of {', '.join(ROLES)}")
     user = get_user(uow, user_id)
+    if user.role != role:
+        # Every token carries the role it was issued under (and refresh families keep
+        # their scopes, e.g. `admin`): none may outlive the change.
+        login_sessions.end_all(uow, clock, user_id, reason="role_changed")
     user.role = role
     user.updated_at = to_datetime(clock.now())
     return user

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.helpers import introspect, password_grant
+from tests.helpers import introspect, password_grant, refresh_grant
 
 
 @pytest.fixture
@@ -35,7 +35,29 @@ def test_a_demoted_admin_loses_access_at_once(admin_http, factory):
     assert admin_http.get("/admin/users").status_code == 200
     r = admin_http.patch(f"/admin/users/{admin_http.admin_id}", json={"role": "user"})
     assert r.status_code == 200
-    assert admin_http.get("/admin/users").status_code == 403
+    assert admin_http.get("/admin/users").status_code == 401  # the token is void now
+
+
+def test_a_role_change_ends_the_users_tokens(admin_http, factory):
+    app = factory.password_client(scope="openid admin")
+    other = factory.user(role="admin")
+    tokens = password_grant(admin_http, app, other, scope="admin").json()
+    r = admin_http.patch(f"/admin/users/{other.id}", json={"role": "user"})
+    assert r.status_code == 200 and r.json()["role"] == "user"
+    bearer = {"Authorization": f"Bearer {tokens['access_token']}"}
+    assert admin_http.get("/admin/users", headers=bearer).status_code == 401
+    again = refresh_grant(admin_http, app, tokens["refresh_token"])
+    assert again.status_code == 400 and again.json()["error"] == "invalid_grant"
+
+
+def test_a_refresh_grants_no_scope_the_users_role_lost(client, factory, services):
+    app = factory.password_client(scope="openid admin")
+    user = factory.user(role="admin")
+    tokens = password_grant(client, app, user, scope="admin").json()
+    with services.db.unit_of_work() as uow:  # changed behind the admin API's back
+        uow.users.get(user.id).role = "user"
+    r = refresh_grant(client, app, tokens["refresh_token"])
+    assert r.status_code == 400 and r.json()["error"] == "invalid_scope"
 
 
 def test_client_lifecycle_is_audited(admin_http, services):

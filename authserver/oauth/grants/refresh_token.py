@@ -16,6 +16,7 @@ from authserver.clock import to_timestamp
 from authserver.oauth import client_auth
 from authserver.oauth.context import OAuthContext
 from authserver.oauth.grants.issuance import record_issued
+from authserver.oauth.scopes import check_client_scope
 from authserver.oauth.subject import Subject
 from authserver.oauth.token_lookup import RefreshTokenView, find_refresh_token
 
@@ -66,7 +67,13 @@ class RefreshTokenGrant(grants.RefreshTokenGrant):
     def issue_token(self, user: Subject, refresh_token: RefreshTokenView) -> dict[str, Any]:
         # A narrower scope may be asked for this access token; the family (and so the
         # new refresh token) keeps the scope originally granted (RFC 6749 §6).
-        scope = self.request.payload.scope or refresh_token.get_scope()
+        # Checked again against the client's registration and the user's role now: either
+        # may have changed since the family was granted.
+        scope = check_client_scope(
+            self.request.client,
+            self.request.payload.scope or refresh_token.get_scope(),
+            user_role=user.user.role,
+        )
         return self.generate_token(user=user, scope=scope, include_refresh_token=True)
 
     def save_token(self, token: dict[str, Any]) -> None:
