@@ -99,6 +99,10 @@ def check_link(uow: UnitOfWork, services: Services, token: str | None, ip: str |
     """The user a reset token belongs to. Raises ``InvalidResetLink`` (unknown, used,
     expired, its user deleted or disabled) or ``RateLimited`` (too many bad links from
     this client address)."""
+    if not token or len(token) > MAX_TOKEN_CHARS:
+        # Nothing to check, so nothing counted: a cross-site page loading /password/reset
+        # in a loop must not use up the visitor's throttle.
+        raise InvalidResetLink()
     throttle = Throttle(services.ratelimiter, services.settings)
     wait = throttle.begin_link_check(ip)
     if wait is not None:

@@ -77,11 +77,12 @@ class Throttle:
 
     def begin_link_check(self, ip: str | None) -> int | None:
         """Count a reset-link check as a failure of this client address until it
-        succeeds (``link_ok``); the seconds to wait when the address is at its limit."""
-        return self.limiter.hit(f"pw:ip:{client_key(ip)}", self.ip_limit, self.window)
+        succeeds (``link_ok``); the seconds to wait when the address is at its limit.
+        A counter of its own: bad links must not use up the address's password checks."""
+        return self.limiter.hit(f"link:ip:{client_key(ip)}", self.ip_limit, self.window)
 
     def link_ok(self, ip: str | None) -> None:
-        self.limiter.undo(f"pw:ip:{client_key(ip)}", self.window)
+        self.limiter.undo(f"link:ip:{client_key(ip)}", self.window)
 
     def signup(self, ip: str | None) -> int | None:
         """Count a sign-up attempt; each also probes whether an address is registered."""

@@ -91,9 +91,11 @@ class MemoryRateLimiter:
     def _purge(self, now: float) -> None:
         self._counts = {k: v for k, v in self._counts.items() if v[1] > now}
         if len(self._counts) >= MAX_MEMORY_KEYS:
-            # Still full of live counters: a flood of distinct keys. Dropping them errs
-            # towards letting attempts through rather than growing without bound.
-            self._counts.clear()
+            # Still full of live counters: a flood of distinct keys. Forget the half with
+            # the fewest events: a counter near its limit (a guessing attack under way)
+            # must survive, or the flood itself would be a way to reset it.
+            keep = sorted(self._counts.items(), key=lambda kv: kv[1][0], reverse=True)
+            self._counts = dict(keep[: MAX_MEMORY_KEYS // 2])
 
 
 # Check and count in one atomic step, so concurrent attempts on any number of

@@ -206,3 +206,19 @@ def test_a_completed_reset_lifts_the_account_throttle(limited, factory, clock):
         )
         assert done.status_code == 303
         assert login(http, user.email, NEW).status_code == 303
+
+
+def test_bad_reset_links_do_not_use_up_the_addresss_logins(limited, factory, clock):
+    """A cross-site page can make a visitor's browser load /password/reset in a loop:
+    that must not throttle their logins (link checks count on a counter of their own)."""
+    user = factory.user()
+    with browser(limited, clock) as http:
+        for _ in range(10):
+            assert http.get("/password/reset").status_code == 400  # no link at all
+        for _ in range(5):  # well-formed links that do not exist: counted, as links
+            http.get("/password/reset?token=" + "A" * 43)
+            assert http.get("/password/reset").status_code == 400
+        assert http.get("/password/reset").status_code == 400
+        http.get("/password/reset?token=" + "B" * 43)
+        assert http.get("/password/reset").status_code == 429
+        assert login(http, user.email, user.password).status_code == 303

@@ -93,3 +93,16 @@ def test_redis_outage_is_a_503_not_a_silent_pass():
     limiter = RedisRateLimiter(client, "x:", FakeClock())
     with pytest.raises(ServiceUnavailable):
         limiter.hit("k", 1, 60)
+
+
+def test_a_flood_of_fresh_keys_does_not_reset_a_counter_at_its_limit():
+    """Embedded mode keeps at most MAX_MEMORY_KEYS counters; filling them with fresh keys
+    (say, one per IPv6 /64) must not wipe the counter of an account under attack."""
+    from authserver.storage import ratelimit
+
+    limiter = MemoryRateLimiter(FakeClock(start=1_000_000.0))
+    for _ in range(3):
+        assert limiter.hit("pw:acct:victim", 3, 600) is None
+    for i in range(ratelimit.MAX_MEMORY_KEYS + 10):
+        limiter.hit(f"pw:ip:flood-{i}", 100, 600)
+    assert limiter.hit("pw:acct:victim", 3, 600) is not None
