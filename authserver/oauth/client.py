@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
+from urllib.parse import urlsplit
 
 from authlib.oauth2.rfc6749 import ClientMixin
 
@@ -10,6 +12,33 @@ from authserver.hashing import matches_hash
 from authserver.storage.client_cache import ClientRecord
 
 PUBLIC = "none"
+# An http URI on a loopback IP literal, split into what must match and the port.
+_LOOPBACK_IP_URI = re.compile(r"http://(127\.0\.0\.1|\[::1\])(?::[0-9]{1,5})?(/[^#]*)?")
+
+
+def _without_loopback_port(uri: str) -> str | None:
+    """``uri`` with its port taken out, if it is an http URI on 127.0.0.1 or [::1] (no
+    user info, no fragment); else None."""
+    match = _LOOPBACK_IP_URI.fullmatch(uri)
+    if match is None:
+        return None
+    try:
+        port = urlsplit(uri).port
+    except ValueError:
+        return None
+    if port is not None and not 0 < port < 65536:
+        return None
+    return f"http://{match.group(1)}{match.group(2) or ''}"
+
+
+def redirect_uri_matches(registered: list[str] | tuple[str, ...], redirect_uri: str) -> bool:
+    """Exact string match, as registered: no prefix, no wildcard (RFC 9700 §4.1.3). The
+    one exception: a loopback IP redirect URI matches on any port, since a native app
+    listens on whatever port the OS gives it (RFC 8252 §7.3: the server MUST allow it)."""
+    if redirect_uri in registered:
+        return True
+    portless = _without_loopback_port(redirect_uri)
+    return portless is not None and any(_without_loopback_port(r) == portless for r in registered)
 
 
 class OAuthClient(ClientMixin):
@@ -52,8 +81,7 @@ class OAuthClient(ClientMixin):
         return " ".join(s for s in dict.fromkeys(scope.split()) if s in allowed)
 
     def check_redirect_uri(self, redirect_uri: str) -> bool:
-        # Exact string match, as registered: no prefix, no wildcard (RFC 9700 §4.1.3).
-        return redirect_uri in self.record.redirect_uris
+        return redirect_uri_matches(self.record.redirect_uris, redirect_uri)
 
     def check_client_secret(self, client_secret: str) -> bool:
         return matches_hash(client_secret, self.record.secret_hash)

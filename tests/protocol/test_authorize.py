@@ -215,3 +215,35 @@ def test_post_to_authorize_works_like_get(client, factory, web_app):
     params = {**flow.params, "nonce": "a-fresh-nonce"}
     r = client.post("/authorize", data=params, follow_redirects=False)
     assert r.status_code == 302 and "code=" in r.headers["location"]
+
+
+def test_a_loopback_redirect_uri_matches_on_any_port(client, factory):
+    """RFC 8252 §7.3: a native app registers http://127.0.0.1/... and listens on an
+    ephemeral port; everything but the port must still match exactly."""
+    native = factory.client(
+        grant_types=["authorization_code"],
+        scope="openid",
+        redirect_uris=["http://127.0.0.1/callback"],
+        public=True,
+        first_party=True,
+    )
+    user = factory.user()
+    flow = Flow(client, native, scope="openid")
+    r = flow.login(user, flow.start(redirect_uri="http://127.0.0.1:61234/callback"))
+    assert r.status_code == 302
+    assert r.headers["location"].startswith("http://127.0.0.1:61234/callback?code=")
+    code = query_of(r.headers["location"])["code"]
+    tokens = client.post(
+        "/token",
+        data={
+            "grant_type": "authorization_code",
+            "code": code,
+            "redirect_uri": "http://127.0.0.1:61234/callback",
+            "code_verifier": flow.verifier,
+            "client_id": native.client_id,
+        },
+    )
+    assert tokens.status_code == 200, tokens.text
+    for other in ("http://127.0.0.1:61234/other", "http://localhost:61234/callback"):
+        r = Flow(client, native, scope="openid").start(redirect_uri=other)
+        assert r.status_code == 400 and "location" not in r.headers
