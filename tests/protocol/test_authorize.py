@@ -247,3 +247,13 @@ def test_a_loopback_redirect_uri_matches_on_any_port(client, factory):
     for other in ("http://127.0.0.1:61234/other", "http://localhost:61234/callback"):
         r = Flow(client, native, scope="openid").start(redirect_uri=other)
         assert r.status_code == 400 and "location" not in r.headers
+
+
+def test_without_a_scope_parameter_there_is_no_id_token(client, factory, web_app):
+    """Only a request naming `openid` is an OpenID Connect request (OIDC Core §3.1.2.1):
+    the default scope of a request without one leaves it out."""
+    flow = Flow(client, web_app, scope=None)
+    q = flow.authorize(factory.user())
+    tokens = flow.exchange(q["code"]).json()
+    assert "id_token" not in tokens
+    assert "openid" not in tokens["scope"].split() and "api:read" in tokens["scope"].split()

@@ -15,7 +15,12 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
-from authlib.oauth2.rfc6749 import InvalidGrantError, InvalidRequestError, grants
+from authlib.oauth2.rfc6749 import (
+    InvalidGrantError,
+    InvalidRequestError,
+    InvalidScopeError,
+    grants,
+)
 from authlib.oauth2.rfc6749.hooks import hooked
 
 from authserver.audit import AuditEvent
@@ -24,7 +29,7 @@ from authserver.hashing import secret_hash
 from authserver.oauth import client_auth
 from authserver.oauth.client import OAuthClient
 from authserver.oauth.grants.issuance import record_issued
-from authserver.oauth.scopes import OFFLINE_ACCESS, UNKNOWN_USER, check_client_scope
+from authserver.oauth.scopes import OFFLINE_ACCESS, OPENID, UNKNOWN_USER, check_client_scope
 from authserver.oauth.subject import Subject
 from authserver.storage.models import AuthorizationCode
 
@@ -95,9 +100,16 @@ class AuthorizationCodeGrant(grants.AuthorizationCodeGrant):
         request means all of the client's user scopes (RFC 6749 §3.3)."""
         subject: Subject | None = self.request.user
         role = subject.user.role if subject else UNKNOWN_USER
-        self.request.payload.data["scope"] = check_client_scope(
-            self.request.client, self.request.payload.scope, user_role=role
-        )
+        asked = self.request.payload.scope
+        granted = check_client_scope(self.request.client, asked, user_role=role)
+        if not asked:
+            # Only a request that names `openid` is an OpenID Connect request (OIDC Core
+            # §3.1.2.1); Authlib decided from the request as sent, so a default `openid`
+            # would get an ID token past the OIDC checks (nonce replay, prompt).
+            granted = " ".join(s for s in granted.split() if s != OPENID)
+            if not granted:
+                raise InvalidScopeError("The request must name its scope, e.g. openid.")
+        self.request.payload.data["scope"] = granted
 
     def save_authorization_code(self, code: str, request: Any) -> None:
         ctx = self.server.ctx
