@@ -38,13 +38,15 @@ def authenticate(
     user_agent: str | None = None,
     client_id: str | None = None,
     purpose: str = "login",
+    device: str | None = None,
 ) -> LoginResult:
     """Check an e-mail and password. The outcome (ok, failed, throttled) is written to
     the audit log in the caller's transaction, which should be committed whatever the
-    outcome. A stored hash made with older parameters (or bcrypt) is replaced on success."""
+    outcome. A stored hash made with older parameters (or bcrypt) is replaced on success.
+    ``device``: the id of a device cookie proven for this e-mail (the hosted page only)."""
     throttle = Throttle(services.ratelimiter, services.settings)
     who = {"ip": ip, "user_agent": user_agent, "client_id": client_id, "purpose": purpose}
-    wait = throttle.begin_password_check(email, ip)
+    wait = throttle.begin_password_check(email, ip, device)
     if wait is not None:
         known = _find(uow, email)
         audit.record(
@@ -68,7 +70,7 @@ def authenticate(
             **who,
         )
         return LoginResult(None)
-    throttle.password_ok(email, ip)
+    throttle.password_ok(email, ip, device)
     audit.record(uow, services.clock, AuditEvent.LOGIN_OK, user_id=known.id, **who)
     return LoginResult(known)
 

@@ -6,6 +6,10 @@ many addresses nor one address spraying many accounts gets far. Accounts are key
 e-mail as typed (case-folded, hashed), whether or not such an account exists: a throttled
 unknown address behaves exactly like a throttled known one.
 
+A browser that logged in to an account before is counted per device instead of per
+account (``accounts.device_cookie``), so keeping an account at its limit does not lock
+its owner out.
+
 A check is counted as a failure *before* the password is verified, so concurrent guesses
 (on any number of processes) cannot together pass a limit; a success then takes its count
 back and clears the account's failures.
@@ -53,10 +57,18 @@ class Throttle:
         self.hourly_ip_limit = settings.throttle_ip_hourly_requests
         self.hourly_email_limit = settings.throttle_email_hourly_resets
 
-    def begin_password_check(self, email: str, ip: str | None) -> int | None:
+    def _account_counter(self, email: str, device: str | None) -> str:
+        # A browser the account's owner logged in with before counts on its own
+        # (accounts.device_cookie): strangers' guesses cannot lock it out.
+        return f"pw:dev:{device}" if device else f"pw:acct:{account_key(email)}"
+
+    def begin_password_check(
+        self, email: str, ip: str | None, device: str | None = None
+    ) -> int | None:
         """Count a password check as a failure until it succeeds; the seconds to wait
-        when the account or the address is at its limit (then nothing is counted)."""
-        account = f"pw:acct:{account_key(email)}"
+        when the account (or the trusted device) or the address is at its limit (then
+        nothing is counted)."""
+        account = self._account_counter(email, device)
         wait = self.limiter.hit(account, self.account_limit, self.window)
         if wait is not None:
             return wait
@@ -65,10 +77,12 @@ class Throttle:
             self.limiter.undo(account, self.window)
         return wait
 
-    def password_ok(self, email: str, ip: str | None) -> None:
+    def password_ok(self, email: str, ip: str | None, device: str | None = None) -> None:
         """A check succeeded: it was no failure, and the account's failures are
         forgiven (they were the owner's typos, or an attacker's that failed)."""
         self.limiter.clear(f"pw:acct:{account_key(email)}", self.window)
+        if device:
+            self.limiter.clear(self._account_counter(email, device), self.window)
         self.limiter.undo(f"pw:ip:{client_key(ip)}", self.window)
 
     def account_recovered(self, email: str) -> None:

@@ -7,11 +7,11 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
+from authserver.accounts import device_cookie, login_sessions
 from authserver.accounts import login as account_login
-from authserver.accounts import login_sessions
 from authserver.errors import RateLimited
 from authserver.pages.forms import read_page_form, safe_next
-from authserver.web import session_cookie
+from authserver.web import cookies, session_cookie
 from authserver.web.oauth_bridge import request_meta
 from authserver.web.templating import render
 
@@ -63,9 +63,18 @@ def _authenticate(request: Request, email: str, password: str) -> str | int | No
     to wait (int) when throttled. The audit record is committed in every case."""
     services = request.state.services
     meta = request_meta(request)
+    device = device_cookie.device_of(
+        services.cookie_secret, cookies.read(request, device_cookie.COOKIE), email
+    )
     with services.db.unit_of_work() as uow:
         result = account_login.authenticate(
-            uow, services, email, password, ip=meta.ip, user_agent=meta.user_agent
+            uow,
+            services,
+            email,
+            password,
+            ip=meta.ip,
+            user_agent=meta.user_agent,
+            device=device,
         )
         if result.user is None:
             return result.retry_after
@@ -105,4 +114,6 @@ async def submit(request: Request) -> Response:
         )
     response = RedirectResponse(next_path, status_code=303)
     session_cookie.store(request, response, secret)
+    device = device_cookie.issue(request.state.services.cookie_secret, email)
+    cookies.write(request, response, device_cookie.COOKIE, device, max_age=device_cookie.LIFETIME)
     return response

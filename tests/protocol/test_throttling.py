@@ -222,3 +222,32 @@ def test_bad_reset_links_do_not_use_up_the_addresss_logins(limited, factory, clo
         http.get("/password/reset?token=" + "B" * 43)
         assert http.get("/password/reset").status_code == 429
         assert login(http, user.email, user.password).status_code == 303
+
+
+def test_strangers_cannot_lock_the_owners_own_browser_out(limited, factory, clock):
+    """Keeping an account at its limit, window after window, throttles new browsers
+    only: the browser the owner logged in with before carries a device cookie and is
+    counted on its own."""
+    user = factory.user()
+    with OneServer(limited, clock) as server:
+        owner = server.browser("192.0.2.10")
+        assert login(owner, user.email, user.password).status_code == 303
+        assert owner.cookies.get("device")
+        attacker = server.browser("203.0.113.9")
+        for _ in range(3):
+            assert login(attacker, user.email, "guess").status_code == 401
+        assert login(attacker, user.email, user.password).status_code == 429
+        assert login(server.browser("192.0.2.11"), user.email, user.password).status_code == 429
+        assert login(owner, user.email, user.password).status_code == 303
+        # A device cookie proves one account only, and cannot be forged.
+        other = factory.user()
+        for _ in range(3):
+            assert login(server.browser("203.0.113.77"), other.email, "guess").status_code == 401
+        assert login(owner, other.email, other.password).status_code == 429
+        attacker.cookies.set("device", owner.cookies.get("device"))
+        assert login(attacker, other.email, other.password).status_code == 429
+        for _ in range(3):  # the owner's success forgave the failures: lock it again
+            assert login(server.browser("203.0.113.78"), user.email, "guess").status_code == 401
+        forged = server.browser("192.0.2.12")
+        forged.cookies.set("device", "x" * 22 + "." + "0" * 64)
+        assert login(forged, user.email, user.password).status_code == 429
