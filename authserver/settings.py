@@ -70,6 +70,10 @@ class Settings(BaseModel):
     # (`authserver clients initial-token`), and the scopes such clients may register.
     dynamic_registration_enabled: bool = True
     registration_allowed_scopes: str = "openid profile email offline_access"
+    # Let private_key_jwt clients' jwks_uri reach private, loopback, link-local and other
+    # non-global addresses (a jwks_uri is fetched by this server: off, it cannot be used
+    # to probe the internal network). Only for test rigs and closed networks.
+    jwks_uri_allow_private_networks: bool = False
 
     # argon2id parameters (RFC 9106; OWASP minimum m=19 MiB, t=2).
     argon2_time_cost: int = Field(default=3, ge=1)

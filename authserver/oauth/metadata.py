@@ -11,10 +11,10 @@ from authlib.oidc import rpinitiated
 from authlib.oidc.discovery import OpenIDProviderMetadata
 
 from authserver.oauth import claims, client_auth
+from authserver.oauth.private_key_jwt import ASSERTION_ALGS
 from authserver.settings import Settings
 
 TOKEN_AUTH_METHODS = list(client_auth.ANY)
-ASSERTION_ALGS = ["RS256", "PS256", "ES256"]
 GRANT_TYPES = ["authorization_code", "refresh_token", "client_credentials", "password"]
 STANDARD_SCOPES = ["openid", "profile", "email", "offline_access"]
 

@@ -3,22 +3,33 @@ signs a short-lived JWT with its private key; we verify it with the keys it regi
 
 Authlib's ``JWTBearerClientAssertion`` checks the signature and the claims (`iss` = `sub`
 = client_id, `aud`, `exp`); we supply the audiences, the client's keys, and one-time use of
-each `jti` (RFC 7523 §3 item 7) shared by all processes through the deny-list store."""
+each `jti` (RFC 7523 §3 item 7) shared by all processes through the deny-list store.
+
+Assertions are verified only with the asymmetric algorithms of ``ASSERTION_ALGS``, which
+discovery advertises: the keys are public, so an HMAC over one (HS256 with an ``oct`` key
+published at a jwks_uri) would let anyone forge an assertion."""
 
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable
 from typing import Any
 
 from authlib.oauth2.rfc6749 import InvalidClientError
 from authlib.oauth2.rfc7523 import JWTBearerClientAssertion
+from joserfc import jwt
 from joserfc.errors import JoseError
-from joserfc.jwk import KeySet
+from joserfc.jwk import GuestProtocol, KeySet
 
+from authserver.keys.remote import JwksUnavailable, public_signing_keys
 from authserver.oauth.client import OAuthClient
 from authserver.oauth.context import OAuthContext
 
 MAX_ASSERTION_LIFETIME = 600
+# The `alg`s an assertion may use, advertised as the *_endpoint_auth_signing_alg_values_
+# supported (RFC 8414 §2; "none" MUST NOT be among them) and the only ones verified.
+ASSERTION_ALGS = ("RS256", "PS256", "ES256")
+FAILED = "Client authentication failed."
 
 
 class PrivateKeyJwt(JWTBearerClientAssertion):
@@ -35,26 +46,51 @@ class PrivateKeyJwt(JWTBearerClientAssertion):
     def __call__(self, query_client: Any, request: Any) -> OAuthClient | None:
         assertion = request.form.get("client_assertion")
         if assertion is not None and len(assertion) > 8192:
-            raise InvalidClientError(status_code=401, description="Client authentication failed.")
+            raise InvalidClientError(status_code=401, description=FAILED)
         try:
             return super().__call__(query_client, request)
-        except (JoseError, ValueError, KeyError, OSError) as exc:
-            raise InvalidClientError(
-                status_code=401, description="Client authentication failed."
-            ) from exc
+        except (JoseError, ValueError, KeyError, JwksUnavailable) as exc:
+            raise InvalidClientError(status_code=401, description=FAILED) from exc
 
     def get_audiences(self) -> list[str]:
         return self.audiences
 
-    def resolve_client_public_key(self, client: OAuthClient) -> KeySet:
+    def process_assertion_claims(
+        self, assertion: str, resolve_key: Callable[[GuestProtocol], KeySet]
+    ) -> dict[str, Any]:
+        # RFC 7523 §3 item 9: the JWT MUST be signed and one with an invalid signature
+        # MUST be rejected; a MAC under a published key proves nothing. Authlib's version
+        # decodes without an `algorithms` list (joserfc's defaults, HS256 among them);
+        # this one differs only in passing ours.
+        try:
+            token = jwt.decode(assertion, resolve_key, algorithms=ASSERTION_ALGS)
+        except JoseError as exc:
+            raise InvalidClientError(status_code=401, description=FAILED) from exc
+        self.verify_claims(token.claims)
+        return token.claims
+
+    def resolve_client_public_key(self, client: OAuthClient) -> Callable[[GuestProtocol], KeySet]:
+        """The client's keys, resolved once the assertion's header is known: an unknown
+        `kid` is how a verifier learns to fetch the jwks_uri again (OIDC Core §10.1.1)."""
         record = client.record
         if record.token_endpoint_auth_method != self.CLIENT_AUTH_METHOD:
-            raise InvalidClientError(status_code=401, description="Client authentication failed.")
-        if record.jwks:
-            return KeySet.import_key_set(record.jwks)
-        if record.jwks_uri:
-            return self.ctx.services.remote_jwks.get(record.jwks_uri)
-        raise InvalidClientError(status_code=401, description="Client authentication failed.")
+            raise InvalidClientError(status_code=401, description=FAILED)
+        services = self.ctx.services
+
+        def keys(token: GuestProtocol) -> KeySet:
+            if record.jwks:
+                return public_signing_keys(record.jwks)
+            if record.jwks_uri:
+                kid = token.headers().get("kid")
+                return services.remote_jwks.get(
+                    record.jwks_uri,
+                    kid if isinstance(kid, str) else None,
+                    now=services.clock.now(),
+                    allow_private_networks=services.settings.jwks_uri_allow_private_networks,
+                )
+            raise InvalidClientError(status_code=401, description=FAILED)
+
+        return keys
 
     def validate_jti(self, claims: dict[str, Any], jti: str) -> bool:
         exp, iat = claims.get("exp"), claims.get("iat", claims.get("exp"))
