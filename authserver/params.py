@@ -11,7 +11,7 @@ import re
 _DIGITS = re.compile(r"[0-9]+")
 
 
-def parse_decimal(raw: str, max_digits: int = 18) -> int | None:
+def parse_decimal(raw: str, max_digits: int = 20) -> int | None:
     """The value of ``raw`` if it is 1..max_digits ASCII digits, else None."""
     if len(raw) > max_digits or not _DIGITS.fullmatch(raw):
         return None
