@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import redis
@@ -44,6 +45,12 @@ class Services:
     remote_jwks: RemoteJwks
     # HMAC key for values the server hands out and checks back (CSRF tokens).
     cookie_secret: bytes
+    # The threads running the protocol endpoints' unit of work (``web.oauth_bridge``).
+    # A plain executor, not anyio's worker threads: its idle workers take the next job
+    # off one shared queue without being woken one by one; anyio's hop also goes through
+    # a limiter, a cancel scope and an extra checkpoint. Measured: 50-100 us less CPU per
+    # signing request at 16 concurrent requests on one core.
+    protocol_threads: ThreadPoolExecutor
 
 
 def key_store(settings: Settings) -> KeyStore:
@@ -55,9 +62,17 @@ def key_grace(settings: Settings) -> float:
     return settings.longest_signed_token_ttl + CLOCK_LEEWAY
 
 
+def pool_size_for(settings: Settings) -> int:
+    """Connections the engine keeps open: at least one per protocol thread. With fewer, the
+    threads beyond the pool run on overflow connections, which SQLAlchemy closes as soon
+    as they are returned to a full pool: under load that opened a new PostgreSQL
+    connection (TCP, authentication, a backend process) for about one request in twelve."""
+    return max(settings.db_pool_size, settings.thread_pool_size)
+
+
 def build_services(settings: Settings, clock: Clock | None = None) -> Services:
     clock = clock or SystemClock()
-    db = Database(settings.database_url, settings.db_pool_size)
+    db = Database(settings.database_url, pool_size_for(settings))
     client = make_redis(settings.redis_url) if settings.redis_url else None
     denylist: DenyList = (
         RedisDenyList(client, settings.redis_prefix, clock) if client else DatabaseDenyList(clock)
@@ -83,6 +98,10 @@ def build_services(settings: Settings, clock: Clock | None = None) -> Services:
         metrics=Metrics(),
         remote_jwks=RemoteJwks(),
         cookie_secret=cookie_secret.load_or_create(settings.keys_dir, settings.secret_key),
+        # Threads start on first use, so CLI commands building services pay nothing.
+        protocol_threads=ThreadPoolExecutor(
+            settings.thread_pool_size, thread_name_prefix="authserver-protocol"
+        ),
     )
     services.metrics.watch_keys(
         lambda: {k: str(v) for k, v in services.keys.snapshot().states.items()}
@@ -91,6 +110,8 @@ def build_services(settings: Settings, clock: Clock | None = None) -> Services:
 
 
 def close_services(services: Services) -> None:
+    # Let units of work in flight finish (and commit) before the engine goes away.
+    services.protocol_threads.shutdown(wait=True)
     services.db.dispose()
     if services.redis is not None:
         services.redis.close()

@@ -37,7 +37,8 @@ class Settings(BaseModel):
     redis_prefix: str = "authserver:"
     # Apply Alembic migrations on start. Default: on for SQLite, off otherwise.
     auto_migrate: bool | None = None
-    # Connections per process; sized to the thread pool that uses them.
+    # Connections per process kept open; never fewer than ``thread_pool_size`` (see
+    # ``services.pool_size_for``), and as many again may be opened for bursts.
     db_pool_size: int = Field(default=10, ge=1, le=200)
 
     # Folder holding <kid>.pem + <kid>.json per signing key.

@@ -7,12 +7,13 @@ password hashing, signing) then runs in one thread-pool hop, inside one unit of 
 
 from __future__ import annotations
 
+import asyncio
+import contextvars
 import json
 import re
 from collections.abc import Callable
 from urllib.parse import parse_qsl
 
-from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
 
@@ -130,7 +131,11 @@ async def call_server(
         with services.db.unit_of_work() as uow:
             return call(factory(uow, oauth_request.meta))
 
-    response = to_response(await run_in_threadpool(work))
+    # The context goes along, so log lines written in the thread carry the request id.
+    context = contextvars.copy_context()
+    loop = asyncio.get_running_loop()
+    result = await loop.run_in_executor(services.protocol_threads, context.run, work)
+    response = to_response(result)
     if "origin" in request.headers:
         # The client that authenticated decides which browser origins may read this.
         client = getattr(oauth_request, "client", None)
