@@ -117,6 +117,29 @@ ACCESS_TOKEN_STATE = (
     .where(_users.c.id == bindparam("subject"))
 )
 CLIENT_EXISTS = select(_client_exists)
+# A user grant's access-token record and its refresh token in one statement: PostgreSQL
+# runs a data-modifying WITH to completion whether or not the main statement reads it, so
+# the two rows cost one round trip instead of two. (SQLite has no such WITH; it has no
+# round trips either, and gets the two plain inserts.)
+INSERT_ACCESS_AND_REFRESH = (
+    insert(_refresh)
+    .values(
+        token_hash=bindparam("token_hash"),
+        family_id=bindparam("family_id"),
+        created_at=bindparam("created_at"),
+    )
+    .add_cte(
+        insert(_access)
+        .values(
+            jti=bindparam("jti"),
+            family_id=bindparam("family_id"),
+            user_id=bindparam("user_id"),
+            client_id=bindparam("client_id"),
+            expires_at=bindparam("expires_at"),
+        )
+        .cte("issued_access")
+    )
+)
 _denied = DeniedToken.__table__
 IS_DENIED = select(_denied.c.jti).where(
     _denied.c.jti == bindparam("jti"), _denied.c.expires_at > bindparam("now")
@@ -238,25 +261,37 @@ class TokenRepository:
 
     # --- access tokens -------------------------------------------------------------------
 
-    def record_access_token(
+    def record_issued(
         self,
         *,
         jti: str,
         client_id: str,
         expires_at: datetime,
-        user_id: str | None = None,
-        family_id: str | None = None,
+        user_id: str,
+        family_id: str,
+        refresh_token_hash: str | None,
+        now: datetime,
     ) -> None:
-        self._conn.execute(
-            INSERT_ACCESS,
-            {
-                "jti": jti,
-                "family_id": family_id,
-                "user_id": user_id,
-                "client_id": client_id,
-                "expires_at": expires_at,
-            },
-        )
+        """What a user grant issued: the access token's `jti` and, when one was issued,
+        the refresh token's hash (one round trip on PostgreSQL)."""
+        access = {
+            "jti": jti,
+            "family_id": family_id,
+            "user_id": user_id,
+            "client_id": client_id,
+            "expires_at": expires_at,
+        }
+        conn = self._conn
+        if refresh_token_hash is None:
+            conn.execute(INSERT_ACCESS, access)
+        elif conn.dialect.name == "postgresql":
+            conn.execute(
+                INSERT_ACCESS_AND_REFRESH,
+                {**access, "token_hash": refresh_token_hash, "created_at": now},
+            )
+        else:
+            conn.execute(INSERT_ACCESS, access)
+            self.add_refresh_token(family_id, refresh_token_hash, now)
 
     def access_token_family(self, jti: str) -> str | None:
         """The family an access token was issued in (None: unknown, or client_credentials)."""

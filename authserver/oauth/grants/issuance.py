@@ -31,14 +31,13 @@ def record_issued(
     ctx: OAuthContext, token: dict[str, Any], client: OAuthClient, subject: Subject, family_id: str
 ) -> None:
     claims = unverified_claims(token["access_token"])
-    ctx.uow.tokens.record_access_token(
+    refresh_token = token.get("refresh_token")
+    ctx.uow.tokens.record_issued(
         jti=claims["jti"],
         client_id=client.client_id,
         user_id=subject.user.id,
         family_id=family_id,
         expires_at=to_datetime(claims["exp"]),
+        refresh_token_hash=secret_hash(refresh_token) if refresh_token else None,
+        now=ctx.now_dt(),
     )
-    if "refresh_token" in token:
-        ctx.uow.tokens.add_refresh_token(
-            family_id, secret_hash(token["refresh_token"]), ctx.now_dt()
-        )
