@@ -68,11 +68,33 @@ class Metrics:
             registry=target,
         )
 
+        # Label children by label values: ``labels()`` takes a lock and validates the
+        # values on every call; a request only needs the child it counts in.
+        self._request_children: dict[tuple[str, str, int], tuple[Counter, Histogram]] = {}
+        self._issued_children: dict[str, Counter] = {}
+
+    def request_done(self, endpoint: str, method: str, status: int, seconds: float) -> None:
+        """Count one HTTP request and its latency."""
+        key = (endpoint, method, status)
+        children = self._request_children.get(key)
+        if children is None:
+            children = (
+                self.requests.labels(endpoint, method, str(status)),
+                self.latency.labels(endpoint),
+            )
+            self._request_children[key] = children
+        children[0].inc()
+        children[1].observe(seconds)
+
     def watch_keys(self, states: Callable[[], dict[str, str]]) -> None:
         self.registry.register(_KeyStates(states))
 
     def token_issued(self, grant_type: str | None) -> None:
-        self.tokens_issued.labels(grant_type if grant_type in GRANTS else "other").inc()
+        label = grant_type if grant_type in GRANTS else "other"
+        child = self._issued_children.get(label)
+        if child is None:
+            child = self._issued_children[label] = self.tokens_issued.labels(label)
+        child.inc()
 
     def exposition(self) -> bytes:
         return bytes(generate_latest(self.registry))

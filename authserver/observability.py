@@ -22,10 +22,22 @@ SAFE_ID = re.compile(r"[A-Za-z0-9._-]{8,64}")
 
 
 class JsonFormatter(logging.Formatter):
+    def __init__(self) -> None:
+        super().__init__()
+        # strftime is the dearest part of a line; the seconds change once a second.
+        self._second: tuple[int, str] = (-1, "")
+
+    def _timestamp(self, record: logging.LogRecord) -> str:
+        second = int(record.created)
+        cached = self._second
+        if cached[0] != second:
+            cached = (second, time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(second)))
+            self._second = cached
+        return f"{cached[1]}.{int(record.msecs):03d}Z"
+
     def format(self, record: logging.LogRecord) -> str:
         entry: dict[str, Any] = {
-            "time": time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(record.created))
-            + f".{int(record.msecs):03d}Z",
+            "time": self._timestamp(record),
             "level": record.levelname.lower(),
             "logger": record.name,
             "message": record.getMessage(),
@@ -65,6 +77,34 @@ def endpoint_name(scope: Scope) -> str:
     return f"{module}.{name}" if module else name
 
 
+def write_access_line(scope: Scope, status: int, elapsed: float, endpoint: str, rid: str) -> None:
+    """The access-log record of one request, handed to the logger's handlers.
+
+    Built directly rather than through ``Logger.info``, which walks the stack for the
+    caller's file and line on every call: the access log always comes from here."""
+    client = scope.get("client")
+    method, path = scope["method"], scope["path"]
+    record = access_log.makeRecord(
+        access_log.name,
+        logging.INFO,
+        __file__,
+        0,
+        "%s %s %s",
+        (method, path, status),
+        None,
+        extra={
+            "method": method,
+            "path": path,
+            "status": status,
+            "duration_ms": round(elapsed * 1000, 2),
+            "endpoint": endpoint,
+            "client_ip": client[0] if client else None,
+            "request_id": rid,
+        },
+    )
+    access_log.handle(record)
+
+
 class ObservabilityMiddleware:
     def __init__(self, app: ASGIApp, access_log_enabled: bool = True) -> None:
         self.app = app
@@ -94,26 +134,9 @@ class ObservabilityMiddleware:
         finally:
             elapsed = time.perf_counter() - started
             endpoint = endpoint_name(scope)
-            metrics = scope.get("state", {}).get("services")
-            if metrics is not None:
-                m = metrics.metrics
-                m.requests.labels(endpoint, scope["method"], str(status)).inc()
-                m.latency.labels(endpoint).observe(elapsed)
-            if self.access_log_enabled:
-                client = scope.get("client")
-                access_log.info(
-                    "%s %s %s",
-                    scope["method"],
-                    scope["path"],
-                    status,
-                    extra={
-                        "method": scope["method"],
-                        "path": scope["path"],
-                        "status": status,
-                        "duration_ms": round(elapsed * 1000, 2),
-                        "endpoint": endpoint,
-                        "client_ip": client[0] if client else None,
-                        "request_id": rid,
-                    },
-                )
+            services = scope.get("state", {}).get("services")
+            if services is not None:
+                services.metrics.request_done(endpoint, scope["method"], status, elapsed)
+            if self.access_log_enabled and access_log.isEnabledFor(logging.INFO):
+                write_access_line(scope, status, elapsed, endpoint, rid)
             request_id.reset(token)
