@@ -97,3 +97,49 @@ def test_register_login_forgot_reset_login(chromium, server_with_mail):
     changed = inbox.wait_for(2)[1]
     assert changed["Subject"] == "Your password was changed"
     context.close()
+
+
+@pytest.fixture
+def throttled_server(tmp_path, keys_dir):
+    env = {
+        "AUTHSERVER_DATABASE_URL": f"sqlite:///{tmp_path / 'auth.db'}",
+        "AUTHSERVER_KEYS_DIR": str(keys_dir),
+        "AUTHSERVER_THROTTLE_ACCOUNT_FAILURES": "3",
+        **{f"AUTHSERVER_{k.upper()}": str(v) for k, v in FAST_HASHING.items()},
+    }
+    for key in [k for k in os.environ if k.startswith("AUTHSERVER_")]:
+        env.setdefault(key, "")
+    with running_server(env, tmp_path) as server:
+        yield server
+
+
+def test_guesses_from_another_browser_do_not_lock_the_owners_browser_out(
+    chromium, throttled_server
+):
+    url = throttled_server.url
+    owner = chromium.new_context()
+    page = owner.new_page()
+    page.goto(f"{url}/register")
+    page.fill("#email", "owner@example.com")
+    page.fill("#password", OLD)
+    page.fill("#password_confirm", OLD)
+    page.click("button[type=submit]")
+    page.wait_for_url(f"{url}/login?**")
+    page.fill("#password", OLD)
+    page.click("button[type=submit]")
+    page.wait_for_url(f"{url}/account")
+    (device,) = [c for c in owner.cookies() if c["name"] == "device"]
+    assert device["httpOnly"] and device["sameSite"] == "Lax" and device["expires"] > 0
+
+    stranger = chromium.new_context().new_page()
+    for _ in range(3):
+        _log_in(stranger, url, "owner@example.com", "a wrong guess")
+        assert "Incorrect e-mail or password." in stranger.inner_text("main")
+    _log_in(stranger, url, "owner@example.com", OLD)  # right password, new browser
+    assert "Too many attempts" in stranger.inner_text("main")
+
+    page.click("text=Log out everywhere")
+    page.wait_for_url(f"{url}/login?notice=logged_out")
+    _log_in(page, url, "owner@example.com", OLD)
+    page.wait_for_url(f"{url}/account")
+    owner.close()
