@@ -3,7 +3,6 @@ WORKDIR /app
 COPY pyproject.toml README.md alembic.ini ./
 COPY authserver ./authserver
 COPY migrations ./migrations
-COPY templates ./templates
 RUN pip install --no-cache-dir -e . && useradd --system --home /app authserver \
     && mkdir -p /app/keys /app/data && chown authserver /app/keys /app/data
 USER authserver

@@ -1,4 +1,4 @@
-"""Outgoing e-mail: messages composed from ``templates/email/<name>.txt`` and ``.html``,
+"""Outgoing e-mail: messages composed from ``authserver/templates/email/<name>.txt`` and ``.html``,
 sent over SMTP, or -- when no SMTP server is configured (the embedded default) --
 written as ``.eml`` files to an outbox folder whose path is logged, so a person trying
 the server on a fresh machine can open the message and follow its link.
@@ -22,11 +22,12 @@ from typing import Any, Protocol
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
+from authserver import resources
 from authserver.settings import Settings
 
 log = logging.getLogger("authserver.mail")
 
-TEMPLATES = Path(__file__).resolve().parents[1] / "templates" / "email"
+TEMPLATES = resources.TEMPLATES / "email"
 SUBJECTS = {
     "password_reset": "Reset your password",
     "password_changed": "Your password was changed",

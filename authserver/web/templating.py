@@ -1,21 +1,21 @@
-"""Jinja2 pages from the top-level templates/ folder.
+"""Jinja2 pages from the package's templates/ folder.
 
 Autoescaping is on; templates get plain view data (never ORM objects) plus the CSRF token.
 Pages are never cached and get a CSP that allows our stylesheet and nothing inline."""
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from starlette.requests import Request
 from starlette.responses import HTMLResponse
 
+from authserver import resources
 from authserver.web import csrf
 
-TEMPLATES = Path(__file__).resolve().parents[2] / "templates"
-STATIC = TEMPLATES / "static"
+TEMPLATES = resources.TEMPLATES
+STATIC = resources.STATIC
 
 # No form-action: a form posted to /authorize answers with a redirect to the client, and
 # browsers apply form-action to such redirects.
