@@ -29,6 +29,7 @@ from authserver.web import templating
 from authserver.web.errors import EXCEPTION_HANDLERS
 from authserver.web.routes import routes
 from authserver.web.security_headers import SecurityHeadersMiddleware
+from authserver.web.static import static_files
 
 
 @dataclass(frozen=True)
@@ -63,7 +64,8 @@ def create_app(settings: Settings, clock: Clock | None = None) -> ASGIApp:
                 "services": services,
                 "oauth": ServerFactory(services),
                 "discovery": discovery,
-                "templates": templating.environment(),
+                "templates": templating.environments(services),
+                "static": static_files(settings),
             }
         finally:
             close_services(services)

@@ -3,9 +3,18 @@ the non-OAuth failures the lower layers raise and the edges translate."""
 
 from __future__ import annotations
 
+from authserver.i18n.message import Msg, Sentences, Text
+
 
 class AuthServerError(Exception):
     """Base of the domain errors."""
+
+    @property
+    def message(self) -> Text:
+        """What to show a person: translatable (``Msg``) where the raiser marked it."""
+        return (
+            self.args[0] if self.args and isinstance(self.args[0], Msg | Sentences) else str(self)
+        )
 
 
 class UnsafeSettings(AuthServerError):

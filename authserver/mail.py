@@ -1,4 +1,4 @@
-"""Outgoing e-mail: messages composed from ``authserver/templates/email/<name>.txt`` and ``.html``,
+"""Outgoing e-mail: messages composed from ``templates/email/<name>.txt`` and ``.html``,
 sent over SMTP, or -- when no SMTP server is configured (the embedded default) --
 written as ``.eml`` files to an outbox folder whose path is logged, so a person trying
 the server on a fresh machine can open the message and follow its link.
@@ -20,18 +20,15 @@ from email.utils import format_datetime, make_msgid, parseaddr
 from pathlib import Path
 from typing import Any, Protocol
 
-from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+from jinja2 import StrictUndefined, select_autoescape
 
 from authserver import resources
+from authserver.branding import Brand, brand_of
+from authserver.i18n.catalogs import SOURCE_LOCALE, Catalogs
+from authserver.i18n.environments import LocalizedEnvironments, template_loader
 from authserver.settings import Settings
 
 log = logging.getLogger("authserver.mail")
-
-TEMPLATES = resources.TEMPLATES / "email"
-SUBJECTS = {
-    "password_reset": "Reset your password",
-    "password_changed": "Your password was changed",
-}
 
 
 class Mailer(Protocol):
@@ -41,32 +38,51 @@ class Mailer(Protocol):
 
 
 class MailComposer:
-    """Builds messages from the e-mail templates: plain text plus an HTML alternative
-    (autoescaped: names and addresses are user input)."""
+    """Builds messages from the e-mail templates ``email/<name>.subject.txt``, ``.txt``
+    and ``.html`` (the HTML alternative autoescaped: names and addresses are user input),
+    in the recipient's language; an operator's folder overrides them one by one."""
 
-    def __init__(self, sender: str, templates: Path = TEMPLATES) -> None:
+    def __init__(
+        self,
+        sender: str,
+        catalogs: Catalogs | None = None,
+        *,
+        operator_templates: Path | None = None,
+        default_locale: str = SOURCE_LOCALE,
+        brand: Brand | None = None,
+    ) -> None:
         self.sender = sender
+        self.default_locale = default_locale
+        self._brand = brand if brand is not None else brand_of(Settings())
         self._domain = parseaddr(sender)[1].rpartition("@")[2] or "localhost"
-        self._env = Environment(
-            loader=FileSystemLoader(templates),
+        self._environments = LocalizedEnvironments(
+            template_loader(resources.TEMPLATES, operator_templates),
+            catalogs or Catalogs([resources.LOCALE]),
             autoescape=select_autoescape(["html"]),
             undefined=StrictUndefined,
             keep_trailing_newline=True,
         )
 
-    def compose(self, name: str, to: str, context: dict[str, Any]) -> EmailMessage:
+    def compose(
+        self, name: str, to: str, context: dict[str, Any], locale: str | None = None
+    ) -> EmailMessage:
+        env = self._environments.environment(locale or self.default_locale)
+        context = {"brand": self._brand, **context}
         message = EmailMessage()
-        message["Subject"] = SUBJECTS[name]
+        subject = env.get_template(f"email/{name}.subject.txt").render(context)
+        message["Subject"] = " ".join(subject.split())
         message["From"] = self.sender
         message["To"] = to
         message["Date"] = format_datetime(datetime.now(UTC))
         message["Message-ID"] = make_msgid(domain=self._domain)
         # RFC 3834: an automatic message; auto-responders should not answer it.
         message["Auto-Submitted"] = "auto-generated"
-        message.set_content(self._env.get_template(f"{name}.txt").render(context))
+        message.set_content(env.get_template(f"email/{name}.txt").render(context))
         message.add_alternative(
-            self._env.get_template(f"{name}.html").render(context), subtype="html"
+            env.get_template(f"email/{name}.html").render(context), subtype="html"
         )
+        # After the content: set_content() drops Content-* headers set before it.
+        message["Content-Language"] = locale or self.default_locale
         return message
 
 

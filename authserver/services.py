@@ -8,7 +8,9 @@ from dataclasses import dataclass
 import redis
 
 from authserver.accounts.passwords import PasswordHasher
+from authserver.branding import Brand, brand_of
 from authserver.clock import Clock, SystemClock
+from authserver.i18n.catalogs import Catalogs
 from authserver.keys import cookie_secret
 from authserver.keys.keyring import KeyRing
 from authserver.keys.keystore import KeyStore
@@ -40,6 +42,9 @@ class Services:
     ratelimiter: RateLimiter
     mailer: Mailer
     mail: MailComposer
+    # Translations of the pages and e-mails (``authserver.i18n``), and the branding.
+    catalogs: Catalogs
+    brand: Brand
     metrics: Metrics
     # Public keys clients publish at their jwks_uri (private_key_jwt).
     remote_jwks: RemoteJwks
@@ -74,6 +79,8 @@ def build_services(settings: Settings, clock: Clock | None = None) -> Services:
     clock = clock or SystemClock()
     db = Database(settings.database_url, pool_size_for(settings))
     client = make_redis(settings.redis_url) if settings.redis_url else None
+    catalogs = Catalogs(settings.catalog_folders)
+    brand = brand_of(settings)
     denylist: DenyList = (
         RedisDenyList(client, settings.redis_prefix, clock) if client else DatabaseDenyList(clock)
     )
@@ -94,7 +101,15 @@ def build_services(settings: Settings, clock: Clock | None = None) -> Services:
             else MemoryRateLimiter(clock)
         ),
         mailer=build_mailer(settings),
-        mail=MailComposer(settings.mail_from),
+        mail=MailComposer(
+            settings.mail_from,
+            catalogs,
+            operator_templates=settings.templates_dir,
+            default_locale=settings.default_locale,
+            brand=brand,
+        ),
+        catalogs=catalogs,
+        brand=brand,
         metrics=Metrics(),
         remote_jwks=RemoteJwks(),
         cookie_secret=cookie_secret.load_or_create(settings.keys_dir, settings.secret_key),

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import ipaddress
 import os
+import re
 from collections.abc import Mapping
 from email.utils import parseaddr
 from pathlib import Path
@@ -18,7 +19,9 @@ from urllib.parse import urlsplit
 from dotenv import dotenv_values
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from authserver import resources
 from authserver.errors import UnsafeSettings
+from authserver.i18n.catalogs import available_locales
 
 PREFIX = "AUTHSERVER_"
 
@@ -107,6 +110,28 @@ class Settings(BaseModel):
     mail_from: str = "authserver <no-reply@localhost>"
     mail_outbox_dir: Path = Path("data/outbox")
 
+    # Hosted pages and e-mails. An operator folder whose files replace the shipped
+    # templates one by one (same relative names: pages/login.html, email/…, static/…,
+    # locale/<lang>/LC_MESSAGES/messages.po); kept outside the installation, so upgrades
+    # leave it alone.
+    templates_dir: Path | None = None
+    # Languages the pages and e-mails speak (space-separated BCP 47 tags, each with a
+    # catalog: shipped en, de, fr, or the operator's), and the one used when neither
+    # ui_locales nor the browser names a supported one.
+    locales: str = "en de fr"
+    default_locale: str = "en"
+    # Branding of the pages and e-mails: the product name; logo and favicon (https URLs,
+    # or /static/… paths served from the operator folder's static/); the primary colour
+    # (#rrggbb: buttons and links; the text on it is chosen for contrast); links to the
+    # support (https or mailto:), privacy and terms pages, shown in every page's footer.
+    brand_name: str = Field(default="authserver", min_length=1, max_length=80)
+    brand_logo_url: str | None = None
+    brand_favicon_url: str | None = None
+    brand_primary_color: str = "#2f5bd3"
+    brand_support_url: str | None = None
+    brand_privacy_url: str | None = None
+    brand_terms_url: str | None = None
+
     # Largest request body accepted by the protocol endpoints and pages, bytes.
     max_body_bytes: int = Field(default=65_536, ge=1024)
     # Seconds a process may reuse a client registration it read (0: always read it).
@@ -152,6 +177,16 @@ class Settings(BaseModel):
     @property
     def audience(self) -> str:
         return self.access_token_audience or self.issuer
+
+    @property
+    def locale_list(self) -> tuple[str, ...]:
+        return tuple(dict.fromkeys(self.locales.split()))
+
+    @property
+    def catalog_folders(self) -> tuple[Path, ...]:
+        """Translation catalogs, lowest priority first (the operator's win)."""
+        operator = (self.templates_dir / "locale",) if self.templates_dir else ()
+        return (resources.LOCALE, *operator)
 
     @property
     def longest_signed_token_ttl(self) -> int:
@@ -262,6 +297,7 @@ def find_problems(s: Settings) -> list[str]:
     if s.access_token_ttl > s.refresh_token_ttl:
         problems.append(f"{PREFIX}ACCESS_TOKEN_TTL: longer than {PREFIX}REFRESH_TOKEN_TTL")
     problems += _mail_problems(s)
+    problems += _page_problems(s)
     public = bool(url.hostname) and not _is_loopback_host(url.hostname or "")
     if public and (s.argon2_memory_kib < 19_456 or s.argon2_time_cost < 2):
         problems.append(
@@ -269,6 +305,49 @@ def find_problems(s: Settings) -> list[str]:
             "(19456 KiB, 2 passes) for a public issuer"
         )
     return problems
+
+
+def _page_problems(s: Settings) -> list[str]:
+    problems: list[str] = []
+    if s.templates_dir is not None and not s.templates_dir.is_dir():
+        problems.append(f"{PREFIX}TEMPLATES_DIR: {s.templates_dir} is not a folder")
+    known = available_locales(s.catalog_folders)
+    missing = [tag for tag in s.locale_list if tag not in known]
+    if not s.locale_list:
+        problems.append(f"{PREFIX}LOCALES: name at least one language")
+    if missing:
+        problems.append(
+            f"{PREFIX}LOCALES: no catalog for {', '.join(missing)} "
+            f"(available: {', '.join(sorted(known))})"
+        )
+    if s.default_locale not in s.locale_list:
+        problems.append(f"{PREFIX}DEFAULT_LOCALE: must be one of {PREFIX}LOCALES")
+    if not re.fullmatch(r"#[0-9a-fA-F]{6}", s.brand_primary_color):
+        problems.append(f"{PREFIX}BRAND_PRIMARY_COLOR: a colour as #rrggbb")
+    if any(ch < " " for ch in s.brand_name):
+        problems.append(f"{PREFIX}BRAND_NAME: no control characters")
+    for field in ("logo", "favicon", "support", "privacy", "terms"):
+        value = getattr(s, f"brand_{field}_url")
+        if value is not None and not _is_brand_url(value, mailto=field == "support"):
+            problems.append(
+                f"{PREFIX}BRAND_{field.upper()}_URL: an https URL (http only on localhost)"
+                + (", a mailto: address" if field == "support" else "")
+                + " or a /static/… path"
+            )
+    return problems
+
+
+def _is_brand_url(value: str, *, mailto: bool) -> bool:
+    if any(ch <= " " or ch in "\\\"'<>" for ch in value) or len(value) > 2000:
+        return False
+    if value.startswith("/static/") and ".." not in value:
+        return True
+    if mailto and value.startswith("mailto:"):
+        return "@" in value
+    url = urlsplit(value)
+    if url.scheme == "https":
+        return bool(url.hostname)
+    return url.scheme == "http" and _is_loopback_host(url.hostname or "")
 
 
 def _mail_problems(s: Settings) -> list[str]:

@@ -206,3 +206,12 @@ def client(settings: Settings) -> Iterator[TestClient]:
     """The app under test, over HTTP (in process), at its issuer URL."""
     with TestClient(create_app(settings), base_url=settings.issuer) as test_client:
         yield test_client
+
+
+@pytest.fixture
+def embedded_backend(tmp_path: Path, sqlite_template: Path) -> Backend:
+    """For modules whose behaviour does not depend on the storage (page rendering,
+    language choice): override ``backend`` with this one to run on SQLite only."""
+    db = tmp_path / "authserver.db"
+    shutil.copy(sqlite_template, db)
+    return Backend("sqlite", f"sqlite:///{db}", None, "")

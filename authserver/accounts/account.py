@@ -15,10 +15,11 @@ from authserver.accounts.reset import replace_password
 from authserver.audit import AuditEvent
 from authserver.clock import to_datetime
 from authserver.errors import InvalidInput, RateLimited
+from authserver.i18n.message import N_
 from authserver.services import Services
 from authserver.storage.db import UnitOfWork
 
-WRONG_CURRENT = "Your current password is not correct."
+WRONG_CURRENT = N_("Your current password is not correct.")
 
 
 @dataclass(frozen=True)
@@ -48,6 +49,7 @@ def change_password(
     *,
     ip: str | None = None,
     user_agent: str | None = None,
+    locale: str | None = None,
 ) -> PasswordChanged:
     """Check the current password (throttled and audited like any login), apply the
     policy to the new one, then sign out every session and app -- a changed password is
@@ -69,10 +71,17 @@ def change_password(
     if result.user is None or result.user.id != user.id:
         raise InvalidInput(WRONG_CURRENT)
     if new_password == current_password:
-        raise InvalidInput("Choose a new password that differs from the current one.")
+        raise InvalidInput(N_("Choose a new password that differs from the current one."))
     check_password(new_password, email=user.email)
     message = replace_password(
-        uow, services, user, new_password, AuditEvent.PASSWORD_CHANGED, ip=ip, user_agent=user_agent
+        uow,
+        services,
+        user,
+        new_password,
+        AuditEvent.PASSWORD_CHANGED,
+        ip=ip,
+        user_agent=user_agent,
+        locale=locale,
     )
     _, secret = login_sessions.start(
         uow, services.clock, services.settings, user, ip=ip, user_agent=user_agent

@@ -7,6 +7,7 @@ from functools import lru_cache
 from pathlib import Path
 
 from authserver.errors import InvalidInput
+from authserver.i18n.message import N_, Msg, Sentences
 
 MIN_LENGTH = 8
 MAX_LENGTH = 256
@@ -25,20 +26,20 @@ def common_passwords() -> frozenset[str]:
     )
 
 
-def password_problems(password: str, *, email: str | None = None) -> list[str]:
+def password_problems(password: str, *, email: str | None = None) -> list[Msg]:
     problems = []
     if len(password) < MIN_LENGTH:
-        problems.append(f"Use at least {MIN_LENGTH} characters.")
+        problems.append(N_("Use at least %(count)s characters.", count=MIN_LENGTH))
     if len(password) > MAX_LENGTH:
-        problems.append(f"Use at most {MAX_LENGTH} characters.")
+        problems.append(N_("Use at most %(count)s characters.", count=MAX_LENGTH))
     if password.casefold() in common_passwords():
-        problems.append("That password is too common; choose another.")
+        problems.append(N_("That password is too common; choose another."))
     if email and password.casefold() == email.casefold():
-        problems.append("Do not use your e-mail address as your password.")
+        problems.append(N_("Do not use your e-mail address as your password."))
     return problems
 
 
 def check_password(password: str, *, email: str | None = None) -> None:
     problems = password_problems(password, email=email)
     if problems:
-        raise InvalidInput(" ".join(problems))
+        raise InvalidInput(Sentences(problems))

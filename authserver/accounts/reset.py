@@ -24,6 +24,7 @@ from authserver.audit import AuditEvent
 from authserver.clock import to_datetime
 from authserver.errors import InvalidInput, RateLimited
 from authserver.hashing import new_secret, secret_hash
+from authserver.i18n.message import N_
 from authserver.services import Services
 from authserver.storage.db import UnitOfWork
 from authserver.storage.models import PasswordResetToken, User
@@ -37,7 +38,10 @@ NO_USER = "00000000-0000-0000-0000-000000000000"
 class InvalidResetLink(InvalidInput):
     def __init__(self) -> None:
         super().__init__(
-            "This reset link is invalid, has expired or was already used. Ask for a new one below."
+            N_(
+                "This reset link is invalid, has expired or was already used. "
+                "Ask for a new one below."
+            )
         )
 
 
@@ -48,6 +52,7 @@ def request_reset(
     *,
     ip: str | None = None,
     user_agent: str | None = None,
+    locale: str | None = None,
 ) -> EmailMessage | None:
     """Start a reset for the account with this e-mail, if any. Returns the message to
     deliver (after answering), or None for an unknown or disabled address. Raises
@@ -72,6 +77,7 @@ def request_reset(
             "minutes": int(RESET_TTL.total_seconds() // 60),
             "issuer": services.settings.issuer,
         },
+        locale,
     )
     uow.reset_tokens.void_all(user.id if user else NO_USER, now)
     if user is not None:
@@ -136,6 +142,7 @@ def complete_reset(
     *,
     ip: str | None = None,
     user_agent: str | None = None,
+    locale: str | None = None,
 ) -> EmailMessage:
     """Set a new password through a reset link, sign the user out everywhere, and
     return the "your password was changed" message to deliver. Nothing changes when it
@@ -148,7 +155,14 @@ def complete_reset(
         raise InvalidResetLink()  # used by a concurrent request a moment ago
     uow.reset_tokens.void_all(user.id, now)
     message = replace_password(
-        uow, services, user, new_password, AuditEvent.RESET_DONE, ip=ip, user_agent=user_agent
+        uow,
+        services,
+        user,
+        new_password,
+        AuditEvent.RESET_DONE,
+        ip=ip,
+        user_agent=user_agent,
+        locale=locale,
     )
     # Proving control of the mailbox lifts a throttle an attacker may have caused.
     Throttle(services.ratelimiter, services.settings).account_recovered(user.email)
@@ -164,6 +178,7 @@ def replace_password(
     *,
     ip: str | None = None,
     user_agent: str | None = None,
+    locale: str | None = None,
 ) -> EmailMessage:
     """Store the new password's hash and sign the user out everywhere (sessions, token
     families, earlier access tokens); audited as ``event``. Returns the "your password
@@ -180,18 +195,21 @@ def replace_password(
         user_agent=user_agent,
         sessions_ended=len(ended),
     )
-    return changed_message(services, user, now_ts)
+    return changed_message(services, user, now_ts, locale)
 
 
-def changed_message(services: Services, user: User, when: float) -> EmailMessage:
+def changed_message(
+    services: Services, user: User, when: float, locale: str | None = None
+) -> EmailMessage:
     return services.mail.compose(
         "password_changed",
         user.email,
         {
             "email": user.email,
             "name": user.name,
-            "when": to_datetime(when).strftime("%Y-%m-%d %H:%M UTC"),
+            "when": to_datetime(when),
             "issuer": services.settings.issuer,
             "forgot_link": f"{services.settings.issuer}/password/forgot",
         },
+        locale,
     )

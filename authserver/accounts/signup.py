@@ -14,6 +14,7 @@ from authserver.accounts.throttle import Throttle
 from authserver.accounts.users import create_user
 from authserver.audit import AuditEvent
 from authserver.errors import InvalidInput, RateLimited
+from authserver.i18n.message import N_
 from authserver.services import Services
 from authserver.storage.db import UnitOfWork
 from authserver.storage.models import User
@@ -30,9 +31,11 @@ def clean_name(name: str | None) -> str | None:
     if not name:
         return None
     if len(name) > MAX_NAME_CHARS:
-        raise InvalidInput(f"Use at most {MAX_NAME_CHARS} characters for your name.")
+        raise InvalidInput(
+            N_("Use at most %(count)s characters for your name.", count=MAX_NAME_CHARS)
+        )
     if any(unicodedata.category(ch) in ("Cc", "Cs") or ch in BIDI_CONTROLS for ch in name):
-        raise InvalidInput("Your name contains characters that cannot be shown.")
+        raise InvalidInput(N_("Your name contains characters that cannot be shown."))
     return name
 
 

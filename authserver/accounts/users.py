@@ -10,6 +10,7 @@ from authserver.accounts.passwords import PasswordHasher
 from authserver.accounts.policy import check_password
 from authserver.clock import Clock, to_datetime
 from authserver.errors import Conflict, InvalidInput
+from authserver.i18n.message import N_
 from authserver.storage.db import UnitOfWork
 from authserver.storage.models import User
 from authserver.storage.users import email_key
@@ -20,11 +21,13 @@ ROLES = ("user", "admin")
 def normalise_email(email: str) -> str:
     """email-validator's normalised form (syntax only: no DNS lookups)."""
     if len(email) > 320:
-        raise InvalidInput("That e-mail address is too long.")
+        raise InvalidInput(N_("That e-mail address is too long."))
     try:
         return validate_email(email.strip(), check_deliverability=False).normalized
     except EmailNotValidError as exc:
-        raise InvalidInput(f"That is not a valid e-mail address: {exc}") from None
+        raise InvalidInput(
+            N_("That is not a valid e-mail address: %(reason)s", reason=str(exc))
+        ) from None
 
 
 def create_user(
@@ -43,7 +46,7 @@ def create_user(
     normalised = normalise_email(email)
     check_password(password, email=normalised)
     if uow.users.find_by_email(normalised) is not None:
-        raise Conflict("An account with that e-mail address already exists.")
+        raise Conflict(N_("An account with that e-mail address already exists."))
     now = to_datetime(clock.now())
     return uow.users.add(
         User(

@@ -9,12 +9,13 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
+from authserver.i18n.message import N_
 from authserver.oauth.authorization import Outcome, authorize
 from authserver.oauth.requests import OAuthRequest
 from authserver.pages.consent import consent_page
 from authserver.pages.forms import read_page_form
 from authserver.web import session_cookie
-from authserver.web.errors import page_error
+from authserver.web.errors import NOT_HANDLED, page_error
 from authserver.web.oauth_bridge import (
     parse_params,
     public_uri,
@@ -64,8 +65,16 @@ def _respond(request: Request, outcome: Outcome) -> Response:
     return page_error(
         request,
         400,
-        "This sign-in link is not valid",
-        f"The application sent an invalid request: {outcome.message}",
+        N_("This sign-in link is not valid"),
+        N_(
+            "The app that sent you here asked for something this server cannot do, so you "
+            "cannot sign in to it this way."
+        ),
+        hint=N_(
+            "Go back to the app and start again. If this keeps happening, tell the people "
+            "who run the app."
+        ),
+        details=outcome.message,
     )
 
 
@@ -84,7 +93,5 @@ async def consent_submit(request: Request) -> Response:
     decision = fields.pop("decision", "")
     fields.pop("csrf_token", None)
     if decision not in ("approve", "deny"):
-        return page_error(
-            request, 400, "That request could not be handled", "Choose Allow or Deny."
-        )
+        return page_error(request, 400, NOT_HANDLED, N_("Choose Allow or Deny."))
     return _respond(request, await run_in_threadpool(_decide, request, fields, decision))

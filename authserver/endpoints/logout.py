@@ -16,9 +16,10 @@ from starlette.responses import RedirectResponse, Response
 from authserver.accounts import login_sessions
 from authserver.audit import AuditEvent, record
 from authserver.endpoints import logout_api
+from authserver.i18n.message import N_
 from authserver.oauth.end_session import LogoutRequest, LogoutRequestError, parse
 from authserver.web import csrf, session_cookie
-from authserver.web.errors import page_error
+from authserver.web.errors import NOT_HANDLED, page_error
 from authserver.web.oauth_bridge import parse_params, read_form, reject_repeated, request_meta
 from authserver.web.templating import render
 
@@ -86,8 +87,8 @@ async def logout(request: Request) -> Response:
                 return page_error(
                     request,
                     403,
-                    "That request could not be handled",
-                    "This form has expired. Go back, reload and try again.",
+                    NOT_HANDLED,
+                    N_("This form has expired. Go back, reload and try again."),
                 )
             confirmed = True
     else:
@@ -96,7 +97,15 @@ async def logout(request: Request) -> Response:
     try:
         logout_request = await run_in_threadpool(_parse, request, params)
     except LogoutRequestError as exc:
-        return page_error(request, 400, "This sign-out link is not valid", str(exc))
+        return page_error(
+            request,
+            400,
+            N_("This sign-out link is not valid"),
+            N_("The app that sent you here made a sign-out request this server cannot accept."),
+            hint=N_("You are still signed in. You can sign out from your account page."),
+            links=[{"href": "/account", "text": N_("Your account")}],
+            details=str(exc),
+        )
     outcome, _ = await run_in_threadpool(_end, request, logout_request, confirmed)
     if outcome == "confirm":
         client_name = logout_request.client.name if logout_request.client else None

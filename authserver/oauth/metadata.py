@@ -43,6 +43,8 @@ def authorization_server_metadata(settings: Settings) -> dict[str, Any]:
         "code_challenge_methods_supported": ["S256"],
         # RFC 9207.
         "authorization_response_iss_parameter_supported": True,
+        # RFC 8414 §2 / OIDC Discovery §3: the languages of the hosted pages (ui_locales).
+        "ui_locales_supported": list(settings.locale_list),
     }
     rfc8414.AuthorizationServerMetadata(data).validate()
     return data

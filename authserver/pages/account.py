@@ -16,19 +16,20 @@ from authserver.accounts import account
 from authserver.accounts.login_sessions import ActiveSession
 from authserver.accounts.policy import MAX_LENGTH, MIN_LENGTH
 from authserver.errors import InvalidInput, RateLimited
+from authserver.i18n.message import N_
 from authserver.mail import send_quietly
 from authserver.pages.forms import read_page_form
 from authserver.services import Services
 from authserver.storage.db import UnitOfWork
-from authserver.web import session_cookie
+from authserver.web import locale, session_cookie
 from authserver.web.oauth_bridge import request_meta
 from authserver.web.templating import render
 
 T = TypeVar("T")
 LOGIN = "/login?next=/account"
 NOTICES = {
-    "password_changed": "Your password was changed. Every other device and app was signed out.",
-    "session_ended": "That session was ended.",
+    "password_changed": N_("Your password was changed. Every other device and app was signed out."),
+    "session_ended": N_("That session was ended."),
 }
 
 
@@ -86,14 +87,22 @@ async def change_password(request: Request) -> Response:
     fields = await read_page_form(request)
     current, new = fields.get("current_password", ""), fields.get("new_password", "")
     meta = request_meta(request)
+    language = locale.negotiate(request)
 
     def work(uow: UnitOfWork, services: Services, session: ActiveSession) -> _Change:
         try:
             if new != fields.get("new_password_confirm", ""):
-                raise InvalidInput("The two new passwords differ.")
+                raise InvalidInput(N_("The two new passwords differ."))
             return _Change(
                 done=account.change_password(
-                    uow, services, session, current, new, ip=meta.ip, user_agent=meta.user_agent
+                    uow,
+                    services,
+                    session,
+                    current,
+                    new,
+                    ip=meta.ip,
+                    user_agent=meta.user_agent,
+                    locale=language,
                 )
             )
         except (InvalidInput, RateLimited) as exc:
@@ -107,7 +116,9 @@ async def change_password(request: Request) -> Response:
     if isinstance(outcome.error, RateLimited):
         raise outcome.error
     if outcome.error is not None or outcome.done is None:
-        outcome.context["password_error"] = str(outcome.error)
+        outcome.context["password_error"] = (
+            outcome.error.message if outcome.error is not None else None
+        )
         return render(request, "pages/account.html", outcome.context, status_code=400)
     response = RedirectResponse("/account?notice=password_changed", status_code=303)
     session_cookie.store(request, response, outcome.done.cookie_secret)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from starlette.requests import Request
 
+from authserver.i18n.message import N_
 from authserver.web import csrf
 from authserver.web.oauth_bridge import BadRequest, read_form, reject_repeated
 
@@ -11,8 +12,10 @@ from authserver.web.oauth_bridge import BadRequest, read_form, reject_repeated
 class CsrfFailed(BadRequest):
     def __init__(self) -> None:
         super().__init__(
-            "This form has expired or did not come from this site. Go back, reload the page "
-            "and try again.",
+            N_(
+                "This form has expired or did not come from this site. Go back, reload the "
+                "page and try again."
+            ),
             status=403,
             error="access_denied",
         )

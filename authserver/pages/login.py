@@ -10,25 +10,28 @@ from starlette.responses import RedirectResponse, Response
 from authserver.accounts import device_cookie, login_sessions
 from authserver.accounts import login as account_login
 from authserver.errors import RateLimited
+from authserver.i18n.message import N_, Msg
 from authserver.pages.forms import read_page_form, safe_next
 from authserver.web import cookies, session_cookie
 from authserver.web.oauth_bridge import request_meta
 from authserver.web.templating import render
 
-FAILED = "Incorrect e-mail or password."
+FAILED = N_("Incorrect e-mail or password.")
 # Messages other pages may ask the login page to show (?notice=...): fixed texts only, so
 # a crafted link cannot put its own words on our page.
 NOTICES = {
-    "registered": "Your account was created. Sign in to continue.",
-    "password_reset": "Your password was changed. Sign in with your new password.",
-    "logged_out": "You have been signed out.",
+    "registered": N_("Your account was created. Sign in to continue."),
+    "password_reset": N_("Your password was changed. Sign in with your new password."),
+    "logged_out": N_("You have been signed out."),
 }
 
 
-def _links(request: Request) -> list[dict[str, str]]:
-    links = [{"href": "/password/forgot", "text": "Forgot your password?"}]
+def _links(request: Request) -> list[dict[str, str | Msg]]:
+    links: list[dict[str, str | Msg]] = [
+        {"href": "/password/forgot", "text": N_("Forgot your password?")}
+    ]
     if request.state.services.settings.registration_enabled:
-        links.append({"href": "/register", "text": "Create an account"})
+        links.append({"href": "/register", "text": N_("Create an account")})
     return links
 
 
@@ -36,7 +39,7 @@ def login_page(
     request: Request,
     *,
     email: str = "",
-    error: str | None = None,
+    error: Msg | None = None,
     next_path: str | None = None,
     status_code: int = 200,
 ) -> Response:
@@ -103,7 +106,7 @@ async def submit(request: Request) -> Response:
             email=email[:320],
             next_path=next_path,
             status_code=400,
-            error="Enter your e-mail address and password.",
+            error=N_("Enter your e-mail address and password."),
         )
     secret = await run_in_threadpool(_authenticate, request, email, password)
     if isinstance(secret, int):

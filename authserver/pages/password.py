@@ -19,9 +19,10 @@ from starlette.responses import RedirectResponse, Response
 from authserver.accounts import reset
 from authserver.accounts.policy import MAX_LENGTH, MIN_LENGTH
 from authserver.errors import InvalidInput
+from authserver.i18n.message import N_, Text
 from authserver.mail import send_quietly
 from authserver.pages.forms import read_page_form
-from authserver.web import cookies
+from authserver.web import cookies, locale
 from authserver.web.oauth_bridge import request_meta
 from authserver.web.templating import render
 
@@ -43,7 +44,7 @@ def _forgot_page(
     request: Request,
     *,
     email: str = "",
-    error: str | None = None,
+    error: Text | None = None,
     sent: bool = False,
     status: int = 200,
 ) -> Response:
@@ -59,18 +60,25 @@ def _request_reset(request: Request, email: str) -> EmailMessage | None:
     services = request.state.services
     meta = request_meta(request)
     with services.db.unit_of_work() as uow:
-        return reset.request_reset(uow, services, email, ip=meta.ip, user_agent=meta.user_agent)
+        return reset.request_reset(
+            uow,
+            services,
+            email,
+            ip=meta.ip,
+            user_agent=meta.user_agent,
+            locale=locale.negotiate(request),
+        )
 
 
 async def forgot_submit(request: Request) -> Response:
     fields = await read_page_form(request)
     email = fields.get("email", "").strip()
     if not email:
-        return _forgot_page(request, status=400, error="Enter your e-mail address.")
+        return _forgot_page(request, status=400, error=N_("Enter your e-mail address."))
     try:
         message = await run_in_threadpool(_request_reset, request, email)
     except InvalidInput as exc:
-        return _forgot_page(request, email=email, status=400, error=str(exc))
+        return _forgot_page(request, email=email, status=400, error=exc.message)
     return _deliver(request, _forgot_page(request, email=email, sent=True), message)
 
 
@@ -78,8 +86,8 @@ def _reset_page(
     request: Request,
     *,
     email: str = "",
-    error: str | None = None,
-    invalid: str | None = None,
+    error: Text | None = None,
+    invalid: Text | None = None,
     status: int = 200,
 ) -> Response:
     context = {
@@ -114,7 +122,7 @@ async def reset_form(request: Request) -> Response:
     try:
         email = await run_in_threadpool(_check_link, request, cookies.read(request, RESET_COOKIE))
     except reset.InvalidResetLink as exc:
-        return _reset_page(request, invalid=str(exc), status=400)
+        return _reset_page(request, invalid=exc.message, status=400)
     return _reset_page(request, email=email)
 
 
@@ -123,7 +131,13 @@ def _complete(request: Request, token: str | None, password: str) -> EmailMessag
     meta = request_meta(request)
     with services.db.unit_of_work() as uow:
         return reset.complete_reset(
-            uow, services, token, password, ip=meta.ip, user_agent=meta.user_agent
+            uow,
+            services,
+            token,
+            password,
+            ip=meta.ip,
+            user_agent=meta.user_agent,
+            locale=locale.negotiate(request),
         )
 
 
@@ -133,13 +147,13 @@ async def reset_submit(request: Request) -> Response:
     password = fields.get("password", "")
     email = fields.get("username", "")[:320]
     if password != fields.get("password_confirm", ""):
-        return _reset_page(request, email=email, status=400, error="The two passwords differ.")
+        return _reset_page(request, email=email, status=400, error=N_("The two passwords differ."))
     try:
         message = await run_in_threadpool(_complete, request, token, password)
     except reset.InvalidResetLink as exc:
-        return _reset_page(request, invalid=str(exc), status=400)
+        return _reset_page(request, invalid=exc.message, status=400)
     except InvalidInput as exc:
-        return _reset_page(request, email=email, status=400, error=str(exc))
+        return _reset_page(request, email=email, status=400, error=exc.message)
     response = RedirectResponse("/login?notice=password_reset", status_code=303)
     cookies.clear(request, response, RESET_COOKIE)
     return _deliver(request, response, message)

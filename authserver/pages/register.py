@@ -17,13 +17,15 @@ from starlette.responses import JSONResponse, RedirectResponse, Response
 from authserver.accounts import signup
 from authserver.accounts.policy import MAX_LENGTH, MIN_LENGTH
 from authserver.errors import Conflict, InvalidInput, RateLimited
+from authserver.i18n.message import N_, Text
 from authserver.pages.forms import read_page_form
 from authserver.storage.models import User
 from authserver.web.errors import NO_STORE, json_error, page_error
 from authserver.web.oauth_bridge import BadRequest, read_body, request_meta
 from authserver.web.templating import render
 
-CLOSED = "Sign-up is switched off on this server. Ask its operators for an account."
+CLOSED = N_("Sign-up is switched off on this server. Ask its operators for an account.")
+CLOSED_TITLE = N_("No sign-up here")
 FIELDS = ("email", "password", "name")
 
 
@@ -32,7 +34,7 @@ def _enabled(request: Request) -> bool:
 
 
 def _page(
-    request: Request, *, email: str = "", name: str = "", error: str | None = None, status: int
+    request: Request, *, email: str = "", name: str = "", error: Text | None = None, status: int
 ) -> Response:
     context = {
         "email": email[:320],
@@ -61,7 +63,7 @@ def _register(request: Request, email: str, password: str, name: str | None) -> 
 
 async def show(request: Request) -> Response:
     if not _enabled(request):
-        return page_error(request, 404, "No sign-up here", CLOSED)
+        return page_error(request, 404, CLOSED_TITLE, CLOSED)
     return _page(request, status=200)
 
 
@@ -70,22 +72,24 @@ async def submit(request: Request) -> Response:
     if content_type == "application/json":
         return await submit_json(request)
     if not _enabled(request):
-        return page_error(request, 404, "No sign-up here", CLOSED)
+        return page_error(request, 404, CLOSED_TITLE, CLOSED)
     fields = await read_page_form(request)
     email, name = fields.get("email", "").strip(), fields.get("name", "")
     password = fields.get("password", "")
     if not email or not password:
         return _page(
-            request, email=email, name=name, status=400, error="Enter an e-mail and a password."
+            request, email=email, name=name, status=400, error=N_("Enter an e-mail and a password.")
         )
     if password != fields.get("password_confirm", ""):
-        return _page(request, email=email, name=name, status=400, error="The two passwords differ.")
+        return _page(
+            request, email=email, name=name, status=400, error=N_("The two passwords differ.")
+        )
     try:
         user = await run_in_threadpool(_register, request, email, password, name)
     except InvalidInput as exc:
-        return _page(request, email=email, name=name, status=400, error=str(exc))
+        return _page(request, email=email, name=name, status=400, error=exc.message)
     except Conflict as exc:
-        return _page(request, email=email, name=name, status=409, error=str(exc))
+        return _page(request, email=email, name=name, status=409, error=exc.message)
     query = urlencode({"notice": "registered", "login_hint": user.email})
     return RedirectResponse(f"/login?{query}", status_code=303)
 

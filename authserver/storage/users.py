@@ -10,6 +10,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from authserver.errors import Conflict
+from authserver.i18n.message import N_
 from authserver.storage.models import User
 
 
@@ -36,7 +37,7 @@ class UserRepository:
         try:
             self.session.flush()
         except IntegrityError:
-            raise Conflict("An account with that e-mail address already exists.") from None
+            raise Conflict(N_("An account with that e-mail address already exists.")) from None
         return user
 
     def list(self, offset: int = 0, limit: int = 100) -> Sequence[User]:

@@ -13,6 +13,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from authserver.errors import RateLimited, ServiceUnavailable
+from authserver.i18n.message import N_, N_plural, Text
 from authserver.web.bearer import BearerError, bearer_error
 from authserver.web.oauth_bridge import BadRequest
 from authserver.web.templating import render
@@ -20,6 +21,11 @@ from authserver.web.templating import render
 log = logging.getLogger("authserver.errors")
 
 NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
+NOT_HANDLED = N_("That request could not be handled")
+HTTP_MESSAGES = {
+    404: N_("There is no page at this address."),
+    405: N_("This page cannot be used that way."),
+}
 
 
 # Paths whose errors a person reads in a browser: answered with a page, not JSON.
@@ -42,23 +48,36 @@ def is_page(request: Request) -> bool:
 
 
 def page_error(
-    request: Request, status: int, title: str, message: str, headers: dict[str, str] | None = None
+    request: Request,
+    status: int,
+    title: Text,
+    message: Text,
+    headers: dict[str, str] | None = None,
+    *,
+    hint: Text | None = None,
+    details: str | None = None,
+    links: list[dict[str, Text]] | None = None,
 ) -> Response:
+    """An error page: a title, a sentence saying what happened, optionally a hint (what
+    to do), links onwards, and a technical details line (an OAuth error code, say)."""
     return render(
         request,
         "errors/error.html",
-        {"title": title, "message": message},
+        {"title": title, "message": message, "hint": hint, "details": details, "links": links},
         status_code=status,
         headers=headers,
     )
 
 
 def json_error(
-    status: int, error: str, description: str | None = None, headers: dict[str, str] | None = None
+    status: int,
+    error: str,
+    description: Text | None = None,
+    headers: dict[str, str] | None = None,
 ) -> Response:
     body: dict[str, str] = {"error": error}
     if description:
-        body["error_description"] = description
+        body["error_description"] = str(description)
     return Response(
         json.dumps(body),
         status_code=status,
@@ -70,7 +89,7 @@ def json_error(
 async def bad_request(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, BadRequest)
     if is_page(request):
-        return page_error(request, exc.status, "That request could not be handled", exc.description)
+        return page_error(request, exc.status, NOT_HANDLED, exc.description)
     return json_error(exc.status, exc.error, exc.description)
 
 
@@ -80,8 +99,8 @@ async def unavailable(request: Request, exc: Exception) -> Response:
         return page_error(
             request,
             503,
-            "Temporarily unavailable",
-            "The service is briefly unavailable. Please try again in a moment.",
+            N_("Temporarily unavailable"),
+            N_("The service is briefly unavailable. Please try again in a moment."),
             {"Retry-After": "5"},
         )
     return json_error(
@@ -97,9 +116,15 @@ async def rate_limited(request: Request, exc: Exception) -> Response:
         return page_error(
             request,
             429,
-            "Too many attempts",
-            f"Too many attempts. Please wait about {minutes} minute(s) and try again.",
+            N_("Too many attempts"),
+            N_plural(
+                "Too many attempts. Please wait about %(n)s minute and try again.",
+                "Too many attempts. Please wait about %(n)s minutes and try again.",
+                minutes,
+            ),
             {"Retry-After": str(exc.retry_after)},
+            hint=N_("Forgot your password? A reset link by e-mail works right away."),
+            links=[{"href": "/password/forgot", "text": N_("Reset your password")}],
         )
     return json_error(
         429,
@@ -116,8 +141,8 @@ async def http_error(request: Request, exc: Exception) -> Response:
         return page_error(
             request,
             exc.status_code,
-            "That page could not be shown",
-            str(exc.detail),
+            N_("That page could not be shown"),
+            HTTP_MESSAGES.get(exc.status_code, N_("The address is not valid here.")),
             dict(exc.headers or {}),
         )
     return json_error(exc.status_code, error, None, dict(exc.headers or {}))
@@ -129,8 +154,8 @@ async def server_error(request: Request, exc: Exception) -> Response:
         return page_error(
             request,
             500,
-            "Something went wrong",
-            "The server failed to handle the request. Please try again.",
+            N_("Something went wrong"),
+            N_("The server failed to handle the request. Please try again."),
         )
     return json_error(500, "server_error", "The server failed to handle the request.")
 

@@ -17,6 +17,7 @@ from urllib.parse import parse_qsl
 from starlette.requests import Request
 from starlette.responses import Response
 
+from authserver.i18n.message import N_, Text
 from authserver.oauth.requests import OAuthRequest, OAuthResponse, RequestMeta
 from authserver.oauth.server import AuthServer
 from authserver.params import parse_decimal
@@ -30,7 +31,7 @@ SAFE_NAME = re.compile(r"[a-z_]{1,40}")
 class BadRequest(Exception):
     """A request rejected before it reaches Authlib; rendered as an RFC 6749 §5.2 error."""
 
-    def __init__(self, description: str, status: int = 400, error: str = "invalid_request"):
+    def __init__(self, description: Text, status: int = 400, error: str = "invalid_request"):
         super().__init__(description)
         self.status = status
         self.error = error
@@ -41,12 +42,12 @@ async def read_body(request: Request, limit: int) -> bytes:
     length = request.headers.get("content-length")
     declared = None if length is None else parse_decimal(length)
     if length is not None and (declared is None or declared > limit):
-        raise BadRequest("The request body is too large.", status=413)
+        raise BadRequest(N_("The request body is too large."), status=413)
     body = bytearray()
     async for chunk in request.stream():
         body += chunk
         if len(body) > limit:
-            raise BadRequest("The request body is too large.", status=413)
+            raise BadRequest(N_("The request body is too large."), status=413)
     return bytes(body)
 
 
@@ -56,9 +57,9 @@ def parse_params(text: str) -> dict[str, list[str]]:
     try:
         pairs = parse_qsl(text, keep_blank_values=True, max_num_fields=MAX_FIELDS, errors="strict")
     except UnicodeDecodeError:
-        raise BadRequest("Parameters must be UTF-8.") from None
+        raise BadRequest(N_("Parameters must be UTF-8.")) from None
     except ValueError:
-        raise BadRequest("Too many parameters.") from None
+        raise BadRequest(N_("Too many parameters.")) from None
     params: dict[str, list[str]] = {}
     for key, value in pairs:
         if value != "":
@@ -73,19 +74,19 @@ def reject_repeated(params: dict[str, list[str]]) -> dict[str, str]:
         name = repeated[0]
         # Echo the name only when it is plain: error descriptions are restricted ASCII.
         shown = f"The {name} parameter" if SAFE_NAME.fullmatch(name) else "A parameter"
-        raise BadRequest(f"{shown} is repeated.")
+        raise BadRequest(N_("%(name)s is repeated.", name=shown))
     return {k: v[0] for k, v in params.items()}
 
 
 async def read_form(request: Request, limit: int) -> dict[str, list[str]]:
     content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if content_type != FORM_TYPE:
-        raise BadRequest(f"The request body must be {FORM_TYPE}.")
+        raise BadRequest(N_("The request body must be %(type)s.", type=FORM_TYPE))
     body = await read_body(request, limit)
     try:
         text = body.decode("utf-8")
     except UnicodeDecodeError:
-        raise BadRequest("The request body must be UTF-8.") from None
+        raise BadRequest(N_("The request body must be UTF-8.")) from None
     return parse_params(text)
 
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from starlette.routing import Mount, Route
-from starlette.staticfiles import StaticFiles
 
 from authserver import ops
 from authserver.admin import routes as admin_routes
@@ -18,10 +17,9 @@ from authserver.endpoints import (
     token,
     userinfo,
 )
-from authserver.pages import account, login, password, register
-from authserver.web import cors
+from authserver.pages import account, branding, login, password, register
+from authserver.web import cors, static
 from authserver.web.dispatch import route
-from authserver.web.templating import STATIC
 
 routes = [
     Route("/.well-known/openid-configuration", discovery.openid_configuration, methods=["GET"]),
@@ -52,5 +50,6 @@ routes = [
     Route("/readyz", ops.readyz, methods=["GET"]),
     Route("/metrics", ops.metrics, methods=["GET"]),
     Mount("/admin", routes=admin_routes.routes),
-    Mount("/static", StaticFiles(directory=STATIC), name="static"),
+    Route("/brand.css", branding.stylesheet, methods=["GET"]),
+    Mount("/static", app=static.static, name="static"),
 ]

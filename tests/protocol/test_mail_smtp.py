@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import smtplib
+from datetime import UTC, datetime
 
 import pytest
 
@@ -25,7 +26,7 @@ def _message():
         {
             "email": "ann@example.com",
             "name": None,
-            "when": "2026-01-01 10:00 UTC",
+            "when": datetime(2026, 1, 1, 10, 0, tzinfo=UTC),
             "issuer": "https://auth.example.com",
             "forgot_link": "https://auth.example.com/password/forgot",
         },
