@@ -29,6 +29,14 @@ class AuditEvent(StrEnum):
     CLIENT_DELETED = "client.deleted"
     KEY_ROTATED = "key.rotated"
     KEY_RETIRED = "key.retired"
+    SCOPE_DESCRIBED = "scope.described"
+    EMAIL_VERIFICATION_SENT = "email.verification_sent"
+    EMAIL_VERIFIED = "email.verified"
+    EMAIL_CHANGE_REQUESTED = "email.change_requested"
+    EMAIL_CHANGED = "email.changed"
+    PROFILE_CHANGED = "user.profile_changed"
+    CONSENT_REVOKED = "consent.revoked"
+    ACCOUNT_DELETED = "user.deleted"
 
 
 def record(

@@ -21,7 +21,8 @@ from authserver.storage.models import Client
 
 
 def out(c: Client) -> ClientOut:
-    return ClientOut.model_validate(c, from_attributes=True)
+    shown = {k: c.extra_metadata.get(k) for k in client_registry.DISPLAY_URIS}
+    return ClientOut.model_validate(c, from_attributes=True).model_copy(update=shown)
 
 
 async def list_clients(request: Request) -> Response:
@@ -39,7 +40,11 @@ async def create_client(request: Request) -> Response:
     body = await read_model(request, ClientCreate)
 
     def work(call: AdminCall) -> ClientCreated:
-        spec = client_registry.ClientSpec(**body.model_dump())
+        fields = body.model_dump()
+        display = {k: fields.pop(k) for k in client_registry.DISPLAY_URIS}
+        spec = client_registry.ClientSpec(
+            **fields, extra_metadata={k: v for k, v in display.items() if v is not None}
+        )
         client, secret = client_registry.register_client(call.uow, call.services.clock, spec)
         call.audit(AuditEvent.CLIENT_CREATED, client_id=client.client_id)
         return ClientCreated(**out(client).model_dump(), client_secret=secret)

@@ -28,6 +28,9 @@ MODELS = [
     s.Page[s.UserOut],
     s.Page[s.KeyOut],
     s.Page[s.AuditEventOut],
+    s.ScopeDescriptionIn,
+    s.ScopeDescriptionOut,
+    s.Page[s.ScopeDescriptionOut],
 ]
 
 
@@ -168,6 +171,26 @@ def build() -> dict[str, Any]:
                     _q("limit", {"type": "integer", "minimum": 1, "maximum": 1000}),
                     _q("before_id", {"type": "integer", "minimum": 1, "maximum": 2**62}),
                 ],
+            ),
+        },
+        "/admin/scopes": {
+            "get": _op(
+                "The scopes described for the consent page",
+                {"200": _json(s.Page[s.ScopeDescriptionOut])},
+            ),
+        },
+        "/admin/scopes/{scope}": {
+            "parameters": [_path("scope")],
+            "get": _op(
+                "Read the texts of a scope", {"200": _json(s.ScopeDescriptionOut), **NOT_FOUND}
+            ),
+            "put": _op(
+                "Set the consent page's texts of a scope (plain text, per language)",
+                {"200": _json(s.ScopeDescriptionOut)},
+                body=s.ScopeDescriptionIn,
+            ),
+            "delete": _op(
+                "Remove the texts of a scope", {"204": {"description": "Deleted"}, **NOT_FOUND}
             ),
         },
     }

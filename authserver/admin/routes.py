@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from starlette.routing import Route
 
-from authserver.admin import audit_log, clients, keys, openapi, users
+from authserver.admin import audit_log, clients, keys, openapi, scopes, users
 from authserver.web.dispatch import route
 
 routes = [
@@ -23,4 +23,8 @@ routes = [
     Route("/keys", keys.list_keys, methods=["GET"]),
     Route("/keys/rotate", keys.rotate, methods=["POST"]),
     Route("/audit", audit_log.query, methods=["GET"]),
+    Route("/scopes", scopes.list_scopes, methods=["GET"]),
+    route(
+        "/scopes/{scope}", GET=scopes.get_scope, PUT=scopes.put_scope, DELETE=scopes.delete_scope
+    ),
 ]

@@ -31,6 +31,11 @@ class ClientCreate(Strict):
     refresh_without_offline_access: bool = False
     audience: list[str] = Field(default_factory=list, max_length=20)
     allowed_cors_origins: list[str] = Field(default_factory=list, max_length=50)
+    # Shown on the login and consent pages (https URLs, RFC 7591 §2).
+    client_uri: str | None = Field(default=None, max_length=2000)
+    logo_uri: str | None = Field(default=None, max_length=2000)
+    policy_uri: str | None = Field(default=None, max_length=2000)
+    tos_uri: str | None = Field(default=None, max_length=2000)
 
 
 class ClientUpdate(Strict):
@@ -45,6 +50,10 @@ class ClientUpdate(Strict):
     refresh_without_offline_access: bool | None = None
     audience: list[str] | None = Field(default=None, max_length=20)
     allowed_cors_origins: list[str] | None = Field(default=None, max_length=50)
+    client_uri: str | None = Field(default=None, max_length=2000, description="null removes it")
+    logo_uri: str | None = Field(default=None, max_length=2000)
+    policy_uri: str | None = Field(default=None, max_length=2000)
+    tos_uri: str | None = Field(default=None, max_length=2000)
 
 
 class ClientOut(BaseModel):
@@ -60,6 +69,10 @@ class ClientOut(BaseModel):
     refresh_without_offline_access: bool
     audience: list[str]
     allowed_cors_origins: list[str]
+    client_uri: str | None = None
+    logo_uri: str | None = None
+    policy_uri: str | None = None
+    tos_uri: str | None = None
     created_at: datetime
     updated_at: datetime
 
@@ -115,6 +128,27 @@ class AuditEventOut(BaseModel):
     ip: str | None
     user_agent: str | None
     details: dict[str, Any]
+
+
+class ScopeText(Strict):
+    title: str = Field(min_length=1, max_length=120, examples=["See your photos"])
+    description: str | None = Field(default=None, max_length=600)
+
+
+class ScopeDescriptionIn(Strict):
+    """Plain text per language tag; replaces every language the scope had."""
+
+    texts: dict[str, ScopeText] = Field(
+        min_length=1,
+        max_length=50,
+        examples=[{"en": {"title": "See your photos"}, "de": {"title": "Ihre Fotos sehen"}}],
+    )
+
+
+class ScopeDescriptionOut(BaseModel):
+    scope: str
+    texts: dict[str, ScopeText]
+    updated_at: datetime
 
 
 class Page(BaseModel, Generic[T]):

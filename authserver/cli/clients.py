@@ -9,8 +9,20 @@ from authserver.audit import AuditEvent, record
 from authserver.cli.common import print_json, services
 from authserver.errors import NotFound
 from authserver.oauth import registration
-from authserver.oauth.client_registry import ClientSpec, register_client, rotate_secret
+from authserver.oauth.client_registry import (
+    DISPLAY_URIS,
+    ClientSpec,
+    register_client,
+    rotate_secret,
+)
 from authserver.storage.models import Client
+
+DISPLAY_HELP = {
+    "client_uri": "the app's home page, linked from the login and consent pages",
+    "logo_uri": "the app's logo, shown on the login and consent pages",
+    "policy_uri": "the app's privacy policy, linked from the consent page",
+    "tos_uri": "the app's terms of service, linked from the consent page",
+}
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -50,6 +62,13 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     c.add_argument("--refresh-without-offline-access", action="store_true")
     c.add_argument("--audience", action="append", default=[], help="aud of its access tokens")
     c.add_argument("--cors-origin", action="append", default=[], dest="cors_origins")
+    for uri in DISPLAY_URIS:
+        c.add_argument(
+            f"--{uri.replace('_', '-')}",
+            dest=uri,
+            metavar="HTTPS_URL",
+            help=DISPLAY_HELP[uri],
+        )
     c.add_argument("--json", action="store_true")
     c.set_defaults(handler=run_create)
     ls = cs.add_parser("list")
@@ -86,6 +105,7 @@ def describe(c: Client) -> dict[str, Any]:
         "first_party": c.first_party,
         "audience": c.audience,
         "allowed_cors_origins": c.allowed_cors_origins,
+        **{k: c.extra_metadata[k] for k in DISPLAY_URIS if k in c.extra_metadata},
     }
 
 
@@ -105,6 +125,7 @@ def run_create(args: argparse.Namespace) -> int:
         refresh_without_offline_access=args.refresh_without_offline_access,
         audience=args.audience,
         allowed_cors_origins=args.cors_origins,
+        extra_metadata={k: getattr(args, k) for k in DISPLAY_URIS if getattr(args, k)},
     )
     with services() as svc, svc.db.unit_of_work() as uow:
         client, secret = register_client(uow, svc.clock, spec)

@@ -12,9 +12,10 @@ from starlette.responses import RedirectResponse, Response
 from authserver.i18n.message import N_
 from authserver.oauth.authorization import Outcome, authorize
 from authserver.oauth.requests import OAuthRequest
+from authserver.oauth.scope_descriptions import ScopeView, scope_views
 from authserver.pages.consent import consent_page
 from authserver.pages.forms import read_page_form
-from authserver.web import session_cookie
+from authserver.web import locale, session_cookie
 from authserver.web.errors import NOT_HANDLED, page_error
 from authserver.web.oauth_bridge import (
     parse_params,
@@ -40,16 +41,23 @@ def _oauth_request(request: Request, params: dict[str, str]) -> OAuthRequest:
 
 def _decide(
     request: Request, params: dict[str, str], decision: Literal["approve", "deny"] | None
-) -> Outcome:
+) -> tuple[Outcome, list[ScopeView]]:
+    """What to answer, and for a consent page what each scope means to the user."""
     services = request.state.services
     oauth_request = _oauth_request(request, params)
     with services.db.unit_of_work() as uow:
         server = request.state.oauth(uow, oauth_request.meta)
         session = session_cookie.current(request, uow)
-        return authorize(server, oauth_request, session, decision=decision)
+        outcome = authorize(server, oauth_request, session, decision=decision)
+        if outcome.kind != "consent":
+            return outcome, []
+        language = locale.negotiate(request)
+        default = services.settings.default_locale
+        return outcome, scope_views(uow, outcome.scopes, language, default)
 
 
-def _respond(request: Request, outcome: Outcome) -> Response:
+def _respond(request: Request, decided: tuple[Outcome, list[ScopeView]]) -> Response:
+    outcome, scopes = decided
     if outcome.kind == "redirect":
         assert outcome.response is not None
         response = to_response(outcome.response)
@@ -61,7 +69,7 @@ def _respond(request: Request, outcome: Outcome) -> Response:
             query["login_hint"] = outcome.login_hint[:320]
         return RedirectResponse("/login?" + urlencode(query), status_code=303)
     if outcome.kind == "consent":
-        return consent_page(request, outcome)
+        return consent_page(request, outcome, scopes)
     return page_error(
         request,
         400,
@@ -85,6 +93,7 @@ async def authorize_endpoint(request: Request) -> Response:
     else:
         # RFC 6749 §3.1: parameters MUST NOT be included more than once.
         params = reject_repeated(parse_params(request.url.query))
+    request.state.ui_locales = params.get("ui_locales")
     return _respond(request, await run_in_threadpool(_decide, request, params, None))
 
 
@@ -92,6 +101,7 @@ async def consent_submit(request: Request) -> Response:
     fields = await read_page_form(request)
     decision = fields.pop("decision", "")
     fields.pop("csrf_token", None)
+    request.state.ui_locales = fields.get("ui_locales")
     if decision not in ("approve", "deny"):
         return page_error(request, 400, NOT_HANDLED, N_("Choose Allow or Deny."))
     return _respond(request, await run_in_threadpool(_decide, request, fields, decision))

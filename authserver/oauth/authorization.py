@@ -21,6 +21,7 @@ from authserver.oauth.requests import OAuthRequest, OAuthResponse
 from authserver.oauth.server import AuthServer
 from authserver.oauth.subject import Subject
 from authserver.params import parse_decimal
+from authserver.storage.client_cache import ClientRecord
 
 # OIDC Core §3.1.2.1 parameters we act on, carried through login and consent.
 AUTHORIZATION_PARAMS = (
@@ -52,6 +53,8 @@ class Outcome:
     next_path: str | None = None
     login_hint: str | None = None
     client_name: str | None = None
+    # consent: the client asking (its name and display metadata for the page).
+    client: ClientRecord | None = None
     scopes: list[str] = field(default_factory=list)
     params: dict[str, str] = field(default_factory=dict)
     message: str | None = None
@@ -159,6 +162,7 @@ def authorize(
                 return Outcome(
                     "consent",
                     client_name=grant.client.record.name,
+                    client=grant.client.record,
                     scopes=grant.request.scope.split(),
                     params={k: v for k, v in data.items() if k in AUTHORIZATION_PARAMS},
                 )

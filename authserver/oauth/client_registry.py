@@ -27,6 +27,10 @@ CLIENT_ID = re.compile(r"[\x21-\x7e]{1,100}")
 # RFC 6749 §3.3: scope-token = 1*( %x21 / %x23-5B / %x5D-7E )
 SCOPE_TOKEN = re.compile(r"[\x21\x23-\x5b\x5d-\x7e]+")
 LOOPBACK = ("localhost", "127.0.0.1", "::1")
+# RFC 7591 §2 metadata the hosted pages show: the app's home page, logo, privacy policy
+# and terms. Kept in ``extra_metadata``; https only (§5: shown to the user, so a
+# `javascript:` or plain-http URL is refused).
+DISPLAY_URIS = ("client_uri", "logo_uri", "policy_uri", "tos_uri")
 
 
 @dataclass
@@ -71,6 +75,21 @@ def redirect_uri_problem(uri: str) -> str | None:
     return "must use https (http only on localhost, or a private-use scheme like com.example.app)"
 
 
+def display_uri_problem(uri: object) -> str | None:
+    """A URL a page shows as a link or an image: https with a host, printable, short."""
+    if not isinstance(uri, str):
+        return "must be a string"
+    if len(uri) > 2000 or any(ch <= " " or ch in "\"'<>\\`" or ch == "\x7f" for ch in uri):
+        return "must be a short URL without spaces, quotes or angle brackets"
+    try:
+        parts = urlsplit(uri)
+    except ValueError:
+        return "is not a URL"
+    if parts.scheme != "https" or not parts.hostname or parts.username or parts.password:
+        return "must be an https URL"
+    return None
+
+
 def origin_problem(origin: str) -> str | None:
     parts = urlsplit(origin)
     if parts.scheme not in ("https", "http") or not parts.hostname or parts.path or parts.query:
@@ -110,6 +129,11 @@ def spec_problems(spec: ClientSpec) -> list[str]:
         problem = origin_problem(origin)
         if problem:
             problems.append(f"origin {origin!r} {problem}")
+    for key in DISPLAY_URIS:
+        if key in spec.extra_metadata and spec.extra_metadata[key] is not None:
+            problem = display_uri_problem(spec.extra_metadata[key])
+            if problem:
+                problems.append(f"{key} {problem}")
     problems += key_problems(spec)
     scopes = spec.scope.split()
     if not scopes or not all(SCOPE_TOKEN.fullmatch(s) for s in scopes) or len(spec.scope) > 2000:
@@ -137,6 +161,14 @@ def key_problems(spec: ClientSpec) -> list[str]:
     if not keys.keys or any(k.is_private for k in keys.keys):
         return ["jwks: one or more public keys, and no private key material"]
     return []
+
+
+def with_display_uri(extra: dict[str, Any], name: str, value: object) -> dict[str, Any]:
+    """``extra`` with ``name`` set to ``value`` (None or "" removes it)."""
+    updated = {k: v for k, v in extra.items() if k != name}
+    if value not in (None, ""):
+        updated[name] = value
+    return updated
 
 
 def register_client(uow: UnitOfWork, clock: Clock, spec: ClientSpec) -> tuple[Client, str | None]:
@@ -216,13 +248,25 @@ def update_client(
         raise NotFound(f"no client {client_id}")
     spec = spec_of(client)
     for name, value in changes.items():
+        if name in DISPLAY_URIS:
+            spec.extra_metadata = with_display_uri(spec.extra_metadata, name, value)
+            continue
         if name in ("client_id", "token_endpoint_auth_method") or not hasattr(spec, name):
             raise InvalidInput(f"{name} cannot be changed")
         setattr(spec, name, value)
     problems = spec_problems(spec)
     if problems:
         raise InvalidInput("; ".join(problems))
-    changed = [n for n in changes if getattr(spec_of(client), n) != getattr(spec, n)]
+    before = spec_of(client)
+    changed = [
+        n
+        for n in changes
+        if (
+            before.extra_metadata.get(n) != spec.extra_metadata.get(n)
+            if n in DISPLAY_URIS
+            else getattr(before, n) != getattr(spec, n)
+        )
+    ]
     client.name = spec.name.strip()
     client.grant_types = list(dict.fromkeys(spec.grant_types))
     client.response_types = ["code"] if "authorization_code" in spec.grant_types else []

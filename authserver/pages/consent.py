@@ -1,34 +1,28 @@
-"""The consent page: what the application asks for, in plain words; Allow or Deny."""
+"""The consent page: which app asks (its name, logo and links), what each scope lets it
+do in plain words (``oauth.scope_descriptions``); Allow or Deny."""
 
 from __future__ import annotations
 
 from starlette.requests import Request
 from starlette.responses import Response
 
-from authserver.i18n.message import N_
 from authserver.oauth.authorization import Outcome
+from authserver.oauth.scope_descriptions import ScopeView
+from authserver.pages.app_identity import app_view
 from authserver.web.templating import render
 
-DESCRIPTIONS = {
-    "openid": N_("Know who you are (your account id)"),
-    "profile": N_("See your name"),
-    "email": N_("See your e-mail address"),
-    "offline_access": N_("Stay signed in to it when you are away (refresh tokens)"),
-    "admin": N_("Administer this sign-in service"),
-}
 
-
-def consent_page(request: Request, outcome: Outcome) -> Response:
-    scopes = [
-        {"name": s, "text": DESCRIPTIONS.get(s, N_("Access: %(scope)s", scope=s))}
-        for s in outcome.scopes
-    ]
+def consent_page(request: Request, outcome: Outcome, scopes: list[ScopeView]) -> Response:
+    assert outcome.client is not None
     return render(
         request,
         "pages/consent.html",
         {
-            "client_name": outcome.client_name,
-            "scopes": scopes,
+            "app": app_view(outcome.client),
+            "client_name": outcome.client.name,
+            "scopes": [
+                {"name": s.name, "title": s.title, "description": s.description} for s in scopes
+            ],
             "params": sorted(outcome.params.items()),
         },
     )

@@ -11,6 +11,7 @@ from authserver.accounts import device_cookie, login_sessions
 from authserver.accounts import login as account_login
 from authserver.errors import RateLimited
 from authserver.i18n.message import N_, Msg
+from authserver.pages.app_identity import app_of_next
 from authserver.pages.forms import read_page_form, safe_next
 from authserver.web import cookies, session_cookie
 from authserver.web.oauth_bridge import request_meta
@@ -35,7 +36,7 @@ def _links(request: Request) -> list[dict[str, str | Msg]]:
     return links
 
 
-def login_page(
+async def login_page(
     request: Request,
     *,
     email: str = "",
@@ -43,13 +44,16 @@ def login_page(
     next_path: str | None = None,
     status_code: int = 200,
 ) -> Response:
+    next_path = safe_next(next_path or request.query_params.get("next"))
+    app = await run_in_threadpool(app_of_next, request.state.services, next_path)
     return render(
         request,
         "pages/login.html",
         {
             "email": email,
             "error": error,
-            "next": safe_next(next_path or request.query_params.get("next")),
+            "next": next_path,
+            "app": app,
             "notice": NOTICES.get(request.query_params.get("notice", "")),
             "links": _links(request),
         },
@@ -58,7 +62,7 @@ def login_page(
 
 
 async def show(request: Request) -> Response:
-    return login_page(request, email=request.query_params.get("login_hint", "")[:320])
+    return await login_page(request, email=request.query_params.get("login_hint", "")[:320])
 
 
 def _authenticate(request: Request, email: str, password: str) -> str | int | None:
@@ -101,7 +105,7 @@ async def submit(request: Request) -> Response:
     password = fields.get("password", "")
     next_path = safe_next(fields.get("next"))
     if not email or not password:
-        return login_page(
+        return await login_page(
             request,
             email=email[:320],
             next_path=next_path,
@@ -112,7 +116,7 @@ async def submit(request: Request) -> Response:
     if isinstance(secret, int):
         raise RateLimited(secret)
     if secret is None:
-        return login_page(
+        return await login_page(
             request, email=email[:320], next_path=next_path, status_code=401, error=FAILED
         )
     response = RedirectResponse(next_path, status_code=303)

@@ -21,6 +21,7 @@ from authserver.storage.consents import ConsentRepository
 from authserver.storage.login_sessions import LoginSessionRepository
 from authserver.storage.registration import InitialAccessTokenRepository
 from authserver.storage.reset_tokens import ResetTokenRepository
+from authserver.storage.scope_descriptions import ScopeDescriptionRepository
 from authserver.storage.tokens import TokenRepository
 from authserver.storage.users import UserRepository
 
@@ -158,3 +159,7 @@ class UnitOfWork:
     @cached_property
     def initial_access_tokens(self) -> InitialAccessTokenRepository:
         return InitialAccessTokenRepository(self.session)
+
+    @cached_property
+    def scope_descriptions(self) -> ScopeDescriptionRepository:
+        return ScopeDescriptionRepository(self.session)

@@ -111,6 +111,17 @@ class Consent(Base):
     updated_at: Mapped[datetime]
 
 
+class ScopeDescription(Base):
+    """What the consent page says a scope lets an app do, per language:
+    ``{"en": {"title": "...", "description": "..."}, "de": {...}}`` (plain text)."""
+
+    __tablename__ = "scope_descriptions"
+
+    scope: Mapped[str] = mapped_column(String(200), primary_key=True)
+    texts: Mapped[dict[str, Any]]
+    updated_at: Mapped[datetime]
+
+
 class AuthorizationCode(Base):
     __tablename__ = "authorization_codes"
 
