@@ -17,6 +17,8 @@ class AuditEvent(StrEnum):
     REGISTERED = "user.registered"
     USER_CREATED = "user.created"
     USER_CHANGED = "user.changed"
+    ROLE_CREATED = "role.created"
+    ROLE_DELETED = "role.deleted"
     RESET_REQUESTED = "password.reset_requested"
     RESET_DONE = "password.reset_done"
     PASSWORD_CHANGED = "password.changed"

@@ -12,6 +12,7 @@ from authserver.branding import Brand, brand_of
 from authserver.clock import Clock, SystemClock
 from authserver.i18n.catalogs import Catalogs
 from authserver.keys import cookie_secret
+from authserver.keys.envelope import Envelope, build_envelope
 from authserver.keys.keyring import KeyRing
 from authserver.keys.keystore import KeyStore
 from authserver.keys.remote import RemoteJwks
@@ -50,6 +51,8 @@ class Services:
     remote_jwks: RemoteJwks
     # HMAC key for values the server hands out and checks back (CSRF tokens).
     cookie_secret: bytes
+    # Encrypts what must be read back (upstream client secrets, TOTP keys, ...).
+    envelope: Envelope
     # The threads running the protocol endpoints' unit of work (``web.oauth_bridge``).
     # A plain executor, not anyio's worker threads: its idle workers take the next job
     # off one shared queue without being woken one by one; anyio's hop also goes through
@@ -81,6 +84,7 @@ def build_services(settings: Settings, clock: Clock | None = None) -> Services:
     client = make_redis(settings.redis_url) if settings.redis_url else None
     catalogs = Catalogs(settings.catalog_folders)
     brand = brand_of(settings)
+    secret = cookie_secret.load_or_create(settings.keys_dir, settings.secret_key)
     denylist: DenyList = (
         RedisDenyList(client, settings.redis_prefix, clock) if client else DatabaseDenyList(clock)
     )
@@ -112,7 +116,8 @@ def build_services(settings: Settings, clock: Clock | None = None) -> Services:
         brand=brand,
         metrics=Metrics(),
         remote_jwks=RemoteJwks(),
-        cookie_secret=cookie_secret.load_or_create(settings.keys_dir, settings.secret_key),
+        cookie_secret=secret,
+        envelope=build_envelope(settings, secret),
         # Threads start on first use, so CLI commands building services pay nothing.
         protocol_threads=ThreadPoolExecutor(
             settings.thread_pool_size, thread_name_prefix="authserver-protocol"

@@ -7,6 +7,8 @@ contradicts another stops the start with a message naming the variable.
 
 from __future__ import annotations
 
+import base64
+import binascii
 import ipaddress
 import os
 import re
@@ -17,13 +19,35 @@ from typing import Literal
 from urllib.parse import urlsplit
 
 from dotenv import dotenv_values
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from authserver import resources
 from authserver.errors import UnsafeSettings
 from authserver.i18n.catalogs import available_locales
 
 PREFIX = "AUTHSERVER_"
+
+
+def encryption_key_bytes(value: str) -> list[bytes]:
+    """The keys of ``AUTHSERVER_ENCRYPTION_KEYS``: each 32 bytes, base64url (padding
+    optional). ``ValueError`` names what is wrong, never the key itself."""
+    keys = []
+    for n, part in enumerate((p.strip() for p in value.split(",")), start=1):
+        try:
+            raw = base64.b64decode(part + "=" * (-len(part) % 4), altchars=b"-_", validate=True)
+        except (ValueError, binascii.Error):
+            raise ValueError(f"key {n} is not base64url") from None
+        if len(raw) != 32:
+            raise ValueError(f"key {n} must be 32 bytes (it is {len(raw)})")
+        keys.append(raw)
+    return keys
 
 
 class Settings(BaseModel):
@@ -69,6 +93,13 @@ class Settings(BaseModel):
     # Key for HMACs over cookies (CSRF tokens). Unset: generated once into
     # <keys_dir>/cookie-secret (share that folder between machines, as for the keys).
     secret_key: str | None = Field(default=None, min_length=32)
+    # Key-encryption keys for secrets stored encrypted (upstream client secrets, TOTP
+    # keys, signing keys kept in the database): comma-separated, each 32 random bytes in
+    # base64url (`python -c "import secrets; print(secrets.token_urlsafe(32))"`). The first
+    # encrypts; the others still decrypt (key rotation). Unset: derived from the cookie
+    # secret above (AUTHSERVER_SECRET_KEY or <keys_dir>/cookie-secret), which also still
+    # decrypts once keys are set.
+    encryption_keys: str | None = None
 
     # Dynamic client registration (RFC 7591) at /register, behind initial access tokens
     # (`authserver clients initial-token`), and the scopes such clients may register.
@@ -155,6 +186,13 @@ class Settings(BaseModel):
     access_log: bool = True
     # Serve Prometheus metrics at /metrics (keep it off the public internet).
     metrics_enabled: bool = True
+
+    @field_validator("encryption_keys")
+    @classmethod
+    def _encryption_keys(cls, value: str | None) -> str | None:
+        if value is not None:
+            encryption_key_bytes(value)
+        return value
 
     @model_validator(mode="after")
     def _default_issuer(self) -> Settings:

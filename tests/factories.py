@@ -29,7 +29,11 @@ class CreatedUser:
     id: str
     email: str
     password: str
-    role: str
+    roles: list[str]
+
+    @property
+    def role(self) -> str:
+        return "admin" if "admin" in self.roles else "user"
 
 
 class Factory:
@@ -70,7 +74,11 @@ class Factory:
         return self.client(grant_types=["password", "refresh_token"], scope=scope, **spec)
 
     def user(
-        self, email: str | None = None, password: str = PASSWORD, role: str = "user"
+        self,
+        email: str | None = None,
+        password: str = PASSWORD,
+        role: str = "user",
+        roles: list[str] | None = None,
     ) -> CreatedUser:
         email = email or f"user{self._next()}@example.com"
         with self.services.db.unit_of_work() as uow:
@@ -80,6 +88,6 @@ class Factory:
                 self.services.clock,
                 email=email,
                 password=password,
-                role=role,
+                roles=[role, *(roles or [])],
             )
-            return CreatedUser(user.id, user.email, password, user.role)
+            return CreatedUser(user.id, user.email, password, list(user.roles))

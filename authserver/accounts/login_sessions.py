@@ -8,9 +8,11 @@ under it (OIDC RP-initiated logout; "end this session" on the account page)."""
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 
+from authserver.accounts import auth_methods
 from authserver.clock import Clock, to_datetime, to_timestamp
 from authserver.hashing import new_secret, secret_hash
 from authserver.settings import Settings
@@ -35,6 +37,16 @@ class ActiveSession:
     def auth_time(self) -> int:
         return int(to_timestamp(self.login_session.auth_time))
 
+    @property
+    def amr(self) -> list[str]:
+        """RFC 8176 methods performed in this session (the `amr` claim)."""
+        return auth_methods.amr_of(self.login_session.auth_methods)
+
+    def method_time(self, method: str) -> int | None:
+        """When ``method`` was last performed in this session (epoch seconds), or None."""
+        value = (self.login_session.auth_methods or {}).get(method)
+        return int(value) if value is not None else None
+
 
 def start(
     uow: UnitOfWork,
@@ -42,18 +54,22 @@ def start(
     settings: Settings,
     user: User,
     *,
+    methods: Sequence[str] = (auth_methods.PASSWORD,),
     ip: str | None = None,
     user_agent: str | None = None,
 ) -> tuple[ActiveSession, str]:
-    """Create a session for a user who has just authenticated; returns it and the secret
-    to put in the cookie (a new secret at every login: no session fixation)."""
-    now = to_datetime(clock.now())
+    """Create a session for a user who has just authenticated with ``methods`` (RFC 8176
+    names); returns it and the secret to put in the cookie (a new secret at every login:
+    no session fixation)."""
+    now_ts = clock.now()
+    now = to_datetime(now_ts)
     secret = new_secret(32)
     record = LoginSession(
         id=str(uuid.uuid4()),
         secret_hash=secret_hash(secret),
         user_id=user.id,
         auth_time=now,
+        auth_methods=auth_methods.merge({}, methods, int(now_ts)),
         created_at=now,
         last_seen_at=now,
         expires_at=now + timedelta(seconds=settings.session_absolute_ttl),
@@ -72,23 +88,44 @@ def login(
     user: User,
     current: ActiveSession | None,
     *,
+    methods: Sequence[str] = (auth_methods.PASSWORD,),
     ip: str | None = None,
     user_agent: str | None = None,
 ) -> tuple[ActiveSession, str]:
-    """A user has just entered their password in this browser. The cookie secret is
-    always new (no session fixation). Re-authenticating the same user keeps the session
-    (its `sid`) and moves `auth_time`; a different user ends the previous user's session."""
+    """A user has just authenticated in this browser with ``methods`` (RFC 8176 names:
+    ``["pwd"]`` for the password, ``["fed"]`` for an upstream provider). The cookie secret
+    is always new (no session fixation). Re-authenticating the same user keeps the
+    session (its `sid`), moves `auth_time` and adds the methods to those already recorded
+    (step-up keeps what the session did before); a different user ends the previous user's
+    session."""
     if current is not None and current.user.id == user.id:
         secret = new_secret(32)
-        now = to_datetime(clock.now())
+        now_ts = clock.now()
+        now = to_datetime(now_ts)
         record = current.login_session
         record.secret_hash = secret_hash(secret)
         record.auth_time = now
         record.last_seen_at = now
+        record.auth_methods = auth_methods.merge(record.auth_methods, methods, int(now_ts))
         return ActiveSession(record, user), secret
     if current is not None:
         end(uow, clock, current.id, reason="replaced")
-    return start(uow, clock, settings, user, ip=ip, user_agent=user_agent)
+    return start(uow, clock, settings, user, methods=methods, ip=ip, user_agent=user_agent)
+
+
+def add_methods(
+    uow: UnitOfWork, clock: Clock, current: ActiveSession, methods: Sequence[str]
+) -> ActiveSession:
+    """Record a further factor performed in this session (a second factor, a step-up):
+    same session and cookie, `auth_time` moves (OIDC Core §2: the time of the last
+    authentication), the methods are added."""
+    now_ts = clock.now()
+    now = to_datetime(now_ts)
+    record = current.login_session
+    record.auth_methods = auth_methods.merge(record.auth_methods, methods, int(now_ts))
+    record.auth_time = now
+    record.last_seen_at = now
+    return ActiveSession(record, current.user)
 
 
 def resolve(

@@ -1,11 +1,12 @@
-"""What an administrator does to a user: change the role, disable, re-enable, end all
+"""What an administrator does to a user: change the roles, disable, re-enable, end all
 sessions. Disabling and a role change also log the user out everywhere (no token of
 theirs stays good)."""
 
 from __future__ import annotations
 
-from authserver.accounts import login_sessions
-from authserver.accounts.users import ROLES
+from collections.abc import Iterable
+
+from authserver.accounts import login_sessions, roles
 from authserver.clock import Clock, to_datetime
 from authserver.errors import InvalidInput, NotFound
 from authserver.storage.db import UnitOfWork
@@ -20,15 +21,21 @@ def get_user(uow: UnitOfWork, user_id: str) -> User:
 
 
 def set_role(uow: UnitOfWork, clock: Clock, user_id: str, role: str) -> User:
-    if role not in ROLES:
-        raise InvalidInput(f"role must be one of {', '.join(ROLES)}")
+    """The seed API's single role: `admin` grants the admin role on top of the others,
+    `user` takes it away."""
+    if role not in roles.BUILT_IN:
+        raise InvalidInput(f"role must be one of {', '.join(roles.BUILT_IN)}")
     user = get_user(uow, user_id)
-    if user.role != role:
-        # Every token carries the role it was issued under (and refresh families keep
-        # their scopes, e.g. `admin`): none may outlive the change.
-        login_sessions.end_all(uow, clock, user_id, reason="role_changed")
-    user.role = role
-    user.updated_at = to_datetime(clock.now())
+    held = set(user.roles or [])
+    held = held | {role} if role == roles.ADMIN_ROLE else held - {roles.ADMIN_ROLE}
+    return set_roles(uow, clock, user_id, held)
+
+
+def set_roles(uow: UnitOfWork, clock: Clock, user_id: str, wanted: Iterable[str]) -> User:
+    """Exactly these roles (plus `user`). Every token carries the roles it was issued
+    under (and refresh families keep their scopes, e.g. `admin`): none outlives a change."""
+    user = get_user(uow, user_id)
+    roles.set_roles(uow, clock, user, wanted)
     return user
 
 

@@ -6,6 +6,7 @@ import uuid
 
 from email_validator import EmailNotValidError, validate_email
 
+from authserver.accounts import roles as role_rules
 from authserver.accounts.passwords import PasswordHasher
 from authserver.accounts.policy import check_password
 from authserver.clock import Clock, to_datetime
@@ -14,8 +15,6 @@ from authserver.i18n.message import N_
 from authserver.storage.db import UnitOfWork
 from authserver.storage.models import User
 from authserver.storage.users import email_key
-
-ROLES = ("user", "admin")
 
 
 def normalise_email(email: str) -> str:
@@ -37,12 +36,11 @@ def create_user(
     *,
     email: str,
     password: str,
-    role: str = "user",
+    roles: list[str] | None = None,
     name: str | None = None,
     email_verified: bool = False,
 ) -> User:
-    if role not in ROLES:
-        raise InvalidInput(f"role must be one of {', '.join(ROLES)}")
+    held = role_rules.validate(uow, roles or [])
     normalised = normalise_email(email)
     check_password(password, email=normalised)
     if uow.users.find_by_email(normalised) is not None:
@@ -56,7 +54,7 @@ def create_user(
             email_verified=email_verified,
             name=name,
             password_hash=hasher.hash(password),
-            role=role,
+            roles=held,
             tokens_valid_after=0,
             created_at=now,
             updated_at=now,

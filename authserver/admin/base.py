@@ -15,6 +15,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from authserver import audit
+from authserver.accounts.roles import ADMIN_ROLE
 from authserver.errors import Conflict, InvalidInput, NotFound
 from authserver.params import parse_decimal
 from authserver.services import Services
@@ -100,7 +101,7 @@ async def run(request: Request, work: Callable[[AdminCall], Any], status: int = 
         with services.db.unit_of_work() as uow:
             token = bearer.authenticate(request, uow, scope=ADMIN_SCOPE)
             user = uow.users.get(str(token.claims.get("sub")))
-            if user is None or user.role != "admin" or user.disabled_at is not None:
+            if user is None or ADMIN_ROLE not in (user.roles or []) or user.disabled_at is not None:
                 raise bearer.BearerError(
                     403, "insufficient_scope", "An administrator's token is required.", ADMIN_SCOPE
                 )

@@ -20,6 +20,9 @@ MODELS = [
     s.UserOut,
     s.UserUpdate,
     s.SessionsEnded,
+    s.RoleOut,
+    s.RoleCreate,
+    s.Page[s.RoleOut],
     s.KeyOut,
     s.KeyRotate,
     s.AuditEventOut,
@@ -138,7 +141,7 @@ def build() -> dict[str, Any]:
             "parameters": uid,
             "get": _op("Read a user", {"200": _json(s.UserOut), **NOT_FOUND}),
             "patch": _op(
-                "Set role, disable or enable",
+                "Set roles, disable or enable",
                 {"200": _json(s.UserOut), **NOT_FOUND},
                 body=s.UserUpdate,
             ),
@@ -148,6 +151,25 @@ def build() -> dict[str, Any]:
             "post": _op(
                 "End every session of the user and revoke their tokens",
                 {"200": _json(s.SessionsEnded), **NOT_FOUND},
+            ),
+        },
+        "/admin/roles": {
+            "get": _op("List the defined roles", {"200": _json(s.Page[s.RoleOut])}),
+            "post": _op(
+                "Define a role",
+                {"201": _json(s.RoleOut, "Created"), "409": _json(s.Error, "Duplicate name")},
+                body=s.RoleCreate,
+            ),
+        },
+        "/admin/roles/{name}": {
+            "parameters": [_path("name")],
+            "delete": _op(
+                "Delete a role nobody holds (built-in roles stay)",
+                {
+                    "204": {"description": "Deleted"},
+                    **NOT_FOUND,
+                    "409": _json(s.Error, "Still held by users"),
+                },
             ),
         },
         "/admin/keys": {"get": _op("List signing keys", {"200": _json(s.Page[s.KeyOut])})},

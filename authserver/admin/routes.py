@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from starlette.routing import Route
 
-from authserver.admin import audit_log, clients, keys, openapi, scopes, users
+from authserver.admin import audit_log, clients, keys, openapi, roles, scopes, users
 from authserver.web.dispatch import route
 
 routes = [
@@ -20,6 +20,8 @@ routes = [
     Route("/users", users.list_users, methods=["GET"]),
     route("/users/{user_id}", GET=users.get_user, PATCH=users.update_user),
     Route("/users/{user_id}/sessions/end", users.end_sessions, methods=["POST"]),
+    route("/roles", GET=roles.list_roles, POST=roles.create_role),
+    route("/roles/{name}", DELETE=roles.delete_role),
     Route("/keys", keys.list_keys, methods=["GET"]),
     Route("/keys/rotate", keys.rotate, methods=["POST"]),
     Route("/audit", audit_log.query, methods=["GET"]),

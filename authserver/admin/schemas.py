@@ -4,7 +4,7 @@ description, so the documentation cannot drift from what is validated."""
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Generic, Literal, TypeVar
+from typing import Annotated, Any, Generic, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -90,15 +90,35 @@ class UserOut(BaseModel):
     id: str
     email: str
     name: str | None
-    role: str
+    role: str = Field(description="`admin` if the user holds it, else `user` (the `role` claim).")
+    roles: list[str]
     email_verified: bool
     disabled: bool
     created_at: datetime
 
 
 class UserUpdate(Strict):
-    role: Literal["user", "admin"] | None = None
+    role: Literal["user", "admin"] | None = Field(
+        default=None, description="`admin` adds the admin role, `user` takes it away."
+    )
+    roles: list[Annotated[str, Field(max_length=64)]] | None = Field(
+        default=None,
+        max_length=64,
+        description="Exactly these defined roles (`user` is always held). A change ends "
+        "every session and refresh token of the user.",
+    )
     disabled: bool | None = Field(default=None, description="Disabling ends every session too.")
+
+
+class RoleOut(BaseModel):
+    name: str
+    description: str
+    built_in: bool
+
+
+class RoleCreate(Strict):
+    name: str = Field(min_length=1, max_length=64, pattern=r"^[a-z][a-z0-9_.:-]*$")
+    description: str = Field(default="", max_length=200)
 
 
 class SessionsEnded(BaseModel):

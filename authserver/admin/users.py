@@ -1,4 +1,4 @@
-"""/admin/users: list, read, change role, disable / enable, end every session."""
+"""/admin/users: list, read, change roles, disable / enable, end every session."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from authserver.accounts import login_sessions, management
+from authserver.accounts.roles import primary_role
 from authserver.admin.base import AdminCall, int_param, read_model, run
 from authserver.admin.schemas import Page, SessionsEnded, UserOut, UserUpdate
 from authserver.audit import AuditEvent
@@ -17,7 +18,8 @@ def out(u: User) -> UserOut:
         id=u.id,
         email=u.email,
         name=u.name,
-        role=u.role,
+        role=primary_role(u.roles or []),
+        roles=list(u.roles or []),
         email_verified=u.email_verified,
         disabled=u.disabled_at is not None,
         created_at=u.created_at,
@@ -54,6 +56,8 @@ async def update_user(request: Request) -> Response:
         changes = body.model_dump(exclude_unset=True, exclude_none=True)
         if "role" in changes:
             user = management.set_role(call.uow, clock, user_id, changes["role"])
+        if "roles" in changes:
+            user = management.set_roles(call.uow, clock, user_id, changes["roles"])
         if "disabled" in changes:
             user = management.set_disabled(call.uow, clock, user_id, changes["disabled"])
         call.audit(AuditEvent.USER_CHANGED, user_id=user_id, changes=changes)

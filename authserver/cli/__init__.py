@@ -6,10 +6,10 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from authserver.cli import audit, clients, keys, maintenance, scopes, serve, users
+from authserver.cli import audit, clients, keys, maintenance, roles, scopes, serve, users
 from authserver.errors import AuthServerError, UnsafeSettings
 
-GROUPS = (serve, maintenance, keys, clients, scopes, users, audit)
+GROUPS = (serve, maintenance, keys, clients, scopes, users, roles, audit)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -63,7 +63,12 @@ class Outcome:
 def subject_of(session: ActiveSession | None) -> Subject | None:
     if session is None:
         return None
-    return Subject(session.user, auth_time=session.auth_time, login_session_id=session.id)
+    return Subject(
+        session.user,
+        auth_time=session.auth_time,
+        login_session_id=session.id,
+        amr=tuple(session.amr),
+    )
 
 
 def _error_outcome(server: AuthServer, error: OAuth2Error, state: str | None) -> Outcome:

@@ -16,7 +16,7 @@ from authserver.settings import Settings
 
 TOKEN_AUTH_METHODS = list(client_auth.ANY)
 GRANT_TYPES = ["authorization_code", "refresh_token", "client_credentials", "password"]
-STANDARD_SCOPES = ["openid", "profile", "email", "offline_access"]
+STANDARD_SCOPES = ["openid", "profile", "email", "offline_access", "roles"]
 
 
 def authorization_server_metadata(settings: Settings) -> dict[str, Any]:

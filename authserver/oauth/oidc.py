@@ -44,6 +44,8 @@ class _IdTokenClaims:
         }
         if subject.login_session_id:
             out["sid"] = subject.login_session_id
+        if subject.amr:
+            out["amr"] = list(subject.amr)
         return out
 
     def generate_user_info(self, user: Subject, scope: str) -> UserInfo:

@@ -13,6 +13,8 @@ class Subject:
     # When the user last authenticated (epoch seconds): the `auth_time` claim.
     auth_time: int
     login_session_id: str | None = None
+    # RFC 8176 methods of the login behind the grant: the `amr` claim (empty: none known).
+    amr: tuple[str, ...] = ()
 
     def get_user_id(self) -> str:
         return self.user.id

@@ -12,6 +12,7 @@ from joserfc import jwt
 from joserfc.errors import JoseError
 from joserfc.jwk import KeySet
 
+from authserver.accounts.roles import DEFAULT_ROLE, primary_role
 from authserver.hashing import new_secret
 from authserver.keys.keyring import KeyRing
 from authserver.oauth.client import OAuthClient
@@ -63,8 +64,18 @@ class AccessTokenGenerator(JWTBearerTokenGenerator):
     ) -> dict[str, Any]:
         if user is None:
             return {}
-        # The claims resource servers of the original service read.
-        return {"email": user.user.email, "role": user.user.role}
+        roles = list(user.user.roles or [DEFAULT_ROLE])
+        # `email` and `role`: the claims resource servers of the original service read.
+        extra: dict[str, Any] = {
+            "email": user.user.email,
+            "role": primary_role(roles),
+            "roles": roles,
+        }
+        if user.amr:
+            # RFC 8176 / RFC 9068 §2.2.1: how the user authenticated, for APIs that
+            # demand a second factor.
+            extra["amr"] = list(user.amr)
+        return extra
 
 
 def looks_like_jwt(token: str) -> bool:

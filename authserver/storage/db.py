@@ -21,6 +21,7 @@ from authserver.storage.consents import ConsentRepository
 from authserver.storage.login_sessions import LoginSessionRepository
 from authserver.storage.registration import InitialAccessTokenRepository
 from authserver.storage.reset_tokens import ResetTokenRepository
+from authserver.storage.roles import RoleRepository
 from authserver.storage.scope_descriptions import ScopeDescriptionRepository
 from authserver.storage.tokens import TokenRepository
 from authserver.storage.users import UserRepository
@@ -131,6 +132,10 @@ class UnitOfWork:
     @cached_property
     def users(self) -> UserRepository:
         return UserRepository(self.session)
+
+    @cached_property
+    def roles(self) -> RoleRepository:
+        return RoleRepository(self.session)
 
     @cached_property
     def tokens(self) -> TokenRepository:

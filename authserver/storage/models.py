@@ -41,12 +41,24 @@ class User(Base):
     email_verified: Mapped[bool] = mapped_column(Boolean, default=False)
     name: Mapped[str | None] = mapped_column(String(200))
     password_hash: Mapped[str | None] = mapped_column(String(255))
-    role: Mapped[str] = mapped_column(String(32), default="user")
+    # Names of defined roles (``roles`` table), sorted; `user` at least. The seed's single
+    # `role` claim is derived from it (``accounts.roles.primary_role``).
+    roles: Mapped[list[str]]
     disabled_at: Mapped[datetime | None]
     # Access tokens with `iat` before this (epoch seconds) are no longer valid.
     tokens_valid_after: Mapped[int] = mapped_column(BigInteger, default=0)
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]
+
+
+class Role(Base):
+    """A role name an administrator defined (`user` and `admin` always exist)."""
+
+    __tablename__ = "roles"
+
+    name: Mapped[str] = mapped_column(String(64), primary_key=True)
+    description: Mapped[str] = mapped_column(String(200), default="")
+    created_at: Mapped[datetime]
 
 
 class Client(Base):
@@ -89,6 +101,8 @@ class LoginSession(Base):
     secret_hash: Mapped[str] = mapped_column(HASH, unique=True)
     user_id: Mapped[str] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
     auth_time: Mapped[datetime]
+    # RFC 8176 method -> when it was last performed here (epoch seconds): `amr`, step-up.
+    auth_methods: Mapped[dict[str, Any]]
     created_at: Mapped[datetime]
     last_seen_at: Mapped[datetime]
     expires_at: Mapped[datetime]
@@ -137,6 +151,8 @@ class AuthorizationCode(Base):
     code_challenge: Mapped[str | None] = mapped_column(String(128))
     code_challenge_method: Mapped[str | None] = mapped_column(String(10))
     auth_time: Mapped[datetime]
+    # The login session's `amr` when the code was issued (ID and access tokens carry it).
+    amr: Mapped[list[str] | None]
     created_at: Mapped[datetime]
     expires_at: Mapped[datetime]
     used_at: Mapped[datetime | None]
@@ -157,6 +173,8 @@ class TokenFamily(Base):
     login_session_id: Mapped[str | None] = mapped_column(ID, index=True)
     scope: Mapped[str] = mapped_column(Text)
     auth_time: Mapped[datetime]
+    # `amr` of the login that started the family: refreshed tokens keep it.
+    amr: Mapped[list[str] | None]
     created_at: Mapped[datetime]
     # Absolute: no refresh extends it.
     expires_at: Mapped[datetime]

@@ -50,6 +50,7 @@ class FamilyRow:
     created_at: datetime
     expires_at: datetime
     revoked_at: datetime | None
+    amr: list[str] | None
 
 
 @dataclass(frozen=True)
@@ -84,8 +85,9 @@ FIND_REFRESH = (
         _families.c.created_at,
         _families.c.expires_at,
         _families.c.revoked_at,
+        _families.c.amr,
         _users.c.email,
-        _users.c.role,
+        _users.c.roles,
         _users.c.disabled_at,
     )
     .join(_families, _families.c.id == _refresh.c.family_id)
@@ -167,6 +169,7 @@ class TokenRepository:
         lifetime: timedelta,
         login_session_id: str | None = None,
         family_id: str | None = None,
+        amr: list[str] | None = None,
     ) -> str:
         """Start a family; returns its id. (Core inserts: this is on the token hot path.)"""
         family_id = family_id or str(uuid.uuid4())
@@ -179,6 +182,7 @@ class TokenRepository:
                 "login_session_id": login_session_id,
                 "scope": scope,
                 "auth_time": auth_time,
+                "amr": amr,
                 "created_at": now,
                 "expires_at": now + lifetime,
             },
@@ -245,8 +249,8 @@ class TokenRepository:
             return None
         return RefreshTokenRow(
             token=TokenRow(row[0], row[1], row[2]),
-            family=FamilyRow(*row[3:12]),
-            user=User(id=row[5], email=row[12], role=row[13], disabled_at=row[14]),
+            family=FamilyRow(*row[3:13]),
+            user=User(id=row[5], email=row[13], roles=row[14], disabled_at=row[15]),
         )
 
     def mark_used(self, token_hash: str, now: datetime) -> bool:

@@ -55,7 +55,7 @@ def test_a_refresh_grants_no_scope_the_users_role_lost(client, factory, services
     user = factory.user(role="admin")
     tokens = password_grant(client, app, user, scope="admin").json()
     with services.db.unit_of_work() as uow:  # changed behind the admin API's back
-        uow.users.get(user.id).role = "user"
+        uow.users.get(user.id).roles = ["user"]
     r = refresh_grant(client, app, tokens["refresh_token"])
     assert r.status_code == 400 and r.json()["error"] == "invalid_scope"
 

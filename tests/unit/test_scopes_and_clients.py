@@ -36,9 +36,10 @@ def client(scope: str) -> OAuthClient:
 
 def test_default_scope_is_everything_registered_the_grant_allows():
     c = client("openid email api:read admin")
-    assert check_client_scope(c, None, user_role="user") == "openid email api:read"
-    assert check_client_scope(c, None, user_role="admin") == "openid email api:read admin"
-    assert check_client_scope(c, None, user_role=None) == "api:read"
+    assert check_client_scope(c, None, user_roles=["user"]) == "openid email api:read"
+    admin = ["admin", "user"]
+    assert check_client_scope(c, None, user_roles=admin) == "openid email api:read admin"
+    assert check_client_scope(c, None, user_roles=None) == "api:read"
 
 
 @pytest.mark.parametrize(
@@ -47,11 +48,12 @@ def test_default_scope_is_everything_registered_the_grant_allows():
 )
 def test_refused_scopes(scope, role):
     with pytest.raises(InvalidScopeError):
-        check_client_scope(client("openid api:read admin"), scope, user_role=role)
+        roles = None if role is None else [role]
+        check_client_scope(client("openid api:read admin"), scope, user_roles=roles)
 
 
 def test_duplicates_collapse_and_order_is_kept():
-    assert check_client_scope(client("a b c"), "c a c", user_role="user") == "c a"
+    assert check_client_scope(client("a b c"), "c a c", user_roles=["user"]) == "c a"
 
 
 @pytest.mark.parametrize(

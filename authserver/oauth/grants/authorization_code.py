@@ -65,8 +65,8 @@ class CodeView:
     def get_acr(self) -> None:
         return None
 
-    def get_amr(self) -> None:
-        return None
+    def get_amr(self) -> list[str] | None:
+        return list(self.record.amr) if self.record.amr else None
 
 
 def wants_refresh_token(client: OAuthClient, scope: str) -> bool:
@@ -99,9 +99,9 @@ class AuthorizationCodeGrant(grants.AuthorizationCodeGrant):
         """Scopes the client is registered for and the user's role allows; an empty
         request means all of the client's user scopes (RFC 6749 §3.3)."""
         subject: Subject | None = self.request.user
-        role = subject.user.role if subject else UNKNOWN_USER
+        roles = subject.user.roles if subject else UNKNOWN_USER
         asked = self.request.payload.scope
-        granted = check_client_scope(self.request.client, asked, user_role=role)
+        granted = check_client_scope(self.request.client, asked, user_roles=roles)
         if not asked:
             # Only a request that names `openid` is an OpenID Connect request (OIDC Core
             # §3.1.2.1); Authlib decided from the request as sent, so a default `openid`
@@ -128,6 +128,7 @@ class AuthorizationCodeGrant(grants.AuthorizationCodeGrant):
                 code_challenge=data.get("code_challenge"),
                 code_challenge_method=data.get("code_challenge_method"),
                 auth_time=to_datetime(subject.auth_time),
+                amr=list(subject.amr) or None,
                 created_at=now,
                 expires_at=now + timedelta(seconds=ctx.services.settings.auth_code_ttl),
             )
@@ -170,6 +171,7 @@ class AuthorizationCodeGrant(grants.AuthorizationCodeGrant):
             user,
             auth_time=authorization_code.get_auth_time(),
             login_session_id=record.login_session_id,
+            amr=tuple(record.amr or ()),
         )
 
     @hooked
@@ -204,6 +206,7 @@ class AuthorizationCodeGrant(grants.AuthorizationCodeGrant):
             user_id=subject.user.id,
             scope=code.get_scope(),
             auth_time=code.record.auth_time,
+            amr=code.record.amr,
             now=ctx.now_dt(),
             lifetime=timedelta(seconds=ctx.services.settings.refresh_token_ttl),
             login_session_id=subject.login_session_id,

@@ -21,7 +21,7 @@ class ClientCredentialsGrant(grants.ClientCredentialsGrant):
         if not client.check_grant_type(self.GRANT_TYPE):
             raise UnauthorizedClientError("The client may not use this grant type.")
         self.request.client = client
-        self.request.scope = check_client_scope(client, self.request.payload.scope, user_role=None)
+        self.request.scope = check_client_scope(client, self.request.payload.scope, user_roles=None)
 
     def create_token_response(self) -> tuple[int, dict[str, Any], list[tuple[str, str]]]:
         token = self.generate_token(scope=self.request.scope, include_refresh_token=False)

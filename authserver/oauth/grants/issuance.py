@@ -21,6 +21,7 @@ def start_family(ctx: OAuthContext, client: OAuthClient, subject: Subject, scope
         user_id=subject.user.id,
         scope=scope,
         auth_time=to_datetime(subject.auth_time),
+        amr=list(subject.amr) or None,
         now=ctx.now_dt(),
         lifetime=timedelta(seconds=ctx.services.settings.refresh_token_ttl),
         login_session_id=subject.login_session_id,

@@ -16,7 +16,7 @@ from authlib.oauth2.rfc6749 import (
     grants,
 )
 
-from authserver.accounts import login
+from authserver.accounts import auth_methods, login
 from authserver.oauth import client_auth
 from authserver.oauth.grants.issuance import record_issued, start_family
 from authserver.oauth.scopes import check_client_scope
@@ -54,9 +54,11 @@ class PasswordGrant(grants.ResourceOwnerPasswordCredentialsGrant):
         self.request.client = client
         user = self.authenticate_user(username, password)
         self.request.scope = check_client_scope(
-            client, self.request.payload.scope, user_role=user.role
+            client, self.request.payload.scope, user_roles=user.roles
         )
-        self.request.user = Subject(user, auth_time=int(self.server.ctx.now()))
+        self.request.user = Subject(
+            user, auth_time=int(self.server.ctx.now()), amr=(auth_methods.PASSWORD,)
+        )
 
     def authenticate_user(self, username: str, password: str) -> User:
         ctx = self.server.ctx

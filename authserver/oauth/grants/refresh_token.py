@@ -62,6 +62,7 @@ class RefreshTokenGrant(grants.RefreshTokenGrant):
             user,
             auth_time=int(to_timestamp(family.auth_time)),
             login_session_id=family.login_session_id,
+            amr=tuple(family.amr or ()),
         )
 
     def issue_token(self, user: Subject, refresh_token: RefreshTokenView) -> dict[str, Any]:
@@ -72,7 +73,7 @@ class RefreshTokenGrant(grants.RefreshTokenGrant):
         scope = check_client_scope(
             self.request.client,
             self.request.payload.scope or refresh_token.get_scope(),
-            user_role=user.user.role,
+            user_roles=user.user.roles,
         )
         return self.generate_token(user=user, scope=scope, include_refresh_token=True)
 

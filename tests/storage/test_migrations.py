@@ -1,0 +1,96 @@
+"""The Alembic revisions and the SQLAlchemy models describe the same schema, on SQLite and
+on PostgreSQL: a model change without its revision (or the reverse) fails here."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+
+import pytest
+import sqlalchemy as sa
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+from alembic.script import ScriptDirectory
+
+from authserver.storage import migrate
+from authserver.storage.db import make_engine
+from authserver.storage.models import Base, LoginSession, User
+
+
+def test_one_head() -> None:
+    heads = ScriptDirectory.from_config(migrate.alembic_config("sqlite://")).get_heads()
+    assert len(heads) == 1, f"migrations have several heads: {heads}"
+
+
+def test_migrated_schema_matches_models(backend) -> None:
+    engine = make_engine(backend.database_url, pool_size=1)
+    try:
+        with engine.connect() as conn:
+            context = MigrationContext.configure(
+                conn, opts={"compare_type": True, "render_as_batch": True}
+            )
+            diff = compare_metadata(context, Base.metadata)
+    finally:
+        engine.dispose()
+    assert diff == [], f"models and migrations differ: {diff}"
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def empty_database(request, tmp_path):
+    """A database with no schema at all, on each backend."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'empty.db'}"
+        return
+    from tests.conftest import PG_ADMIN_URL, _service_missing
+
+    name = f"authserver_mig_{uuid.uuid4().hex[:12]}"
+    admin = sa.create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as conn:
+            conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
+    except sa.exc.OperationalError as exc:
+        admin.dispose()
+        _service_missing("PostgreSQL", exc)
+    try:
+        yield sa.engine.make_url(PG_ADMIN_URL).set(database=name).render_as_string(
+            hide_password=False
+        )
+    finally:
+        with admin.connect() as conn:
+            conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+def test_0003_turns_the_role_into_a_set_and_sessions_get_pwd(empty_database):
+    migrate.upgrade(empty_database, "0002")
+    engine = make_engine(empty_database, pool_size=1)
+    auth_time = datetime(2026, 11, 30, 12, 0, 0)
+    try:
+        with engine.begin() as conn:
+            for uid, role in (("u-admin", "admin"), ("u-user", "user")):
+                conn.execute(
+                    sa.text(
+                        "INSERT INTO users (id, email, email_key, email_verified, role, "
+                        "tokens_valid_after, created_at, updated_at) VALUES "
+                        "(:id, :e, :e, false, :role, 0, :t, :t)"
+                    ),
+                    {"id": uid, "e": f"{uid}@example.com", "role": role, "t": auth_time},
+                )
+            conn.execute(
+                sa.text(
+                    "INSERT INTO login_sessions (id, secret_hash, user_id, auth_time, "
+                    "created_at, last_seen_at, expires_at) VALUES "
+                    "('s1', 'h1', 'u-admin', :t, :t, :t, :t)"
+                ),
+                {"t": auth_time},
+            )
+        migrate.upgrade(empty_database)
+        with engine.connect() as conn:
+            roles = dict(
+                conn.execute(sa.select(User.id, User.roles)).all()  # type: ignore[arg-type]
+            )
+            methods = conn.execute(sa.select(LoginSession.auth_methods)).scalar_one()
+    finally:
+        engine.dispose()
+    assert roles == {"u-admin": ["admin", "user"], "u-user": ["user"]}
+    assert methods == {"pwd": int(auth_time.replace(tzinfo=UTC).timestamp())}
