@@ -5,12 +5,14 @@ from __future__ import annotations
 
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
-from starlette.responses import RedirectResponse, Response
+from starlette.responses import Response
 
-from authserver.accounts import device_cookie, login_sessions
+from authserver.accounts import auth_methods, device_cookie, sign_in
 from authserver.accounts import login as account_login
+from authserver.accounts.sign_in import SignInStep
 from authserver.errors import RateLimited
 from authserver.i18n.message import N_, Msg
+from authserver.pages import sign_in as page_sign_in
 from authserver.pages.app_identity import app_of_next
 from authserver.pages.forms import read_page_form, safe_next
 from authserver.web import cookies, session_cookie
@@ -65,9 +67,9 @@ async def show(request: Request) -> Response:
     return await login_page(request, email=request.query_params.get("login_hint", "")[:320])
 
 
-def _authenticate(request: Request, email: str, password: str) -> str | int | None:
-    """The new session's cookie secret; None when the credentials are wrong; the seconds
-    to wait (int) when throttled. The audit record is committed in every case."""
+def _authenticate(request: Request, email: str, password: str) -> SignInStep | int | None:
+    """What the browser gets next; None when the credentials are wrong; the seconds to
+    wait (int) when throttled. The audit record is committed in every case."""
     services = request.state.services
     meta = request_meta(request)
     device = device_cookie.device_of(
@@ -85,18 +87,15 @@ def _authenticate(request: Request, email: str, password: str) -> str | int | No
         )
         if result.user is None:
             return result.retry_after
-        user = result.user
-        current = session_cookie.current(request, uow)
-        _, secret = login_sessions.login(
+        return sign_in.after_first_factor(
             uow,
-            services.clock,
-            services.settings,
-            user,
-            current,
+            services,
+            result.user,
+            session_cookie.current(request, uow),
+            [auth_methods.PASSWORD],
             ip=meta.ip,
             user_agent=meta.user_agent,
         )
-        return secret
 
 
 async def submit(request: Request) -> Response:
@@ -112,15 +111,14 @@ async def submit(request: Request) -> Response:
             status_code=400,
             error=N_("Enter your e-mail address and password."),
         )
-    secret = await run_in_threadpool(_authenticate, request, email, password)
-    if isinstance(secret, int):
-        raise RateLimited(secret)
-    if secret is None:
+    step = await run_in_threadpool(_authenticate, request, email, password)
+    if isinstance(step, int):
+        raise RateLimited(step)
+    if step is None:
         return await login_page(
             request, email=email[:320], next_path=next_path, status_code=401, error=FAILED
         )
-    response = RedirectResponse(next_path, status_code=303)
-    session_cookie.store(request, response, secret)
+    response = page_sign_in.respond(request, step, next_path)
     device = device_cookie.issue(request.state.services.cookie_secret, email)
     cookies.write(request, response, device_cookie.COOKIE, device, max_age=device_cookie.LIFETIME)
     return response
