@@ -19,6 +19,7 @@ class AuditEvent(StrEnum):
     USER_CHANGED = "user.changed"
     ROLE_CREATED = "role.created"
     ROLE_DELETED = "role.deleted"
+    USER_DELETED = "user.deleted"
     RESET_REQUESTED = "password.reset_requested"
     RESET_DONE = "password.reset_done"
     PASSWORD_CHANGED = "password.changed"

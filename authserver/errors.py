@@ -41,6 +41,10 @@ class SigningKeyError(AuthServerError):
     """A signing-key operation cannot be done (no key can sign, say)."""
 
 
+class NotMigrated(AuthServerError):
+    """The database schema is not the one this version of the code needs."""
+
+
 class ServiceUnavailable(AuthServerError):
     """A backing service (database, Redis) cannot be reached."""
 

@@ -51,141 +51,183 @@ def encryption_key_bytes(value: str) -> list[bytes]:
 
 
 class Settings(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    # Each field's docstring is its description in `docs/configuration.md` and in
+    # `authserver config show` (`authserver config reference` regenerates the document).
+    model_config = ConfigDict(frozen=True, extra="forbid", use_attribute_docstrings=True)
 
-    # Public base URL of this server; the `iss` of every token. https outside loopback.
-    # Default: http://localhost:<port>, for a server tried out on one machine.
+    data_dir: Path = Field(default_factory=lambda: default_data_dir())
+    """Folder holding the server's state on disk: the SQLite database, the signing keys and
+    the e-mail outbox, unless those are set to absolute paths of their own. Relative paths
+    in `DATABASE_URL` (sqlite), `KEYS_DIR` and `MAIL_OUTBOX_DIR` are resolved inside it.
+    Default: `$XDG_DATA_HOME/authserver`, else `~/.local/share/authserver`, so the server
+    and the command line find the same state from any folder."""
     issuer: str = ""
-    # SQLAlchemy URL. Default: a SQLite file (the embedded, single-process mode).
-    database_url: str = "sqlite:///data/authserver.db"
-    # redis:// (or rediss://) URL. Unset: deny list in the database, rate limits in memory.
+    """Public base URL of this server; the `iss` of every token. https outside loopback.
+    Default: `http://localhost:<PORT>`, for a server tried out on one machine."""
+    database_url: str = "sqlite:///authserver.db"
+    """SQLAlchemy URL: `sqlite:///FILE` (the embedded, single-process mode; a relative
+    FILE is inside `DATA_DIR`) or `postgresql+psycopg://user:password@host:5432/db`."""
     redis_url: str | None = None
-    # Prefix of every Redis key, so several deployments (or test runs) can share a Redis.
+    """`redis://`, `rediss://`, `unix://`, `redis+sentinel://host:26379,host2/master` or
+    `redis+cluster://host:7000,host2:7001`. Unset: the deny list lives in the database and
+    the throttling counters in the process's memory (one process only)."""
     redis_prefix: str = "authserver:"
-    # Apply Alembic migrations on start. Default: on for SQLite, off otherwise.
+    """Prefix of every Redis key, so several deployments (or test runs) can share a Redis."""
     auto_migrate: bool | None = None
-    # Connections per process kept open; never fewer than ``thread_pool_size`` (see
-    # ``services.pool_size_for``), and as many again may be opened for bursts.
+    """Apply database migrations on start. Default: on for SQLite, off otherwise (run
+    `authserver migrate` once per release)."""
     db_pool_size: int = Field(default=10, ge=1, le=200)
+    """Database connections kept open per process; never fewer than `THREAD_POOL_SIZE`,
+    and as many again may be opened for bursts."""
 
-    # Folder holding <kid>.pem + <kid>.json per signing key.
     keys_dir: Path = Path("keys")
-    # RSA modulus bits: 2048, 3072 or 4096.
+    """Folder holding `<kid>.pem` + `<kid>.json` per signing key, and `cookie-secret`.
+    Relative: inside `DATA_DIR`."""
     key_size: int = 2048
-    # Optional passphrase the private PEM files are encrypted with.
+    """RSA modulus bits of new signing keys: 2048, 3072 or 4096."""
     keys_passphrase: str | None = None
-    # Seconds a rotated-in key is published before it signs; >= jwks_max_age.
+    """Passphrase the private key files are encrypted with (unset: not encrypted; they are
+    still mode 0600)."""
     key_publish_ahead: int = Field(default=600, ge=0)
-    # Cache-Control max-age of the JWKS document, seconds.
+    """Seconds a rotated-in key is published before it signs; at least `JWKS_MAX_AGE`, so
+    verifiers holding a cached JWKS have refreshed it before they meet the new `kid`."""
     jwks_max_age: int = Field(default=300, ge=0, le=86_400)
+    """`Cache-Control: max-age` of the JWKS document, seconds."""
 
-    # Lifetimes, seconds.
     access_token_ttl: int = Field(default=3600, ge=30, le=86_400)
+    """Lifetime of access tokens, seconds."""
     id_token_ttl: int = Field(default=3600, ge=30, le=86_400)
+    """Lifetime of ID tokens, seconds."""
     refresh_token_ttl: int = Field(default=30 * 86_400, ge=60)
+    """Absolute lifetime of a refresh-token family (one login at one client), seconds,
+    however often it is refreshed."""
     auth_code_ttl: int = Field(default=60, ge=5)
-    # `aud` of access tokens unless a client names its own audience.
+    """Lifetime of authorization codes, seconds (at most 60)."""
     access_token_audience: str | None = None
+    """`aud` of access tokens unless a client names its own audience. Default: the issuer."""
 
-    # Login sessions (hosted pages): idle and absolute timeouts, seconds.
     session_idle_ttl: int = Field(default=2 * 3600, ge=60)
+    """A login session (hosted pages) ends after this many seconds without use."""
     session_absolute_ttl: int = Field(default=7 * 86_400, ge=60)
-    # Key for HMACs over cookies (CSRF tokens). Unset: generated once into
-    # <keys_dir>/cookie-secret (share that folder between machines, as for the keys).
+    """A login session ends this many seconds after the login, however busy."""
     secret_key: str | None = Field(default=None, min_length=32)
-    # Key-encryption keys for secrets stored encrypted (upstream client secrets, TOTP
-    # keys, signing keys kept in the database): comma-separated, each 32 random bytes in
-    # base64url (`python -c "import secrets; print(secrets.token_urlsafe(32))"`). The first
-    # encrypts; the others still decrypt (key rotation). Unset: derived from the cookie
-    # secret above (AUTHSERVER_SECRET_KEY or <keys_dir>/cookie-secret), which also still
-    # decrypts once keys are set.
+    """Key for the HMACs over cookies (CSRF tokens, device cookies), at least 32
+    characters. Unset: generated once into `<KEYS_DIR>/cookie-secret` (share that folder
+    between machines, as for the keys)."""
     encryption_keys: str | None = None
+    """Key-encryption keys for secrets stored encrypted (upstream client secrets, TOTP
+    keys, signing keys kept in the database): comma-separated, each 32 random bytes in
+    base64url (`python -c "import secrets; print(secrets.token_urlsafe(32))"`). The first
+    encrypts; the others still decrypt (key rotation). Unset: derived from the cookie
+    secret above (`SECRET_KEY` or `<KEYS_DIR>/cookie-secret`), which also still decrypts
+    once keys are set."""
 
-    # Dynamic client registration (RFC 7591) at /register, behind initial access tokens
-    # (`authserver clients initial-token`), and the scopes such clients may register.
     dynamic_registration_enabled: bool = True
+    """Dynamic client registration (RFC 7591) at `/oauth/register`, behind initial access
+    tokens (`authserver clients initial-token`)."""
     registration_allowed_scopes: str = "openid profile email offline_access"
-    # Let private_key_jwt clients' jwks_uri reach private, loopback, link-local and other
-    # non-global addresses (a jwks_uri is fetched by this server: off, it cannot be used
-    # to probe the internal network). Only for test rigs and closed networks.
+    """The scopes dynamically registered clients may ask for (space-separated)."""
     jwks_uri_allow_private_networks: bool = False
+    """Let `private_key_jwt` clients' `jwks_uri` reach private, loopback, link-local and
+    other non-global addresses. A `jwks_uri` is fetched by this server: off, it cannot be
+    used to probe the internal network. Only for test rigs and closed networks."""
 
-    # argon2id parameters (RFC 9106; OWASP minimum m=19 MiB, t=2).
     argon2_time_cost: int = Field(default=3, ge=1)
+    """argon2id passes (RFC 9106; OWASP minimum 2 for a public issuer)."""
     argon2_memory_kib: int = Field(default=65_536, ge=8)
+    """argon2id memory, KiB (OWASP minimum 19456 for a public issuer)."""
     argon2_parallelism: int = Field(default=4, ge=1)
+    """argon2id lanes."""
 
-    # Self-service sign-up (the /register page and its JSON form).
     registration_enabled: bool = True
-    # Password-guessing throttle, for every password check (login page, password grant,
-    # change password) and reset-link check. Failures are counted in fixed windows of
-    # throttle_window seconds, per account (e-mail) and per client IP (IPv6: per /64);
-    # at a limit, attempts get 429 + Retry-After, uncounted, until the window ends: a
-    # throttled account can always log in again after the window (no permanent lockout).
+    """Self-service sign-up: the `/register` page and its JSON form."""
     throttle_window: int = Field(default=900, ge=1, le=86_400)
+    """Seconds of the fixed windows in which password and reset-link failures are counted,
+    per account (e-mail) and per client IP (IPv6: per /64). At a limit, attempts get 429 +
+    `Retry-After`, uncounted, until the window ends: no permanent lockout."""
     throttle_account_failures: int = Field(default=10, ge=1)
+    """Password failures per account per window."""
     throttle_ip_failures: int = Field(default=100, ge=1)
-    # Sign-ups and reset requests per client IP per hour; reset e-mails per address per hour.
+    """Password failures per client IP per window."""
     throttle_ip_hourly_requests: int = Field(default=20, ge=1)
+    """Sign-ups and reset requests per client IP per hour."""
     throttle_email_hourly_resets: int = Field(default=5, ge=1)
+    """Reset e-mails per address per hour."""
 
-    # Outgoing e-mail (password reset). Without smtp_host, messages are written as .eml
-    # files to mail_outbox_dir and their path logged (the embedded default).
     smtp_host: str | None = None
+    """SMTP server for outgoing e-mail. Unset: each message is written as an `.eml` file
+    to `MAIL_OUTBOX_DIR` and its path logged (the embedded default)."""
     smtp_port: int = Field(default=587, ge=1, le=65_535)
-    # starttls (port 587), tls (implicit TLS, port 465) or none (a local relay only).
+    """SMTP port."""
     smtp_security: Literal["starttls", "tls", "none"] = "starttls"
+    """`starttls` (port 587, required, never downgraded), `tls` (implicit TLS, port 465) or
+    `none` (a local relay only; refused with credentials)."""
     smtp_username: str | None = None
+    """SMTP user name (set with `SMTP_PASSWORD`)."""
     smtp_password: str | None = None
+    """SMTP password (set with `SMTP_USERNAME`)."""
     smtp_timeout: int = Field(default=10, ge=1, le=300)
+    """Seconds to wait for the SMTP server."""
     mail_from: str = "authserver <no-reply@localhost>"
-    mail_outbox_dir: Path = Path("data/outbox")
+    """`From` of outgoing e-mail."""
+    mail_outbox_dir: Path = Path("outbox")
+    """Folder the `.eml` files go to without `SMTP_HOST`. Relative: inside `DATA_DIR`."""
 
-    # Hosted pages and e-mails. An operator folder whose files replace the shipped
-    # templates one by one (same relative names: pages/login.html, email/…, static/…,
-    # locale/<lang>/LC_MESSAGES/messages.po); kept outside the installation, so upgrades
-    # leave it alone.
     templates_dir: Path | None = None
-    # Languages the pages and e-mails speak (space-separated BCP 47 tags, each with a
-    # catalog: shipped en, de, fr, or the operator's), and the one used when neither
-    # ui_locales nor the browser names a supported one.
+    """Operator folder whose files replace the shipped templates one by one (same relative
+    names: `pages/login.html`, `email/…`, `static/…`,
+    `locale/<lang>/LC_MESSAGES/messages.po`); kept outside the installation, so upgrades
+    leave it alone."""
     locales: str = "en de fr"
+    """Languages the pages and e-mails speak (space-separated BCP 47 tags, each with a
+    catalog: shipped `en`, `de`, `fr`, or the operator's)."""
     default_locale: str = "en"
-    # Branding of the pages and e-mails: the product name; logo and favicon (https URLs,
-    # or /static/… paths served from the operator folder's static/); the primary colour
-    # (#rrggbb: buttons and links; the text on it is chosen for contrast); links to the
-    # support (https or mailto:), privacy and terms pages, shown in every page's footer.
+    """The language used when neither `ui_locales` nor the browser names a supported one."""
     brand_name: str = Field(default="authserver", min_length=1, max_length=80)
+    """Product name on the pages and e-mails."""
     brand_logo_url: str | None = None
+    """Logo: an https URL, or a `/static/…` path served from the operator folder's
+    `static/`."""
     brand_favicon_url: str | None = None
+    """Favicon: an https URL or a `/static/…` path."""
     brand_primary_color: str = "#2f5bd3"
+    """Primary colour (`#rrggbb`: buttons and links; the text on it is chosen for
+    contrast)."""
     brand_support_url: str | None = None
+    """Support link (https or `mailto:`), shown in every page's footer."""
     brand_privacy_url: str | None = None
+    """Privacy policy link, shown in every page's footer."""
     brand_terms_url: str | None = None
+    """Terms of service link, shown in every page's footer."""
 
-    # Largest request body accepted by the protocol endpoints and pages, bytes.
     max_body_bytes: int = Field(default=65_536, ge=1024)
-    # Seconds a process may reuse a client registration it read (0: always read it).
-    # Changes made elsewhere (CLI, another process) take effect within this time.
+    """Largest request body accepted by the protocol endpoints, pages and admin API, bytes."""
     client_cache_ttl: float = Field(default=5.0, ge=0, le=300)
-    # Worker threads running the synchronous Authlib / database code.
-    # CPU-bound work (signing, hashing) gains nothing from more threads than cores, and
-    # loses latency to GIL contention; I/O waits (PostgreSQL, Redis) want a few more.
+    """Seconds a process may reuse a client registration it read (0: always read it).
+    Changes made elsewhere (the CLI, another process) take effect within this time."""
     thread_pool_size: int = Field(default=16, ge=1, le=1000)
+    """Worker threads running the synchronous protocol and database code. CPU-bound work
+    (signing, hashing) gains nothing from more threads than cores; I/O waits (PostgreSQL,
+    Redis) want a few more."""
 
-    # `authserver serve` defaults.
     host: str = "127.0.0.1"
+    """Address `authserver serve` listens on."""
     port: int = Field(default=8000, ge=0, le=65_535)
+    """Port `authserver serve` listens on."""
     workers: int = Field(default=1, ge=1, le=256)
-    # Addresses whose X-Forwarded-* headers are trusted (uvicorn --forwarded-allow-ips).
+    """Server processes `authserver serve` starts (more than one needs PostgreSQL and
+    Redis)."""
     forwarded_allow_ips: str = "127.0.0.1"
+    """Addresses whose `X-Forwarded-*` headers are trusted (a TLS-terminating proxy),
+    comma-separated, or `*`."""
     log_level: Literal["debug", "info", "warning", "error"] = "info"
-    # json: one JSON object per line (with the request id); text: for a terminal.
+    """Least severe log level written."""
     log_format: Literal["json", "text"] = "json"
-    # One log line per request.
+    """`json`: one JSON object per line (with the request id); `text`: for a terminal."""
     access_log: bool = True
-    # Serve Prometheus metrics at /metrics (keep it off the public internet).
+    """One log line per request."""
     metrics_enabled: bool = True
+    """Serve Prometheus metrics at `/metrics` (keep it off the public internet)."""
 
     @field_validator("encryption_keys")
     @classmethod
@@ -195,9 +237,16 @@ class Settings(BaseModel):
         return value
 
     @model_validator(mode="after")
-    def _default_issuer(self) -> Settings:
+    def _resolve_defaults(self) -> Settings:
+        # Frozen model: the derived values are set once, here, before anyone reads them.
         if not self.issuer:
             object.__setattr__(self, "issuer", f"http://localhost:{self.port}")
+        data_dir = self.data_dir.expanduser()
+        data_dir = data_dir if data_dir.is_absolute() else Path.cwd() / data_dir
+        object.__setattr__(self, "data_dir", data_dir)
+        object.__setattr__(self, "keys_dir", data_dir / self.keys_dir.expanduser())
+        object.__setattr__(self, "mail_outbox_dir", data_dir / self.mail_outbox_dir.expanduser())
+        object.__setattr__(self, "database_url", _sqlite_inside(self.database_url, data_dir))
         return self
 
     @property
@@ -232,6 +281,34 @@ class Settings(BaseModel):
         return max(self.access_token_ttl, self.id_token_ttl)
 
 
+def default_data_dir(environ: Mapping[str, str] | None = None) -> Path:
+    """`$XDG_DATA_HOME/authserver`, else `~/.local/share/authserver` (XDG Base Directory)."""
+    environ = os.environ if environ is None else environ
+    xdg = environ.get("XDG_DATA_HOME", "")
+    if xdg and Path(xdg).is_absolute():
+        return Path(xdg) / "authserver"
+    try:
+        return Path.home() / ".local" / "share" / "authserver"
+    except RuntimeError:  # no HOME and no passwd entry: refused in build_settings
+        return Path()
+
+
+def _sqlite_inside(url: str, data_dir: Path) -> str:
+    """A relative SQLite file is inside the data directory, not the current folder."""
+    match = re.match(r"(sqlite(?:\+\w+)?:///)([^?]*)(.*)", url)
+    if not match:
+        return url
+    scheme, path, rest = match.groups()
+    if not path or path == ":memory:" or path.startswith("/"):
+        return url
+    return f"{scheme}{data_dir / path}{rest}"
+
+
+SOURCE_DEFAULT = "default"
+SOURCE_ENVIRONMENT = "environment"
+SOURCE_COMMAND_LINE = "command line"
+
+
 def load_settings(
     environ: Mapping[str, str] | None = None,
     env_file: str | None = ".env",
@@ -240,24 +317,42 @@ def load_settings(
     """Read ``AUTHSERVER_*`` from ``environ`` (default: the process environment), over an
     optional ``.env`` file, apply ``overrides`` (command-line options), and return
     validated settings or raise ``UnsafeSettings``."""
+    return load_settings_with_sources(environ, env_file, overrides)[0]
+
+
+def load_settings_with_sources(
+    environ: Mapping[str, str] | None = None,
+    env_file: str | None = ".env",
+    overrides: Mapping[str, object] | None = None,
+) -> tuple[Settings, dict[str, str]]:
+    """``load_settings``, and where each field's value came from: ``environment``, the
+    ``.env`` file's path, ``command line`` or ``default``."""
     environ = os.environ if environ is None else environ
-    values: dict[str, str] = {}
+    values: dict[str, object] = {}
+    sources: dict[str, str] = {}
+
+    def take(items: Mapping[str, str | None], source: str) -> None:
+        for key, value in items.items():
+            if key.startswith(PREFIX) and value is not None and value != "":
+                name = key[len(PREFIX) :].lower()
+                values[name], sources[name] = value, source
+
     if env_file and Path(env_file).is_file():
-        values.update({k: v for k, v in dotenv_values(env_file).items() if v is not None})
-    values.update(environ)
-    fields = {
-        key[len(PREFIX) :].lower(): value
-        for key, value in values.items()
-        if key.startswith(PREFIX) and value != ""
-    }
-    unknown = sorted(k for k in fields if k not in Settings.model_fields)
+        take(dotenv_values(env_file), str(Path(env_file).resolve()))
+    take(environ, SOURCE_ENVIRONMENT)
+    unknown = sorted(k for k in values if k not in Settings.model_fields)
     if unknown:
         raise UnsafeSettings([f"{PREFIX}{k.upper()}: unknown setting" for k in unknown])
-    return build_settings(**{**fields, **(overrides or {})})
+    for name, value in (overrides or {}).items():
+        values[name], sources[name] = value, SOURCE_COMMAND_LINE
+    settings = build_settings(**values)
+    return settings, {name: sources.get(name, SOURCE_DEFAULT) for name in Settings.model_fields}
 
 
 def build_settings(**fields: object) -> Settings:
     """Construct and validate settings from field values (used by tests and the CLI)."""
+    if "data_dir" not in fields and default_data_dir() == Path():
+        raise UnsafeSettings([f"{PREFIX}DATA_DIR: no home folder to default to; set it"])
     try:
         settings = Settings.model_validate(fields)
     except ValidationError as exc:

@@ -42,6 +42,19 @@ IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 FAST_HASHING = {"argon2_time_cost": 1, "argon2_memory_kib": 8192, "argon2_parallelism": 1}
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _private_data_home(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """The default AUTHSERVER_DATA_DIR is under XDG_DATA_HOME: point it at a temporary
+    folder, so no test (nor a server process it starts) touches the real one."""
+    saved = os.environ.get("XDG_DATA_HOME")
+    os.environ["XDG_DATA_HOME"] = str(tmp_path_factory.mktemp("xdg-data-home"))
+    yield
+    if saved is None:
+        os.environ.pop("XDG_DATA_HOME", None)
+    else:
+        os.environ["XDG_DATA_HOME"] = saved
+
+
 def _service_missing(what: str, exc: Exception) -> None:
     message = f"{what} is not reachable ({exc})"
     if IN_CI:

@@ -21,6 +21,7 @@ def env(tmp_path, monkeypatch):
     for key in list(os.environ):
         if key.startswith("AUTHSERVER_"):
             monkeypatch.delenv(key)
+    monkeypatch.setenv("AUTHSERVER_DATA_DIR", str(tmp_path / "data"))
     monkeypatch.setenv("AUTHSERVER_ARGON2_MEMORY_KIB", "8192")
     monkeypatch.setenv("AUTHSERVER_ARGON2_TIME_COST", "1")
     return tmp_path
@@ -82,13 +83,13 @@ def test_clients_create_list_show_rotate_delete(env, capsys):
     assert json.loads(out)["grant_types"] == ["password"]
     _, out, _ = run(capsys, "clients", "list", "--json")
     assert {c["client_id"] for c in json.loads(out)} >= {"billing", spa["client_id"]}
-    _, out, _ = run(capsys, "clients", "show", "billing")
+    _, out, _ = run(capsys, "clients", "show", "billing", "--json")
     assert json.loads(out)["scope"] == "api:read api:write"
     code, out, _ = run(capsys, "clients", "rotate-secret", "billing")
     assert code == 0 and out.startswith("client_secret: ")
     assert run(capsys, "clients", "delete", "billing")[0] == 0
     code, _, err = run(capsys, "clients", "show", "billing")
-    assert code == 1 and "no client billing" in err
+    assert code == 2 and err == "authserver: no client billing\n"
 
 
 def test_invalid_client_metadata_is_refused_with_reasons(env, capsys):
@@ -105,7 +106,7 @@ def test_invalid_client_metadata_is_refused_with_reasons(env, capsys):
         "--scope",
         "openid",
     )
-    assert code == 1 and "must use https" in err
+    assert code == 2 and "must use https" in err
 
 
 def test_users_create_and_list(env, capsys, monkeypatch):
@@ -131,11 +132,11 @@ def test_users_create_and_list(env, capsys, monkeypatch):
         "--password",
         "another long password",
     )
-    assert code == 1 and "already exists" in err
+    assert code == 2 and "already exists" in err
     code, _, err = run(
         capsys, "users", "create", "--email", "bob@example.com", "--password", "short"
     )
-    assert code == 1 and "at least 8" in err
+    assert code == 2 and "at least 8" in err
     _, out, _ = run(capsys, "users", "list", "--json")
     assert [u["role"] for u in json.loads(out)] == ["admin"]
 
@@ -144,7 +145,7 @@ def test_keys_list_rotate_retire(env, capsys):
     # The first key is created on first use.
     assert run(capsys, "migrate")[0] == 0
 
-    admin.ensure_signing_key(KeyStore(env / "keys"), time.time(), 3660, 2048)
+    admin.ensure_signing_key(KeyStore(env / "data" / "keys"), time.time(), 3660, 2048)
     _, out, _ = run(capsys, "keys", "list", "--json")
     (first,) = json.loads(out)
     assert first["state"] == "active"
@@ -154,7 +155,7 @@ def test_keys_list_rotate_retire(env, capsys):
     states = {k["kid"]: k["state"] for k in json.loads(out)}
     assert sorted(states.values()) == ["active", "next"]
     code, _, err = run(capsys, "keys", "retire", first["kid"])
-    assert (code == 1 and "rotate first" in err) or "--force" in err
+    assert code == 2 and ("rotate first" in err or "--force" in err)
     new_kid = next(k for k, s in states.items() if s == "next")
     assert run(capsys, "keys", "retire", new_kid)[0] == 0
     _, out, _ = run(capsys, "keys", "list", "--json")
@@ -169,12 +170,19 @@ def test_unsafe_settings_stop_the_command_with_the_name(env, capsys, monkeypatch
 
 @pytest.mark.slow
 def test_serve_on_a_fresh_machine_needs_nothing_else(tmp_path):
-    """The README's first command: an empty folder, no settings, no services."""
-    env = {"AUTHSERVER_ARGON2_MEMORY_KIB": "8192", "AUTHSERVER_ARGON2_TIME_COST": "1"}
+    """The README's first command: an empty folder, no settings, no services. The state
+    goes to the default data directory, not the current folder."""
+    home = tmp_path / "xdg"
+    env = {
+        "AUTHSERVER_ARGON2_MEMORY_KIB": "8192",
+        "AUTHSERVER_ARGON2_TIME_COST": "1",
+        "XDG_DATA_HOME": str(home),
+    }
     with running_server(env, tmp_path) as server, server.client() as http:
         assert http.get("/readyz").status_code == 200
-        pems = list((tmp_path / "keys").glob("*.pem"))
+        pems = list((home / "authserver" / "keys").glob("*.pem"))
         assert len(pems) == 1
         assert stat.S_IMODE(pems[0].stat().st_mode) == 0o600
-        assert (tmp_path / "data" / "authserver.db").exists()
+        assert (home / "authserver" / "authserver.db").exists()
+        assert not (tmp_path / "data").exists() and not (tmp_path / "keys").exists()
         assert len(http.get("/.well-known/jwks.json").json()["keys"]) == 1

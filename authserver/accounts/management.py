@@ -1,14 +1,19 @@
 """What an administrator does to a user: change the roles, disable, re-enable, end all
-sessions. Disabling and a role change also log the user out everywhere (no token of
-theirs stays good)."""
+sessions, set a password, delete. Disabling, a role change and a new password also log
+the user out everywhere (no token of theirs stays good). The CLI and the admin API both
+call these, so they apply the same rules."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable
+from email.message import EmailMessage
 
-from authserver.accounts import login_sessions, roles
+from authserver.accounts import login_sessions, reset, roles
+from authserver.accounts.policy import check_password
+from authserver.audit import AuditEvent
 from authserver.clock import Clock, to_datetime
 from authserver.errors import InvalidInput, NotFound
+from authserver.services import Services
 from authserver.storage.db import UnitOfWork
 from authserver.storage.models import User
 
@@ -49,3 +54,22 @@ def set_disabled(uow: UnitOfWork, clock: Clock, user_id: str, disabled: bool) ->
         user.disabled_at = None
     user.updated_at = now
     return user
+
+
+def delete_user(uow: UnitOfWork, user_id: str) -> None:
+    """Delete the user with their sessions, token families, consents and reset tokens:
+    introspection and userinfo answer inactive for their tokens from now on."""
+    get_user(uow, user_id)
+    uow.users.delete(user_id)
+
+
+def set_password(
+    uow: UnitOfWork, services: Services, user_id: str, password: str, actor: str | None
+) -> EmailMessage:
+    """An administrator sets the user's password (the policy applies): the user is signed
+    out everywhere. Returns the "your password was changed" notice to deliver."""
+    user = get_user(uow, user_id)
+    check_password(password, email=user.email)
+    return reset.replace_password(
+        uow, services, user, password, AuditEvent.PASSWORD_CHANGED, actor=actor
+    )

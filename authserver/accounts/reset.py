@@ -62,10 +62,43 @@ def request_reset(
     wait = Throttle(services.ratelimiter, services.settings).reset_request(address, ip)
     if wait is not None:
         raise RateLimited(wait)
-    now = to_datetime(services.clock.now())
     user = uow.users.find_by_email(address)
     if user is not None and user.disabled_at is not None:
         user = None
+    message = _mint_link(uow, services, user, address, locale)
+    audit.record(
+        uow,
+        services.clock,
+        AuditEvent.RESET_REQUESTED,
+        user_id=user.id if user else None,
+        ip=ip,
+        user_agent=user_agent,
+        known=user is not None,
+    )
+    return message if user is not None else None
+
+
+def send_link(uow: UnitOfWork, services: Services, user: User, actor: str | None) -> EmailMessage:
+    """An administrator's reset for ``user`` (not throttled, also for a disabled user, who
+    still cannot use the link while disabled): voids older links, audits, and returns the
+    message to deliver."""
+    message = _mint_link(uow, services, user, user.email)
+    audit.record(
+        uow, services.clock, AuditEvent.RESET_REQUESTED, user_id=user.id, actor=actor, known=True
+    )
+    return message
+
+
+def _mint_link(
+    uow: UnitOfWork,
+    services: Services,
+    user: User | None,
+    address: str,
+    locale: str | None = None,
+) -> EmailMessage:
+    """A new link for ``user`` (voiding older ones) and its message; for no user, the same
+    work with nothing stored, so an unknown address costs what a known one does."""
+    now = to_datetime(services.clock.now())
     token = new_secret(32)
     message = services.mail.compose(
         "password_reset",
@@ -89,16 +122,7 @@ def request_reset(
                 expires_at=now + RESET_TTL,
             )
         )
-    audit.record(
-        uow,
-        services.clock,
-        AuditEvent.RESET_REQUESTED,
-        user_id=user.id if user else None,
-        ip=ip,
-        user_agent=user_agent,
-        known=user is not None,
-    )
-    return message if user is not None else None
+    return message
 
 
 def check_link(uow: UnitOfWork, services: Services, token: str | None, ip: str | None) -> User:
@@ -179,6 +203,7 @@ def replace_password(
     ip: str | None = None,
     user_agent: str | None = None,
     locale: str | None = None,
+    actor: str | None = None,
 ) -> EmailMessage:
     """Store the new password's hash and sign the user out everywhere (sessions, token
     families, earlier access tokens); audited as ``event``. Returns the "your password
@@ -194,6 +219,7 @@ def replace_password(
         ip=ip,
         user_agent=user_agent,
         sessions_ended=len(ended),
+        **({"actor": actor} if actor else {}),
     )
     return changed_message(services, user, now_ts, locale)
 

@@ -1,22 +1,33 @@
-"""``authserver clients create|list|show|delete|rotate-secret``."""
+"""``authserver clients create|list|show|update|rotate-secret|delete|initial-token``."""
 
 from __future__ import annotations
 
 import argparse
 from typing import Any
 
+from authserver.admin.clients import out as client_out
 from authserver.audit import AuditEvent, record
-from authserver.cli.common import print_json, services
-from authserver.errors import NotFound
+from authserver.cli.common import SubParsers, action, emit, group, services
+from authserver.errors import InvalidInput, NotFound
 from authserver.oauth import registration
 from authserver.oauth.client_registry import (
     DISPLAY_URIS,
     ClientSpec,
     register_client,
     rotate_secret,
+    update_client,
 )
 from authserver.storage.models import Client
 
+GRANTS = "authorization_code, refresh_token, client_credentials, password"
+# Repeatable list options: option name -> (ClientSpec field, help).
+LISTS = {
+    "grant": ("grant_types", f"a grant type: {GRANTS}"),
+    "redirect-uri": ("redirect_uris", "an exactly matched redirect URI"),
+    "post-logout-redirect-uri": ("post_logout_redirect_uris", "a post-logout redirect URI"),
+    "audience": ("audience", "an `aud` of its access tokens"),
+    "cors-origin": ("allowed_cors_origins", "a browser origin allowed to call /token"),
+}
 DISPLAY_HELP = {
     "client_uri": "the app's home page, linked from the login and consent pages",
     "logo_uri": "the app's logo, shown on the login and consent pages",
@@ -25,11 +36,20 @@ DISPLAY_HELP = {
 }
 
 
-def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    p = sub.add_parser("clients", help="manage OAuth clients")
-    cs = p.add_subparsers(dest="clients_command", required=True, metavar="ACTION")
-    c = cs.add_parser(
-        "create", help="register a client (a confidential client's secret is shown once)"
+def _display_options(p: argparse.ArgumentParser, removable: bool) -> None:
+    for uri in DISPLAY_URIS:
+        p.add_argument(
+            f"--{uri.replace('_', '-')}",
+            dest=uri,
+            metavar="HTTPS_URL",
+            help=DISPLAY_HELP[uri] + ("; an empty value removes it" if removable else ""),
+        )
+
+
+def register(sub: SubParsers) -> None:
+    cs = group(sub, "clients", "manage OAuth clients")
+    c = action(
+        cs, "create", "register a client (a confidential client's secret is shown once)", run_create
     )
     c.add_argument("--name", required=True)
     c.add_argument("--client-id", help="default: random")
@@ -42,75 +62,75 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         default="client_secret_basic",
     )
     c.add_argument(
-        "--grant",
-        action="append",
-        dest="grants",
-        metavar="GRANT_TYPE",
-        help="authorization_code, refresh_token, client_credentials (repeatable)",
-    )
-    c.add_argument(
         "--allow-password",
         action="store_true",
         help="allow the password grant (first-party clients only)",
     )
     c.add_argument("--scope", required=True, help="space-separated scopes the client may obtain")
-    c.add_argument("--redirect-uri", action="append", default=[], dest="redirect_uris")
-    c.add_argument(
-        "--post-logout-redirect-uri", action="append", default=[], dest="post_logout_redirect_uris"
-    )
+    for option, (dest, help_text) in LISTS.items():
+        c.add_argument(
+            f"--{option}",
+            action="append",
+            default=[],
+            dest=dest,
+            help=help_text
+            + " (repeatable)"
+            + ("; default client_credentials" if option == "grant" else ""),
+        )
     c.add_argument("--first-party", action="store_true", help="skip the consent page")
     c.add_argument("--refresh-without-offline-access", action="store_true")
-    c.add_argument("--audience", action="append", default=[], help="aud of its access tokens")
-    c.add_argument("--cors-origin", action="append", default=[], dest="cors_origins")
-    for uri in DISPLAY_URIS:
-        c.add_argument(
-            f"--{uri.replace('_', '-')}",
-            dest=uri,
-            metavar="HTTPS_URL",
-            help=DISPLAY_HELP[uri],
-        )
-    c.add_argument("--json", action="store_true")
-    c.set_defaults(handler=run_create)
-    ls = cs.add_parser("list")
-    ls.add_argument("--json", action="store_true")
-    ls.set_defaults(handler=run_list)
-    sh = cs.add_parser("show")
-    sh.add_argument("client_id")
-    sh.set_defaults(handler=run_show)
-    rs = cs.add_parser(
-        "rotate-secret", help="issue a new secret (shown once); the old one stops working"
+    _display_options(c, removable=False)
+
+    action(cs, "list", "list clients", run_list)
+    action(cs, "show", "show one client", run_show).add_argument("client_id")
+
+    u = action(
+        cs,
+        "update",
+        "change a client (only the options given); list options replace the list, "
+        "--add-*/--remove-* edit it",
+        run_update,
     )
-    rs.add_argument("client_id")
-    rs.set_defaults(handler=run_rotate)
-    it = cs.add_parser(
-        "initial-token", help="issue an initial access token for dynamic registration (shown once)"
+    u.add_argument("client_id")
+    u.add_argument("--name")
+    u.add_argument("--scope", help="space-separated scopes (replaces them)")
+    for option, (dest, help_text) in LISTS.items():
+        u.add_argument(f"--{option}", action="append", dest=dest, help=help_text)
+        u.add_argument(f"--add-{option}", action="append", dest=f"add_{dest}", metavar="VALUE")
+        u.add_argument(
+            f"--remove-{option}", action="append", dest=f"remove_{dest}", metavar="VALUE"
+        )
+    u.add_argument("--first-party", action=argparse.BooleanOptionalAction, default=None)
+    u.add_argument(
+        "--refresh-without-offline-access", action=argparse.BooleanOptionalAction, default=None
+    )
+    _display_options(u, removable=True)
+
+    action(
+        cs,
+        "rotate-secret",
+        "issue a new secret (shown once); the old one stops working",
+        run_rotate,
+    ).add_argument("client_id")
+    action(cs, "delete", "delete a client with its tokens and consents", run_delete).add_argument(
+        "client_id"
+    )
+    it = action(
+        cs,
+        "initial-token",
+        "issue an initial access token for dynamic registration at /oauth/register (shown once)",
+        run_initial_token,
     )
     it.add_argument("--description", default="")
-    it.add_argument("--expires-in", type=int, metavar="SECONDS", help="default: never")
-    it.set_defaults(handler=run_initial_token)
-    d = cs.add_parser("delete")
-    d.add_argument("client_id")
-    d.set_defaults(handler=run_delete)
+    it.add_argument("--expires-in", type=int, metavar="SECONDS", help="lifetime in seconds")
 
 
 def describe(c: Client) -> dict[str, Any]:
-    return {
-        "client_id": c.client_id,
-        "name": c.name,
-        "token_endpoint_auth_method": c.token_endpoint_auth_method,
-        "grant_types": c.grant_types,
-        "scope": c.scope,
-        "redirect_uris": c.redirect_uris,
-        "post_logout_redirect_uris": c.post_logout_redirect_uris,
-        "first_party": c.first_party,
-        "audience": c.audience,
-        "allowed_cors_origins": c.allowed_cors_origins,
-        **{k: c.extra_metadata[k] for k in DISPLAY_URIS if k in c.extra_metadata},
-    }
+    return client_out(c).model_dump(mode="json")
 
 
 def run_create(args: argparse.Namespace) -> int:
-    grants = list(args.grants or ([] if args.allow_password else ["client_credentials"]))
+    grants = list(args.grant_types or ([] if args.allow_password else ["client_credentials"]))
     if args.allow_password and "password" not in grants:
         grants.append("password")
     spec = ClientSpec(
@@ -124,32 +144,36 @@ def run_create(args: argparse.Namespace) -> int:
         first_party=args.first_party,
         refresh_without_offline_access=args.refresh_without_offline_access,
         audience=args.audience,
-        allowed_cors_origins=args.cors_origins,
+        allowed_cors_origins=args.allowed_cors_origins,
         extra_metadata={k: getattr(args, k) for k in DISPLAY_URIS if getattr(args, k)},
     )
     with services() as svc, svc.db.unit_of_work() as uow:
         client, secret = register_client(uow, svc.clock, spec)
         record(uow, svc.clock, AuditEvent.CLIENT_CREATED, client_id=client.client_id, via="cli")
         out = describe(client)
-    if args.json:
-        print_json({**out, "client_secret": secret})
-    else:
-        print(f"client_id:     {out['client_id']}")
+
+    def text() -> str:
+        lines = [f"client_id:     {out['client_id']}"]
         if secret:
-            print(f"client_secret: {secret}")
-            print("(store the secret now: it is not shown again)")
-    return 0
+            lines += [f"client_secret: {secret}", "(store the secret now: it is not shown again)"]
+        return "\n".join(lines)
+
+    return emit(args, {**out, "client_secret": secret}, text)
 
 
 def run_list(args: argparse.Namespace) -> int:
     with services() as svc, svc.db.unit_of_work() as uow:
         rows = [describe(c) for c in uow.clients.list(limit=10_000)]
-    if args.json:
-        print_json(rows)
-    else:
-        for r in rows:
-            print(f"{r['client_id']:<30} {r['name']:<30} {' '.join(r['grant_types'])}")
-    return 0
+    return emit(
+        args,
+        rows,
+        lambda: (
+            "\n".join(
+                f"{r['client_id']:<30} {r['name']:<30} {' '.join(r['grant_types'])}" for r in rows
+            )
+            or "no clients"
+        ),
+    )
 
 
 def run_show(args: argparse.Namespace) -> int:
@@ -157,8 +181,58 @@ def run_show(args: argparse.Namespace) -> int:
         client = uow.clients.get(args.client_id)
         if client is None:
             raise NotFound(f"no client {args.client_id}")
-        print_json(describe(client))
-    return 0
+        out = describe(client)
+    width = max(map(len, out))
+    return emit(args, out, lambda: "\n".join(f"{k:<{width}}  {_text(v)}" for k, v in out.items()))
+
+
+def _text(value: Any) -> str:
+    return " ".join(map(str, value)) if isinstance(value, list) else str(value)
+
+
+def _changes(args: argparse.Namespace, current: Client) -> dict[str, object]:
+    changes: dict[str, object] = {}
+    for name in ("name", "scope", "first_party", "refresh_without_offline_access", *DISPLAY_URIS):
+        if getattr(args, name) is not None:
+            changes[name] = getattr(args, name)
+    for dest, _ in LISTS.values():
+        replace, add = getattr(args, dest), getattr(args, f"add_{dest}")
+        remove = getattr(args, f"remove_{dest}")
+        if replace is None and add is None and remove is None:
+            continue
+        if replace is not None and (add or remove):
+            raise InvalidInput(f"give either the whole list or --add/--remove for {dest}")
+        values = list(replace if replace is not None else getattr(current, dest))
+        values += [v for v in add or [] if v not in values]
+        missing = [v for v in remove or [] if v not in values]
+        if missing:
+            raise InvalidInput(f"{dest} has no {', '.join(missing)}")
+        changes[dest] = [v for v in values if v not in (remove or [])]
+    if not changes:
+        raise InvalidInput("nothing to change: give at least one option (see --help)")
+    return changes
+
+
+def run_update(args: argparse.Namespace) -> int:
+    with services() as svc, svc.db.unit_of_work() as uow:
+        current = uow.clients.get(args.client_id)
+        if current is None:
+            raise NotFound(f"no client {args.client_id}")
+        client, changed = update_client(uow, svc.clock, args.client_id, _changes(args, current))
+        record(
+            uow,
+            svc.clock,
+            AuditEvent.CLIENT_CHANGED,
+            client_id=args.client_id,
+            fields=changed,
+            via="cli",
+        )
+        out = describe(client)
+    return emit(
+        args,
+        out,
+        f"client {args.client_id} changed: {', '.join(changed) or 'nothing (same values)'}",
+    )
 
 
 def run_rotate(args: argparse.Namespace) -> int:
@@ -172,8 +246,11 @@ def run_rotate(args: argparse.Namespace) -> int:
             change="secret_rotated",
             via="cli",
         )
-    print(f"client_secret: {secret}")
-    return 0
+    return emit(
+        args,
+        {"client_id": args.client_id, "client_secret": secret},
+        f"client_secret: {secret}\n(store the secret now: it is not shown again)",
+    )
 
 
 def run_delete(args: argparse.Namespace) -> int:
@@ -181,13 +258,22 @@ def run_delete(args: argparse.Namespace) -> int:
         if not uow.clients.delete(args.client_id):
             raise NotFound(f"no client {args.client_id}")
         record(uow, svc.clock, AuditEvent.CLIENT_DELETED, client_id=args.client_id, via="cli")
-    print(f"client {args.client_id} deleted")
-    return 0
+    return emit(
+        args, {"client_id": args.client_id, "deleted": True}, f"client {args.client_id} deleted"
+    )
 
 
 def run_initial_token(args: argparse.Namespace) -> int:
     with services() as svc, svc.db.unit_of_work() as uow:
         token = registration.issue_initial_token(uow, svc.clock, args.description, args.expires_in)
-    print(f"initial access token: {token}")
-    print("(POST client metadata to /register with `Authorization: Bearer <token>`)")
-    return 0
+        endpoint = f"{svc.settings.issuer}/oauth/register"
+    return emit(
+        args,
+        {
+            "initial_access_token": token,
+            "registration_endpoint": endpoint,
+            "expires_in": args.expires_in,
+        },
+        f"initial access token: {token}\n(shown once: POST client metadata to {endpoint} "
+        "with `Authorization: Bearer <token>`)",
+    )

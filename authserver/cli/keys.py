@@ -7,51 +7,47 @@ from dataclasses import asdict
 from typing import Any
 
 from authserver.audit import AuditEvent, record
-from authserver.cli.common import iso, print_json, services
+from authserver.cli.common import SubParsers, action, emit, group, iso, services
 from authserver.cli.common import settings as load
 from authserver.clock import SystemClock
 from authserver.keys import admin
 from authserver.services import key_grace, key_store
 
 
-def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    p = sub.add_parser("keys", help="manage signing keys")
-    ks = p.add_subparsers(dest="keys_command", required=True, metavar="ACTION")
-    lp = ks.add_parser("list", help="list keys and their states")
-    lp.add_argument("--json", action="store_true")
-    lp.set_defaults(handler=run_list)
-    rp = ks.add_parser(
-        "rotate", help="publish a new key; it signs after AUTHSERVER_KEY_PUBLISH_AHEAD"
+def register(sub: SubParsers) -> None:
+    ks = group(sub, "keys", "manage signing keys")
+    action(ks, "list", "list keys with their states and dates", run_list)
+    rp = action(
+        ks, "rotate", "publish a new key; it signs after AUTHSERVER_KEY_PUBLISH_AHEAD", run_rotate
     )
     rp.add_argument(
         "--now",
         action="store_true",
         help="sign with it at once (a compromised key); verifiers refetch the JWKS",
     )
-    rp.set_defaults(handler=run_rotate)
-    tp = ks.add_parser("retire", help="stop publishing a key now")
+    tp = action(ks, "retire", "stop publishing a key now", run_retire)
     tp.add_argument("kid")
     tp.add_argument(
         "--force",
         action="store_true",
         help="even if it signs or tokens it signed may still be valid",
     )
-    tp.set_defaults(handler=run_retire)
 
 
 def run_list(args: argparse.Namespace) -> int:
     s = load()
     infos = admin.list_keys(key_store(s), SystemClock().now(), key_grace(s))
-    if args.json:
-        print_json([asdict(i) for i in infos])
-        return 0
-    print(f"{'kid':<45} {'state':<9} {'signs from':<21} {'stops signing':<21} unpublished")
-    for i in infos:
-        print(
+
+    def text() -> str:
+        lines = [f"{'kid':<45} {'state':<9} {'signs from':<21} {'stops signing':<21} unpublished"]
+        lines += [
             f"{i.kid:<45} {i.state:<9} {iso(i.activates_at):<21} "
             f"{iso(i.deactivates_at):<21} {iso(i.unpublished_at)}"
-        )
-    return 0
+            for i in infos
+        ]
+        return "\n".join(lines)
+
+    return emit(args, [asdict(i) for i in infos], text)
 
 
 def run_rotate(args: argparse.Namespace) -> int:
@@ -60,16 +56,20 @@ def run_rotate(args: argparse.Namespace) -> int:
         key_store(s), SystemClock().now(), s.key_publish_ahead, s.key_size, immediately=args.now
     )
     _audit(AuditEvent.KEY_ROTATED, kid=new.kid, immediately=bool(args.now))
-    print(f"new key {new.kid}: published now, signs from {iso(new.activates_at)}")
-    return 0
+    return emit(
+        args,
+        {"kid": new.kid, "activates_at": new.activates_at},
+        f"new key {new.kid}: published now, signs from {iso(new.activates_at)}",
+    )
 
 
 def run_retire(args: argparse.Namespace) -> int:
     s = load()
     admin.retire(key_store(s), args.kid, SystemClock().now(), key_grace(s), force=args.force)
     _audit(AuditEvent.KEY_RETIRED, kid=args.kid, forced=bool(args.force))
-    print(f"key {args.kid} retired: no longer published")
-    return 0
+    return emit(
+        args, {"kid": args.kid, "retired": True}, f"key {args.kid} retired: no longer published"
+    )
 
 
 def _audit(event: AuditEvent, **details: Any) -> None:

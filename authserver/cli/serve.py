@@ -8,13 +8,20 @@ import tempfile
 
 import uvicorn
 
+from authserver import preflight
 from authserver.app import create_app
 from authserver.observability import configure_logging
 from authserver.settings import PREFIX, load_settings
+from authserver.storage import migrate
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    p = sub.add_parser("serve", help="run the server")
+    p = sub.add_parser(
+        "serve",
+        help="run the server",
+        description="Run the server (logs are JSON lines; AUTHSERVER_LOG_FORMAT=text for a "
+        "terminal). It refuses to start, naming the setting, on unsafe settings.",
+    )
     p.add_argument("--host", help="listen address (AUTHSERVER_HOST, default 127.0.0.1)")
     p.add_argument("--port", type=int, help="listen port (AUTHSERVER_PORT, default 8000)")
     p.add_argument("--workers", type=int, help="worker processes (AUTHSERVER_WORKERS, default 1)")
@@ -28,6 +35,10 @@ def run(args: argparse.Namespace) -> int:
         if v is not None
     }
     settings = load_settings(overrides=overrides)
+    # Refuse here, with one line, rather than in the app's start-up with a traceback.
+    preflight.require_no_problems(settings)
+    if not settings.should_auto_migrate:
+        migrate.require_current(settings.database_url)
     options = dict(
         host=settings.host,
         port=settings.port,

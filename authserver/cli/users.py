@@ -1,23 +1,27 @@
-"""``authserver users create|list|set-roles``."""
+"""``authserver users create|list|show|set-roles|disable|enable|delete|reset-password|
+end-sessions``.
+A user is named by id or by e-mail address."""
 
 from __future__ import annotations
 
 import argparse
 import getpass
 import sys
+from typing import Any
 
-from authserver.accounts import management
-from authserver.accounts.roles import primary_role
+from authserver.accounts import login_sessions, management, reset
 from authserver.accounts.users import create_user
+from authserver.admin.users import out as user_out
 from authserver.audit import AuditEvent, record
-from authserver.cli.common import print_json, services
-from authserver.errors import NotFound
+from authserver.cli.common import SubParsers, action, emit, find_user, group, services
+from authserver.clock import to_datetime
+from authserver.errors import InvalidInput
+from authserver.storage.models import User
 
 
-def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    p = sub.add_parser("users", help="manage users")
-    us = p.add_subparsers(dest="users_command", required=True, metavar="ACTION")
-    c = us.add_parser("create", help="create a user")
+def register(sub: SubParsers) -> None:
+    us = group(sub, "users", "manage users")
+    c = action(us, "create", "create a user (e-mail counts as verified)", run_create)
     c.add_argument("--email", required=True)
     c.add_argument(
         "--role",
@@ -26,30 +30,71 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         help="a defined role (repeat for several; `user` is always held)",
     )
     c.add_argument("--name")
-    c.add_argument("--password", help="prefer --password-stdin: arguments show up in ps")
-    c.add_argument("--password-stdin", action="store_true", help="read the password from stdin")
-    c.add_argument("--json", action="store_true")
-    c.set_defaults(handler=run_create)
-    ls = us.add_parser("list")
-    ls.add_argument("--json", action="store_true")
-    ls.set_defaults(handler=run_list)
-    sr = us.add_parser(
+    _password_options(c)
+    action(us, "list", "list users", run_list)
+    action(us, "show", "show one user", run_show).add_argument("user", help="id or e-mail")
+    sr = action(
+        us,
         "set-roles",
-        help="give a user exactly these roles (ends their sessions and tokens if it changes)",
+        "give a user exactly these roles (ends their sessions and tokens if it changes)",
+        run_set_roles,
     )
-    sr.add_argument("user", help="user id or e-mail")
+    sr.add_argument("user", help="id or e-mail")
     sr.add_argument("roles", nargs="*", metavar="ROLE")
-    sr.add_argument("--json", action="store_true")
-    sr.set_defaults(handler=run_set_roles)
+    for name, help_text in (
+        ("disable", "disable a user: every session and token ends, login is refused"),
+        ("enable", "enable a disabled user again"),
+        ("delete", "delete a user with their sessions, tokens and consents"),
+        ("end-sessions", "log a user out everywhere (sessions, refresh tokens)"),
+    ):
+        action(us, name, help_text, HANDLERS[name]).add_argument("user", help="id or e-mail")
+    r = action(
+        us,
+        "reset-password",
+        "e-mail the user a password-reset link, or set a password with "
+        "--password-stdin; either signs the user out everywhere once the password changes",
+        run_reset_password,
+    )
+    r.add_argument("user", help="id or e-mail")
+    _password_options(r, required=False)
+
+
+def _password_options(p: argparse.ArgumentParser, required: bool = True) -> None:
+    p.add_argument(
+        "--password-stdin", action="store_true", help="read the password from standard input"
+    )
+    p.add_argument("--password", help="the password (prefer --password-stdin: ps shows this)")
+    if required:
+        p.set_defaults(password_required=True)
+
+
+def _read_password(args: argparse.Namespace) -> str | None:
+    if args.password_stdin:
+        return sys.stdin.readline().rstrip("\n")
+    if args.password is not None:
+        return str(args.password)
+    if not getattr(args, "password_required", False):
+        return None
+    if not sys.stdin.isatty():
+        raise InvalidInput("no terminal to ask for the password: use --password-stdin")
+    first = getpass.getpass("Password: ")
+    if getpass.getpass("Repeat it: ") != first:
+        raise InvalidInput("the passwords differ")
+    return first
+
+
+def describe(u: User) -> dict[str, Any]:
+    return user_out(u).model_dump(mode="json")
+
+
+def _line(u: dict[str, Any]) -> str:
+    roles = " ".join(u["roles"])
+    return f"{u['id']}  {u['email']:<40} {roles}{'  (disabled)' if u['disabled'] else ''}"
 
 
 def run_create(args: argparse.Namespace) -> int:
-    if args.password_stdin:
-        password = sys.stdin.readline().rstrip("\n")
-    elif args.password is not None:
-        password = args.password
-    else:
-        password = getpass.getpass("Password: ")
+    password = _read_password(args)
+    assert password is not None
     with services() as svc, svc.db.unit_of_work() as uow:
         user = create_user(
             uow,
@@ -64,42 +109,27 @@ def run_create(args: argparse.Namespace) -> int:
         record(
             uow, svc.clock, AuditEvent.USER_CREATED, user_id=user.id, via="cli", roles=user.roles
         )
-        out = {"id": user.id, "email": user.email, "roles": list(user.roles)}
-    if args.json:
-        print_json(out)
-    else:
-        print(f"user {out['id']} <{out['email']}> ({' '.join(out['roles'])}) created")
-    return 0
+        out = describe(user)
+    return emit(args, out, f"user {out['id']} <{out['email']}> ({' '.join(out['roles'])}) created")
 
 
 def run_list(args: argparse.Namespace) -> int:
     with services() as svc, svc.db.unit_of_work() as uow:
-        rows = [
-            {
-                "id": u.id,
-                "email": u.email,
-                "role": primary_role(u.roles),
-                "roles": list(u.roles),
-                "disabled": u.disabled_at is not None,
-            }
-            for u in uow.users.list(limit=10_000)
-        ]
-    if args.json:
-        print_json(rows)
-    else:
-        for r in rows:
-            print(
-                f"{r['id']}  {r['email']:<40} {' '.join(r['roles'])}"
-                f"{'  (disabled)' if r['disabled'] else ''}"
-            )
-    return 0
+        rows = [describe(u) for u in uow.users.list(limit=10_000)]
+    return emit(args, rows, lambda: "\n".join(map(_line, rows)) or "no users")
+
+
+def run_show(args: argparse.Namespace) -> int:
+    with services() as svc, svc.db.unit_of_work() as uow:
+        out = describe(find_user(uow, args.user))
+        now = to_datetime(svc.clock.now())
+        out["sessions"] = len(uow.login_sessions.list_active(out["id"], now))
+    return emit(args, out, lambda: "\n".join(f"{k:<15} {v}" for k, v in out.items()))
 
 
 def run_set_roles(args: argparse.Namespace) -> int:
     with services() as svc, svc.db.unit_of_work() as uow:
-        found = uow.users.get(args.user) or uow.users.find_by_email(args.user)
-        if found is None:
-            raise NotFound(f"no user {args.user}")
+        found = find_user(uow, args.user)
         before = list(found.roles)
         user = management.set_roles(uow, svc.clock, found.id, args.roles)
         if list(user.roles) != before:
@@ -111,9 +141,85 @@ def run_set_roles(args: argparse.Namespace) -> int:
                 via="cli",
                 changes={"roles": list(user.roles)},
             )
-        out = {"id": user.id, "email": user.email, "roles": list(user.roles)}
-    if args.json:
-        print_json(out)
-    else:
-        print(f"user {out['id']} <{out['email']}> now holds: {' '.join(out['roles'])}")
-    return 0
+        out = describe(user)
+    return emit(args, out, f"user {out['id']} <{out['email']}> now holds: {' '.join(out['roles'])}")
+
+
+def _set_disabled(args: argparse.Namespace, disabled: bool) -> int:
+    with services() as svc, svc.db.unit_of_work() as uow:
+        user = find_user(uow, args.user)
+        user = management.set_disabled(uow, svc.clock, user.id, disabled)
+        record(
+            uow,
+            svc.clock,
+            AuditEvent.USER_CHANGED,
+            user_id=user.id,
+            via="cli",
+            changes={"disabled": disabled},
+        )
+        out = describe(user)
+    return emit(args, out, f"user {out['email']} {'disabled' if disabled else 'enabled'}")
+
+
+def run_disable(args: argparse.Namespace) -> int:
+    return _set_disabled(args, True)
+
+
+def run_enable(args: argparse.Namespace) -> int:
+    return _set_disabled(args, False)
+
+
+def run_delete(args: argparse.Namespace) -> int:
+    with services() as svc, svc.db.unit_of_work() as uow:
+        user = find_user(uow, args.user)
+        management.delete_user(uow, user.id)
+        record(uow, svc.clock, AuditEvent.USER_DELETED, user_id=user.id, via="cli")
+        out = {"id": user.id, "email": user.email, "deleted": True}
+    return emit(args, out, f"user {out['email']} ({out['id']}) deleted")
+
+
+def run_end_sessions(args: argparse.Namespace) -> int:
+    with services() as svc, svc.db.unit_of_work() as uow:
+        user = find_user(uow, args.user)
+        ended = login_sessions.end_all(uow, svc.clock, user.id, reason="admin")
+        record(
+            uow,
+            svc.clock,
+            AuditEvent.SESSIONS_ENDED,
+            user_id=user.id,
+            via="cli",
+            count=len(ended),
+            scope="all",
+        )
+    return emit(
+        args,
+        {"id": user.id, "ended_sessions": len(ended)},
+        f"{len(ended)} sessions of {user.email} ended; their tokens no longer work",
+    )
+
+
+def run_reset_password(args: argparse.Namespace) -> int:
+    password = _read_password(args)
+    with services() as svc:
+        with svc.db.unit_of_work() as uow:
+            user = find_user(uow, args.user)
+            if password is None:
+                message = reset.send_link(uow, svc, user, actor="cli")
+            else:
+                message = management.set_password(uow, svc, user.id, password, actor="cli")
+        svc.mailer.send(message)
+    out = {"id": user.id, "email": user.email, "link_sent": password is None}
+    text = (
+        f"a reset link was sent to {user.email} (valid 60 minutes)"
+        if password is None
+        else f"password of {user.email} set; they were signed out everywhere"
+    )
+    return emit(args, out, text)
+
+
+HANDLERS = {
+    "disable": run_disable,
+    "enable": run_enable,
+    "delete": run_delete,
+    "end-sessions": run_end_sessions,
+}

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
 from authserver.storage.models import AuditEvent
@@ -39,6 +39,28 @@ class AuditLogRepository:
             )
         )
 
+    def oldest_first(
+        self,
+        *,
+        user_id: str | None = None,
+        client_id: str | None = None,
+        event: str | None = None,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        batch: int = 1000,
+    ) -> Iterator[AuditEvent]:
+        """Every matching event, oldest first, read ``batch`` rows at a time."""
+        after_id = 0
+        while True:
+            stmt = select(AuditEvent).where(AuditEvent.id > after_id)
+            stmt = _filtered(stmt, user_id, client_id, event, since, until)
+            rows = self.session.scalars(stmt.order_by(AuditEvent.id).limit(batch)).all()
+            yield from rows
+            if len(rows) < batch:
+                return
+            after_id = rows[-1].id
+            self.session.expunge_all()
+
     def query(
         self,
         *,
@@ -51,18 +73,29 @@ class AuditLogRepository:
         before_id: int | None = None,
     ) -> Sequence[AuditEvent]:
         """Newest first; ``before_id`` pages backwards."""
-        stmt = select(AuditEvent)
-        if user_id is not None:
-            stmt = stmt.where(AuditEvent.user_id == user_id)
-        if client_id is not None:
-            stmt = stmt.where(AuditEvent.client_id == client_id)
-        if event is not None:
-            stmt = stmt.where(AuditEvent.event == event)
-        if since is not None:
-            stmt = stmt.where(AuditEvent.at >= since)
-        if until is not None:
-            stmt = stmt.where(AuditEvent.at < until)
+        stmt = _filtered(select(AuditEvent), user_id, client_id, event, since, until)
         if before_id is not None:
             stmt = stmt.where(AuditEvent.id < before_id)
         stmt = stmt.order_by(AuditEvent.id.desc()).limit(limit)
         return self.session.scalars(stmt).all()
+
+
+def _filtered(
+    stmt: Select[tuple[AuditEvent]],
+    user_id: str | None,
+    client_id: str | None,
+    event: str | None,
+    since: datetime | None,
+    until: datetime | None,
+) -> Select[tuple[AuditEvent]]:
+    if user_id is not None:
+        stmt = stmt.where(AuditEvent.user_id == user_id)
+    if client_id is not None:
+        stmt = stmt.where(AuditEvent.client_id == client_id)
+    if event is not None:
+        stmt = stmt.where(AuditEvent.event == event)
+    if since is not None:
+        stmt = stmt.where(AuditEvent.at >= since)
+    if until is not None:
+        stmt = stmt.where(AuditEvent.at < until)
+    return stmt

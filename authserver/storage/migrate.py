@@ -1,4 +1,5 @@
-"""Apply the Alembic migrations in the top-level migrations/ folder."""
+"""Apply the Alembic migrations shipped in the package, and tell whether a database is at
+the revision this code needs."""
 
 from __future__ import annotations
 
@@ -6,8 +7,13 @@ from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
 from sqlalchemy import text
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import OperationalError
 
+from authserver.errors import NotMigrated, ServiceUnavailable
 from authserver.storage.db import make_engine
 
 MIGRATIONS = Path(__file__).resolve().parents[2] / "migrations"
@@ -20,6 +26,11 @@ def alembic_config(database_url: str) -> Config:
     cfg.set_main_option("script_location", str(MIGRATIONS))
     cfg.attributes["database_url"] = database_url
     return cfg
+
+
+def display_url(database_url: str) -> str:
+    """The URL with its password hidden, for messages."""
+    return make_url(database_url).render_as_string(hide_password=True)
 
 
 def upgrade(database_url: str, revision: str = "head") -> None:
@@ -48,9 +59,59 @@ def upgrade(database_url: str, revision: str = "head") -> None:
             if sqlite:
                 connection.exec_driver_sql("PRAGMA foreign_keys=ON")
                 connection.commit()
+    except OperationalError as exc:
+        raise _unreachable(database_url, exc) from None
     finally:
         engine.dispose()
 
 
 def downgrade(database_url: str, revision: str) -> None:
     command.downgrade(alembic_config(database_url), revision)
+
+
+def head_revision() -> str:
+    """The newest revision shipped with this code."""
+    head = ScriptDirectory.from_config(alembic_config("")).get_current_head()
+    assert head is not None
+    return head
+
+
+def current_revision(database_url: str) -> str | None:
+    """The database's revision (None: never migrated)."""
+    engine = make_engine(database_url, pool_size=1)
+    try:
+        with engine.connect() as connection:
+            return MigrationContext.configure(connection).get_current_revision()
+    except OperationalError as exc:
+        raise _unreachable(database_url, exc) from None
+    finally:
+        engine.dispose()
+
+
+def require_current(database_url: str) -> None:
+    """Raise ``NotMigrated`` unless the database is at this code's revision."""
+    current, head = current_revision(database_url), head_revision()
+    if current == head:
+        return
+    if current is not None and not _known(current):
+        raise NotMigrated(
+            f"the database {display_url(database_url)} is at revision {current}, which this "
+            f"version ({head}) does not know: it was migrated by a newer authserver"
+        )
+    state = "was never migrated" if current is None else f"is at revision {current}"
+    raise NotMigrated(
+        f"the database {display_url(database_url)} {state}; this version needs {head}: "
+        "run `authserver migrate`"
+    )
+
+
+def _known(revision: str) -> bool:
+    try:
+        return ScriptDirectory.from_config(alembic_config("")).get_revision(revision) is not None
+    except Exception:  # alembic raises several kinds for an unknown revision
+        return False
+
+
+def _unreachable(database_url: str, exc: OperationalError) -> ServiceUnavailable:
+    reason = str(exc.orig).strip().splitlines()[0] if exc.orig else type(exc).__name__
+    return ServiceUnavailable(f"cannot reach the database {display_url(database_url)}: {reason}")

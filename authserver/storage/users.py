@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import func, select, update
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -46,6 +46,12 @@ class UserRepository:
 
     def count(self) -> int:
         return self.session.scalar(select(func.count()).select_from(User)) or 0
+
+    def delete(self, user_id: str) -> bool:
+        """Delete a user; the database cascades to their sessions, token families, codes,
+        consents and reset tokens. (Audit events keep the id.)"""
+        result = self.session.execute(delete(User).where(User.id == user_id))
+        return bool(getattr(result, "rowcount", 0))
 
     def set_password_hash(self, user_id: str, password_hash: str, now: datetime) -> None:
         self.session.execute(

@@ -1,0 +1,107 @@
+"""What an operator does to users and for administration, checked against the running
+server: bootstrap gives a working admin token, a reset or a delete takes effect."""
+
+from __future__ import annotations
+
+import json
+import re
+import shlex
+from email import message_from_bytes
+from email.message import Message
+
+PASSWORD = "a long enough password"
+
+
+def outbox(data_dir) -> list[Message]:
+    return [message_from_bytes(p.read_bytes()) for p in sorted((data_dir / "outbox").glob("*"))]
+
+
+def token(http, client_id: str, secret: str, email: str, password: str, scope: str = "openid"):
+    return http.post(
+        "/token",
+        data={"grant_type": "password", "username": email, "password": password, "scope": scope},
+        auth=(client_id, secret),
+    )
+
+
+def test_admin_bootstrap_prints_a_working_way_to_an_admin_token(cli, server):
+    r = cli(
+        "admin",
+        "bootstrap",
+        "--email",
+        "root@example.com",
+        "--password-stdin",
+        stdin=PASSWORD + "\n",
+    )
+    assert r.code == 0, r.err
+    curl = next(line for line in r.out.splitlines() if "grant_type=password" in line)
+    words = shlex.split(curl[curl.index("curl") :].split("|")[0])
+    client_id, secret = words[words.index("-u") + 1].split(":")
+    with server() as http:
+        access = token(http, client_id, secret, "root@example.com", PASSWORD, "admin")
+        assert access.status_code == 200, access.text
+        users = http.get(
+            "/admin/users", headers={"Authorization": f"Bearer {access.json()['access_token']}"}
+        )
+        assert users.status_code == 200 and users.json()["items"][0]["role"] == "admin"
+    again = cli("admin", "bootstrap", "--email", "two@example.com", "--password", PASSWORD)
+    assert again.code == 2 and "exists already (root@example.com)" in again.err
+
+
+def test_reset_disable_and_delete_take_effect(cli, server, data_dir):
+    boot = json.loads(
+        cli(
+            "admin", "bootstrap", "--email", "root@example.com", "--password", PASSWORD, "--json"
+        ).out
+    )
+    app = (boot["client_id"], boot["client_secret"])
+    cli("users", "create", "--email", "ann@example.com", "--password-stdin", stdin=PASSWORD)
+    with server() as http:
+        first = token(http, *app, "ann@example.com", PASSWORD, "openid")
+        assert first.status_code == 200
+
+        r = cli(
+            "users",
+            "reset-password",
+            "ann@example.com",
+            "--password-stdin",
+            stdin="the new long password\n",
+        )
+        assert r.code == 0 and "signed out everywhere" in r.out
+        assert token(http, *app, "ann@example.com", PASSWORD).status_code == 400
+        assert token(http, *app, "ann@example.com", "the new long password").status_code == 200
+        bearer = {"Authorization": f"Bearer {first.json()['access_token']}"}
+        assert http.get("/userinfo", headers=bearer).status_code == 401  # older tokens void
+        changed = outbox(data_dir)[-1]
+        assert changed["To"] == "ann@example.com" and "changed" in changed["Subject"]
+
+        r = cli("users", "reset-password", "ann@example.com")
+        assert r.code == 0 and "reset link was sent to ann@example.com" in r.out
+        link = re.search(r"http\S+/password/reset\?token=\S+", outbox(data_dir)[-1].as_string())
+        assert link
+
+        assert cli("users", "disable", "ann@example.com").code == 0
+        assert token(http, *app, "ann@example.com", "the new long password").status_code == 400
+        assert cli("users", "enable", "ann@example.com").code == 0
+        fresh = token(http, *app, "ann@example.com", "the new long password").json()
+        assert cli("users", "delete", "ann@example.com").code == 0
+        bearer = {"Authorization": f"Bearer {fresh['access_token']}"}
+        assert http.get("/userinfo", headers=bearer).status_code == 401
+        assert cli("users", "show", "ann@example.com").code == 2
+    events = [json.loads(x)["event"] for x in cli("audit", "tail", "--json").out.splitlines()]
+    assert events[-1] == "user.deleted" and "password.changed" in events
+
+
+def test_audit_export_as_json_lines_and_csv_with_a_time_range(cli, data_dir, tmp_path):
+    cli("clients", "create", "--name", "A", "--client-id", "a", "--scope", "x")
+    cli("clients", "delete", "a")
+    lines = cli("audit", "export").out.splitlines()
+    assert [json.loads(x)["event"] for x in lines] == ["client.created", "client.deleted"]
+    out = tmp_path / "audit.csv"
+    r = cli("audit", "export", "--format", "csv", "--output", str(out), "--client", "a")
+    assert r.code == 0 and "2 events written" in r.err
+    rows = out.read_text().splitlines()
+    assert rows[0].startswith("id,at,ts,event") and len(rows) == 3
+    assert cli("audit", "export", "--until", "2000-01-01T00:00:00Z").out == ""
+    bad = cli("audit", "export", "--since", "yesterday")
+    assert bad.code == 2 and "not an ISO 8601 time" in bad.err
