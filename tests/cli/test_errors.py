@@ -86,6 +86,9 @@ def test_clients_update_needs_a_change_and_edits_lists(cli):
         "--json",
     )
     assert r.json()["redirect_uris"] == ["https://w.example/2"] and r.json()["first_party"]
+    r = cli("clients", "update", "w", "--logo-uri", "https://w.example/logo.png", "--json")
+    assert r.json()["logo_uri"] == "https://w.example/logo.png"
+    assert cli("clients", "update", "w", "--logo-uri", "", "--json").json()["logo_uri"] is None
     assert "has no https://nope" in one_line(
         cli("clients", "update", "w", "--remove-redirect-uri", "https://nope")
     )

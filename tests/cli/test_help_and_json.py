@@ -106,5 +106,9 @@ def test_every_command_prints_json(cli, data_dir):
     assert events[-1]["event"] == "key.retired"
     exported = run("audit", "export", lines=True)
     assert [e["event"] for e in exported][:2] == ["user.created", "client.created"]
+    described = run("scopes", "describe", "photos:read", "--title", "See your photos")
+    assert described["title"] == "See your photos"
+    assert run("scopes", "list")["photos:read"]["en"]["title"] == "See your photos"
+    assert run("scopes", "delete", "photos:read")["deleted"] is True
     assert run("cleanup")["deleted"] >= 0
     assert seen >= commands() - NO_JSON, sorted(commands() - NO_JSON - seen)

@@ -179,7 +179,7 @@ def test_cli_describes_scopes(monkeypatch, capsys, settings):
     assert main(["scopes", "describe", "photos:read", "--title", "See your photos"]) == 0
     french = ["--locale", "fr", "--title", "Vos photos"]
     assert main(["scopes", "describe", "photos:read", *french]) == 0
-    assert main(["scopes", "describe", "photos:read", "--title", "<i>x</i>"]) == 1
+    assert main(["scopes", "describe", "photos:read", "--title", "<i>x</i>"]) == 2
     assert main(["scopes", "list", "--json"]) == 0
     out = capsys.readouterr().out
     assert '"title": "Vos photos"' in out and '"title": "See your photos"' in out
