@@ -6,25 +6,17 @@ import argparse
 
 from authserver.accounts import roles
 from authserver.audit import AuditEvent, record
-from authserver.cli.common import print_json, services
+from authserver.cli.common import SubParsers, action, group, print_json, services
 from authserver.storage.models import Role
 
 
-def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    p = sub.add_parser("roles", help="manage the role names users can hold")
-    rs = p.add_subparsers(dest="roles_command", required=True, metavar="ACTION")
-    ls = rs.add_parser("list", help="list the defined roles")
-    ls.add_argument("--json", action="store_true")
-    ls.set_defaults(handler=run_list)
-    c = rs.add_parser("create", help="define a role")
+def register(sub: SubParsers) -> None:
+    rs = group(sub, "roles", "manage the role names users can hold")
+    action(rs, "list", "list the defined roles", run_list)
+    c = action(rs, "create", "define a role", run_create)
     c.add_argument("name")
     c.add_argument("--description", default="")
-    c.add_argument("--json", action="store_true")
-    c.set_defaults(handler=run_create)
-    d = rs.add_parser("delete", help="delete a role nobody holds")
-    d.add_argument("name")
-    d.add_argument("--json", action="store_true")
-    d.set_defaults(handler=run_delete)
+    action(rs, "delete", "delete a role nobody holds", run_delete).add_argument("name")
 
 
 def _row(role: Role | roles.RoleInfo) -> dict[str, object]:

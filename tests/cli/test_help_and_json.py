@@ -92,12 +92,16 @@ def test_every_command_prints_json(cli, data_dir):
         stdin="a long enough password\n",
     )
     assert run("users", "show", "ann@example.com")["id"] == u["id"]
+    assert run("roles", "create", "billing")["name"] == "billing"
+    assert "billing" in [r["name"] for r in run("roles", "list")]
+    assert run("users", "set-roles", u["id"], "billing")["roles"] == ["billing", "user"]
     assert len(run("users", "list")) == 2
     assert run("users", "disable", u["id"])["disabled"] is True
     assert run("users", "enable", u["id"])["disabled"] is False
     assert run("users", "end-sessions", u["id"])["ended_sessions"] == 0
     assert run("users", "reset-password", u["id"])["link_sent"] is True
     assert run("users", "delete", u["id"])["deleted"] is True
+    assert run("roles", "delete", "billing")["deleted"] == "billing"
     (first,) = run("keys", "list") or [None]
     new = run("keys", "rotate")
     assert run("keys", "retire", new["kid"])["retired"] is True
