@@ -138,7 +138,7 @@ def test_cli_manages_roles(settings, factory, monkeypatch, capsys):
     assert cli_main(["roles", "create", "billing", "--description", "Invoices"]) == 0
     assert cli_main(["users", "set-roles", user.email, "billing", "admin", "--json"]) == 0
     assert '"roles": [\n    "admin",\n    "billing",\n    "user"\n  ]' in capsys.readouterr().out
-    assert cli_main(["roles", "delete", "billing"]) == 1
+    assert cli_main(["roles", "delete", "billing"]) == 2
     assert "held by 1 user" in capsys.readouterr().err
-    assert cli_main(["users", "set-roles", user.id, "nope"]) == 1
+    assert cli_main(["users", "set-roles", user.id, "nope"]) == 2
     assert "No such role: nope" in capsys.readouterr().err
