@@ -37,8 +37,13 @@ class Server:
 
 @contextmanager
 def running_server(
-    env: dict[str, str], workdir: Path, port: int | None = None, extra_args: tuple[str, ...] = ()
+    env: dict[str, str],
+    workdir: Path,
+    port: int | None = None,
+    extra_args: tuple[str, ...] = (),
+    program: list[str] | None = None,
 ) -> Iterator[Server]:
+    """``program`` (default: this checkout's ``python -m authserver``) ``serve``."""
     port = port or free_port()
     url = f"http://127.0.0.1:{port}"
     full_env = {
@@ -47,11 +52,19 @@ def running_server(
         **env,
         "PYTHONPATH": str(ROOT),
     }
+    if program is not None:  # an installed authserver: nothing from the checkout
+        full_env.pop("PYTHONPATH")
     full_env.pop("CI", None)
     log = workdir / f"server-{port}.log"
     with open(log, "wb") as out:
         process = subprocess.Popen(
-            [sys.executable, "-m", "authserver", "serve", "--port", str(port), *extra_args],
+            [
+                *(program or [sys.executable, "-m", "authserver"]),
+                "serve",
+                "--port",
+                str(port),
+                *extra_args,
+            ],
             env=full_env,
             cwd=workdir,
             stdout=out,

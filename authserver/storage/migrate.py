@@ -16,7 +16,7 @@ from sqlalchemy.exc import OperationalError
 from authserver.errors import NotMigrated, ServiceUnavailable
 from authserver.storage.db import make_engine
 
-MIGRATIONS = Path(__file__).resolve().parents[2] / "migrations"
+MIGRATIONS = Path(__file__).resolve().parents[1] / "migrations"
 # Serialises concurrent `upgrade`s (several processes starting at once) on PostgreSQL.
 ADVISORY_LOCK_KEY = 0x61757468  # "auth"
 
