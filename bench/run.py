@@ -1,188 +1,100 @@
 """Load benchmark of a real authserver process.
 
     python bench/run.py [--duration 20] [--runs 3] [--connections 64]
-                        [--database-url postgresql+psycopg://...] [--redis-url redis://...]
+                        [--postgres ADMIN_URL] [--redis-url redis://...]
                         [--workers 1] [--only client_credentials,jwks,...]
+                        [--profile DIR]
+    python bench/run.py --compare [--duration 10] [--runs 3]     (see bench/compare.py)
 
 The server runs under uvicorn (uvloop + httptools) pinned to core 0 with `taskset`; `wrk`
-runs pinned to core 1. Before the load, the same core measures the raw ceilings: RSA-2048
-PKCS#1 v1.5 SHA-256 signs per second and argon2id verifications per second with the
+runs pinned to core 1. Before each run, the same core measures the raw ceiling: RSA-2048
+PKCS#1 v1.5 SHA-256 signs per second, or argon2id verifications per second with the
 server's parameters. Every result is printed beside the ceiling that bounds it and the
 ratio. Medians of ``--runs`` runs, with min-max.
+
+``--profile DIR`` records each scenario's last run with py-spy (``--gil --native``, the
+GIL holder's stacks) into DIR/<scenario>.txt and prints its top frames.
 """
 
 from __future__ import annotations
 
 import argparse
-import json
-import os
-import re
 import shutil
-import signal
-import socket
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
-from dataclasses import dataclass
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-PYTHON = sys.executable
-BENCH_PASSWORD = "correct horse battery staple"
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-RAW_SIGN = """
-import time
-from cryptography.hazmat.primitives import hashes
-from cryptography.hazmat.primitives.asymmetric import padding, rsa
-key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-msg = b"x" * 300
-n, t0 = 0, time.perf_counter()
-while time.perf_counter() - t0 < {seconds}:
-    key.sign(msg, padding.PKCS1v15(), hashes.SHA256()); n += 1
-print(n / (time.perf_counter() - t0))
-"""
+from harness import (
+    BENCH_PASSWORD,
+    LOAD_CORE,
+    PYTHON,
+    ROOT,
+    authserver_env,
+    drop_database,
+    free_port,
+    lua_each,
+    lua_post,
+    lua_refresh_chain,
+    pinned,
+    raw_argon2_rate,
+    raw_sign_rate,
+    scratch_database,
+    seed,
+    start_authserver,
+    stop,
+    wrk,
+)
 
-RAW_ARGON2 = """
-import time
-from argon2 import PasswordHasher, Type
-ph = PasswordHasher(time_cost={t}, memory_cost={m}, parallelism={p}, type=Type.ID)
-h = ph.hash("pw")
-n, t0 = 0, time.perf_counter()
-while time.perf_counter() - t0 < {seconds}:
-    ph.verify(h, "pw"); n += 1
-print(n / (time.perf_counter() - t0))
-"""
-
-
-@dataclass
-class Result:
-    rps: float
-    p99_ms: float
-    errors: int
+SCENARIOS = "client_credentials,refresh_token,authorization_code,password,jwks,introspection"
+CC_BODY = "grant_type=client_credentials&scope=api:read"
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def pinned(core: str, argv: list[str]) -> list[str]:
-    return ["taskset", "-c", core, *argv] if shutil.which("taskset") else argv
-
-
-def measure(script: str, core: str) -> float:
-    out = subprocess.run(
-        pinned(core, [PYTHON, "-c", script]), capture_output=True, text=True, check=True
+def main() -> int:
+    ap = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    return float(out.stdout.strip())
-
-
-def wrk(url: str, lua: Path | None, duration: int, connections: int) -> Result:
-    argv = [
-        "wrk",
-        "-t1",
-        f"-c{connections}",
-        f"-d{duration}s",
-        "--timeout",
-        "30s",
-        "--latency",
-        url,
-    ]
-    if lua:
-        argv[1:1] = ["-s", str(lua)]
-    out = subprocess.run(pinned("1", argv), capture_output=True, text=True, check=True).stdout
-    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
-    p99 = re.search(r"99%\s+([\d.]+)(us|ms|s)", out)
-    scale = {"us": 0.001, "ms": 1.0, "s": 1000.0}[p99.group(2)]
-    errors = 0
-    for pattern in (r"Non-2xx or 3xx responses:\s+(\d+)", r"Socket errors:.*?timeout (\d+)"):
-        m = re.search(pattern, out)
-        errors += int(m.group(1)) if m else 0
-    return Result(rps, float(p99.group(1)) * scale, errors)
-
-
-def lua_post(path: Path, body: str, auth: str | None = None) -> Path:
-    headers = ['wrk.headers["Content-Type"] = "application/x-www-form-urlencoded"']
-    if auth:
-        headers.append(f'wrk.headers["Authorization"] = "{auth}"')
-    path.write_text(
-        'wrk.method = "POST"\n' + f"wrk.body = {json.dumps(body)}\n" + "\n".join(headers)
+    ap.add_argument("--compare", action="store_true", help="peer, floor and authserver")
+    ap.add_argument("--duration", type=int, default=None, help="seconds (20; --compare: 10)")
+    ap.add_argument("--runs", type=int, default=3)
+    ap.add_argument("--connections", type=int, default=64)
+    ap.add_argument("--workers", type=int, default=1)
+    ap.add_argument(
+        "--postgres",
+        metavar="ADMIN_URL",
+        help="run on PostgreSQL: a scratch database is created through this URL "
+        "(e.g. postgresql+psycopg://postgres@127.0.0.1/test) and dropped after",
     )
-    return path
+    ap.add_argument("--redis-url")
+    ap.add_argument("--refresh-scope", default="openid email api:read")
+    ap.add_argument("--only", default=None, help=f"scenarios (default: {SCENARIOS},admin_clients)")
+    ap.add_argument("--profile", type=Path, metavar="DIR")
+    ap.add_argument("--markdown", help="--compare: also write the report to this file")
+    args = ap.parse_args()
+    if not shutil.which("wrk"):
+        raise SystemExit("wrk is needed: apt-get install wrk")
+    if args.compare:
+        import compare
 
-
-def lua_refresh(path: Path, tokens_file: Path, auth: str) -> Path:
-    # Every request presents a fresh, never-used refresh token (rotation would refuse a
-    # reused one and revoke its family).
-    path.write_text(f"""
-local tokens = {{}}
-for line in io.lines("{tokens_file}") do tokens[#tokens + 1] = line end
-local i = 0
-wrk.method = "POST"
-wrk.headers["Content-Type"] = "application/x-www-form-urlencoded"
-wrk.headers["Authorization"] = "{auth}"
-request = function()
-  i = i + 1
-  return wrk.format(nil, nil, nil, "grant_type=refresh_token&refresh_token=" .. tokens[i])
-end
-""")
-    return path
-
-
-def seed(env: dict[str, str], refresh_tokens: int, extra_clients: int) -> dict[str, str]:
-    """Clients, a user and pre-minted refresh tokens (bench/seed.py)."""
-    tokens_file = Path(env["BENCH_DIR"]) / "refresh_tokens.txt"
-    argv = [
-        PYTHON,
-        str(ROOT / "bench" / "seed.py"),
-        str(tokens_file),
-        str(refresh_tokens),
-        BENCH_PASSWORD,
-    ]
-    out = subprocess.run(
-        argv, env=env, cwd=env["BENCH_DIR"], capture_output=True, text=True, check=True
-    )
-    creds: dict[str, str] = json.loads(out.stdout.strip().splitlines()[-1])
-    creds["tokens_file"] = str(tokens_file)
-    return creds
-
-
-def start_server(env: dict[str, str], port: int, workers: int) -> subprocess.Popen[bytes]:
-    # One worker: pinned to core 0 (the load generator has core 1). Several: unpinned.
-    cores = "0" if workers == 1 else "0,1"
-    argv = pinned(
-        cores, [PYTHON, "-m", "authserver", "serve", "--port", str(port), "--workers", str(workers)]
-    )
-    proc = subprocess.Popen(
-        argv,
-        env=env,
-        cwd=env["BENCH_DIR"],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        start_new_session=True,
-    )
-    deadline = time.time() + 30
-    while time.time() < deadline:
-        try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{port}/readyz", timeout=1) as r:
-                if r.status == 200:
-                    return proc
-        except OSError:
-            time.sleep(0.2)
-    stop(proc)
-    raise SystemExit("server did not become ready")
-
-
-def stop(proc: subprocess.Popen[bytes]) -> None:
+        args.duration = args.duration or 10
+        args.postgres = args.postgres or "postgresql+psycopg://postgres@127.0.0.1/test"
+        args.redis_url = args.redis_url or "redis://127.0.0.1:6379/0"
+        return compare.main(args)
+    args.duration = args.duration or 20
+    scenarios = (args.only or SCENARIOS + ",admin_clients").split(",")
+    work = Path(tempfile.mkdtemp(prefix="authserver-bench-"))
+    port = free_port()
+    database_url = scratch_database(args.postgres) if args.postgres else None
     try:
-        os.killpg(proc.pid, signal.SIGTERM)
-        proc.wait(timeout=10)
-    except (ProcessLookupError, subprocess.TimeoutExpired):
-        os.killpg(proc.pid, signal.SIGKILL)
+        return bench(args, scenarios, work, port, database_url)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+        if args.postgres and database_url:
+            drop_database(args.postgres, database_url)
 
 
 def token_scenario(lua_dir: Path, name: str, base: str, creds: dict[str, str]) -> Path:
@@ -195,8 +107,9 @@ def token_scenario(lua_dir: Path, name: str, base: str, creds: dict[str, str]) -
             headers={"Authorization": creds["cc"]},
             data={"grant_type": "client_credentials"},
         )
-        body = "token=" + r.json()["access_token"]
-        return lua_post(lua_dir / "introspect.lua", body, creds["cc"])
+        return lua_post(
+            lua_dir / "introspect.lua", "token=" + r.json()["access_token"], creds["cc"]
+        )
     r = httpx2.post(
         f"{base}/token",
         headers={"Authorization": creds["app"]},
@@ -212,86 +125,24 @@ def token_scenario(lua_dir: Path, name: str, base: str, creds: dict[str, str]) -
     return path
 
 
-def summary(values: list[float]) -> str:
-    return f"{statistics.median(values):>9,.0f}  ({min(values):,.0f}-{max(values):,.0f})"
+def slice_file(source: Path, run: int, per_run: int, dest: Path) -> Path:
+    lines = source.read_text().split()
+    dest.write_text("\n".join(lines[run * per_run : (run + 1) * per_run]) + "\n")
+    return dest
 
 
-def main() -> int:
-    ap = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+def profile_start(pid: int, seconds: int, out: Path) -> subprocess.Popen[bytes]:
+    argv = [str(Path(PYTHON).parent / "py-spy"), "record", "--gil", "--native", "--rate", "200"]
+    argv += ["--format", "raw", "--duration", str(seconds), "--pid", str(pid), "-o", str(out)]
+    return subprocess.Popen(
+        pinned(LOAD_CORE, argv), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
     )
-    ap.add_argument("--duration", type=int, default=20)
-    ap.add_argument("--runs", type=int, default=3)
-    ap.add_argument("--connections", type=int, default=64)
-    ap.add_argument("--workers", type=int, default=1)
-    ap.add_argument(
-        "--postgres",
-        metavar="ADMIN_URL",
-        help="run on PostgreSQL: a scratch database is created through this URL "
-        "(e.g. postgresql+psycopg://postgres@127.0.0.1/test) and dropped after",
-    )
-    ap.add_argument("--redis-url")
-    ap.add_argument(
-        "--only",
-        default="client_credentials,refresh_token,password,jwks,introspection,admin_clients",
-    )
-    args = ap.parse_args()
-    if not shutil.which("wrk"):
-        raise SystemExit("wrk is needed: apt-get install wrk")
-    scenarios = args.only.split(",")
-
-    work = Path(tempfile.mkdtemp(prefix="authserver-bench-"))
-    port = free_port()
-    database_url = scratch_database(args.postgres) if args.postgres else None
-    try:
-        return bench(args, scenarios, work, port, database_url)
-    finally:
-        shutil.rmtree(work, ignore_errors=True)
-        if args.postgres and database_url:
-            drop_database(args.postgres, database_url)
-
-
-def scratch_database(admin_url: str) -> str:
-    import sqlalchemy as sa
-
-    name = f"authserver_bench_{os.getpid()}"
-    engine = sa.create_engine(admin_url, isolation_level="AUTOCOMMIT")
-    with engine.connect() as conn:
-        conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}"'))
-        conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
-    engine.dispose()
-    return sa.engine.make_url(admin_url).set(database=name).render_as_string(hide_password=False)
-
-
-def drop_database(admin_url: str, database_url: str) -> None:
-    import sqlalchemy as sa
-
-    name = sa.engine.make_url(database_url).database
-    engine = sa.create_engine(admin_url, isolation_level="AUTOCOMMIT")
-    with engine.connect() as conn:
-        conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    engine.dispose()
 
 
 def bench(
     args: argparse.Namespace, scenarios: list[str], work: Path, port: int, database_url: str | None
 ) -> int:
-    env = {
-        **os.environ,
-        "BENCH_DIR": str(work),
-        "AUTHSERVER_ISSUER": f"http://127.0.0.1:{port}",
-        "AUTHSERVER_DATABASE_URL": database_url or f"sqlite:///{work}/bench.db",
-        "AUTHSERVER_KEYS_DIR": str(work / "keys"),
-        "AUTHSERVER_AUTO_MIGRATE": "true",
-        "PYTHONPATH": str(ROOT),
-    }
-    if args.redis_url:
-        env["AUTHSERVER_REDIS_URL"] = args.redis_url
-        env["AUTHSERVER_REDIS_PREFIX"] = f"bench-{port}:"
-    # Enough for ~2,500 refreshes/s per worker; each run gets its own slice.
-    per_run_tokens = int(2500 * args.duration * max(1, args.workers))
-    need_tokens = per_run_tokens * args.runs if "refresh_token" in scenarios else 0
-
+    env = authserver_env(work, port, database_url, args.redis_url)
     from authserver.settings import load_settings
 
     settings = load_settings(env, env_file=None)
@@ -300,83 +151,89 @@ def bench(
         f"{args.runs} x {args.duration}s, database {settings.database_url.split(':')[0]}, "
         f"redis {'yes' if settings.redis_url else 'no'}"
     )
-    print(f"# cpu: {os.cpu_count()} cores; server on core 0, wrk on core 1")
-    creds = seed(env, need_tokens, 10_000 if "admin_clients" in scenarios else 0)
-    raw_sign = measure(RAW_SIGN.format(seconds=3), "0")
-    raw_hash = measure(
-        RAW_ARGON2.format(
-            t=settings.argon2_time_cost,
-            m=settings.argon2_memory_kib,
-            p=settings.argon2_parallelism,
-            seconds=3,
-        ),
-        "0",
-    )
+    raw_sign = raw_sign_rate(3)
+    raw_hash = raw_argon2_rate(settings)
     print(f"# raw RSA-2048 sign rate (core 0, this run): {raw_sign:,.0f}/s")
     print(f"# raw argon2id verify rate (core 0, this run): {raw_hash:,.1f}/s")
-
+    fresh, codes_per_run = 1000, int(raw_sign * 0.6 * args.duration) + 1000
+    creds = seed(
+        env,
+        {
+            "password": BENCH_PASSWORD,
+            "extra_clients": 10_000 if "admin_clients" in scenarios else 0,
+            "refresh": [
+                {"scope": args.refresh_scope, "count": fresh * args.runs, "file": f"{work}/rt.txt"}
+            ]
+            if "refresh_token" in scenarios
+            else [],
+            "codes": {"count": codes_per_run * args.runs, "file": f"{work}/codes.txt"}
+            if "authorization_code" in scenarios
+            else None,
+        },
+    )
     base = f"http://127.0.0.1:{port}"
     lua_dir = work / "lua"
     lua_dir.mkdir()
+    cc_lua = lua_post(lua_dir / "cc.lua", CC_BODY, creds["cc"])
+    pw_body = "grant_type=password&username=bench%40example.com&password=" + (
+        BENCH_PASSWORD.replace(" ", "+")
+    )
+    code_prefix = (
+        "grant_type=authorization_code&redirect_uri="
+        + creds["redirect_uri"].replace(":", "%3A").replace("/", "%2F")
+        + f"&code_verifier={creds['code_verifier']}&code="
+    )
     plans = {
-        "client_credentials": (
-            f"{base}/token",
-            lua_post(lua_dir / "cc.lua", "grant_type=client_credentials", creds["cc"]),
-            raw_sign,
-        ),
-        "refresh_token": (f"{base}/token", None, raw_sign),
-        "password": (
-            f"{base}/token",
-            lua_post(
-                lua_dir / "pw.lua",
-                "grant_type=password&username=bench%40example.com&password="
-                + BENCH_PASSWORD.replace(" ", "+"),
-                creds["app"],
-            ),
-            raw_hash,
-        ),
-        "jwks": (f"{base}/.well-known/jwks.json", None, None),
+        "client_credentials": (f"{base}/token", raw_sign),
+        "refresh_token": (f"{base}/token", raw_sign),
+        "authorization_code": (f"{base}/token", raw_sign),
+        "password": (f"{base}/token", raw_hash),
+        "jwks": (f"{base}/.well-known/jwks.json", None),
         # An access token checked by a resource server (signature, deny list, family state).
-        "introspection": (f"{base}/introspect", None, raw_sign),
+        "introspection": (f"{base}/introspect", raw_sign),
         # GET /admin/clients?limit=100 with 10,000 clients registered.
-        "admin_clients": (f"{base}/admin/clients?limit=100&offset=5000", None, None),
+        "admin_clients": (f"{base}/admin/clients?limit=100&offset=5000", None),
     }
-    tokens = Path(creds["tokens_file"]).read_text().split()
     print(f"{'scenario':<20}{'req/s median (min-max)':>30}{'p99 ms':>10}{'errors':>8}  vs ceiling")
     for name in scenarios:
-        url, lua, ceiling = plans[name]
+        url, ceiling = plans[name]
         rps, p99s, ratios, errs = [], [], [], 0
         for run in range(args.runs):
-            if name == "refresh_token":
-                chunk = lua_dir / f"tokens{run}.txt"
-                chunk.write_text(
-                    "\n".join(tokens[run * per_run_tokens : (run + 1) * per_run_tokens]) + "\n"
-                )
-                lua = lua_refresh(lua_dir / f"rt{run}.lua", chunk, creds["app"])
+            lua: Path | None = None
+            if name == "client_credentials":
+                lua = cc_lua
+            elif name == "password":
+                lua = lua_post(lua_dir / "pw.lua", pw_body, creds["app"])
+            elif name == "refresh_token":
+                chunk = slice_file(work / "rt.txt", run, fresh, lua_dir / f"rt{run}.txt")
+                lua = lua_refresh_chain(lua_dir / f"rt{run}.lua", chunk, creds["app"])
+            elif name == "authorization_code":
+                chunk = slice_file(work / "codes.txt", run, codes_per_run, lua_dir / f"c{run}.txt")
+                lua = lua_each(lua_dir / f"code{run}.lua", chunk, code_prefix, creds["web"])
             # The machine is shared and noisy: measure the ceiling right before each run
             # and compare each run with its own ceiling.
             run_ceiling = None
             if ceiling is not None:
-                run_ceiling = measure(
-                    (RAW_SIGN if ceiling is raw_sign else RAW_ARGON2).format(
-                        seconds=2,
-                        t=settings.argon2_time_cost,
-                        m=settings.argon2_memory_kib,
-                        p=settings.argon2_parallelism,
-                    ),
-                    "0",
+                run_ceiling = (
+                    raw_argon2_rate(settings, 2) if ceiling is raw_hash else raw_sign_rate(2)
                 )
-            proc = start_server(env, port, args.workers)
+            proc = start_authserver(env, port, args.workers)
             if name in ("introspection", "admin_clients"):
                 lua = token_scenario(lua_dir, name, base, creds)
+            spy = None
             try:
                 # Password hashing takes ~100 ms: a few connections saturate it.
                 conns = min(args.connections, 8) if name == "password" else args.connections
-                # Warm-up (client_credentials for refresh: its tokens are single-use).
-                warm = plans["client_credentials"][1] if name == "refresh_token" else lua
+                # Warm-up (client_credentials for single-use tokens and codes).
+                warm = cc_lua if name in ("refresh_token", "authorization_code") else lua
                 wrk(url, warm, 2, conns)
                 time.sleep(1 if name != "password" else 3)
+                if args.profile and run == args.runs - 1:
+                    args.profile.mkdir(parents=True, exist_ok=True)
+                    spy = profile_start(proc.pid, args.duration, args.profile / f"{name}.txt")
                 res = wrk(url, lua, args.duration, conns)
+                if spy:
+                    spy.wait(timeout=60)
             finally:
                 stop(proc)
             rps.append(res.rps)
@@ -390,7 +247,15 @@ def bench(
             if ratios
             else ""
         )
-        print(f"{name:<20}{summary(rps):>30}{statistics.median(p99s):>10.1f}{errs:>8}  {ratio}")
+        summary = f"{statistics.median(rps):>9,.0f}  ({min(rps):,.0f}-{max(rps):,.0f})"
+        print(f"{name:<20}{summary:>30}{statistics.median(p99s):>10.1f}{errs:>8}  {ratio}")
+        if args.profile:
+            top = subprocess.run(
+                [PYTHON, str(ROOT / "bench" / "profile_top.py"), str(args.profile / f"{name}.txt")],
+                capture_output=True,
+                text=True,
+            )
+            print(top.stdout or top.stderr)
     return 0
 
 

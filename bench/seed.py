@@ -1,17 +1,27 @@
-"""Seed a benchmark database: two clients, a user and pre-minted refresh tokens.
+"""Seed a benchmark database: clients, a user, pre-minted refresh tokens and codes.
 
-    python bench/seed.py TOKENS_FILE N PASSWORD [EXTRA_CLIENTS]   (AUTHSERVER_* settings)
+    python bench/seed.py SPEC_JSON     (AUTHSERVER_* settings from the environment)
 
-Prints the clients' Basic credentials as JSON. EXTRA_CLIENTS more clients are registered
-for the admin listing scenario (the bench user is an admin). Refresh tokens are minted through the
-token repository directly: N logins through the password grant would take minutes."""
+SPEC_JSON: {"password": ..., "refresh": [{"scope": ..., "count": N, "file": PATH}, ...],
+"codes": {"count": N, "file": PATH}, "extra_clients": N}. Prints the clients' Basic
+credentials (and the code exchange's redirect URI and PKCE verifier) as JSON.
+
+Tokens and codes are written through bulk inserts: minting N of them through the password
+grant or /authorize would take minutes. Codes get an hour to live instead of
+``auth_code_ttl`` (the bench exchanges them minutes later); the exchange checks the expiry
+all the same.
+"""
 
 from __future__ import annotations
 
 import base64
+import hashlib
 import json
 import sys
+import uuid
 from datetime import timedelta
+
+from sqlalchemy import insert
 
 from authserver.accounts.users import create_user
 from authserver.clock import to_datetime
@@ -20,15 +30,77 @@ from authserver.oauth.client_registry import ClientSpec, register_client
 from authserver.services import build_services
 from authserver.settings import load_settings
 from authserver.storage import migrate
+from authserver.storage.models import AuthorizationCode, RefreshToken, TokenFamily
 
-SCOPE = "openid email api:read"
+USER_SCOPE = "openid email api:read"
+REDIRECT_URI = "https://rp.example/callback"
+CODE_VERIFIER = "bench-verifier-" + "v" * 43
+BATCH = 5000
 
 
 def basic(client_id: str, secret: str | None) -> str:
     return "Basic " + base64.b64encode(f"{client_id}:{secret}".encode()).decode()
 
 
-def main(tokens_file: str, count: int, password: str, extra_clients: int = 0) -> None:
+def s256(verifier: str) -> str:
+    digest = hashlib.sha256(verifier.encode()).digest()
+    return base64.urlsafe_b64encode(digest).rstrip(b"=").decode()
+
+
+def bulk(conn, table, rows: list[dict]) -> None:
+    for i in range(0, len(rows), BATCH):
+        conn.execute(insert(table), rows[i : i + BATCH])
+
+
+def mint_refresh_tokens(conn, client_id, user_id, scope, count, now) -> list[str]:
+    families, tokens, out = [], [], []
+    for _ in range(count):
+        family_id = str(uuid.uuid4())
+        token = new_secret(32)
+        families.append(
+            {
+                "id": family_id,
+                "client_id": client_id,
+                "user_id": user_id,
+                "scope": scope,
+                "auth_time": now,
+                "created_at": now,
+                "expires_at": now + timedelta(days=1),
+            }
+        )
+        tokens.append({"token_hash": secret_hash(token), "family_id": family_id, "created_at": now})
+        out.append(token)
+    bulk(conn, TokenFamily.__table__, families)
+    bulk(conn, RefreshToken.__table__, tokens)
+    return out
+
+
+def mint_codes(conn, client_id, user_id, count, now) -> list[str]:
+    rows, out = [], []
+    challenge = s256(CODE_VERIFIER)
+    for i in range(count):
+        code = new_secret(32)
+        rows.append(
+            {
+                "code_hash": secret_hash(code),
+                "client_id": client_id,
+                "user_id": user_id,
+                "redirect_uri": REDIRECT_URI,
+                "scope": USER_SCOPE,
+                "nonce": f"nonce-{i}",
+                "code_challenge": challenge,
+                "code_challenge_method": "S256",
+                "auth_time": now,
+                "created_at": now,
+                "expires_at": now + timedelta(hours=1),
+            }
+        )
+        out.append(code)
+    bulk(conn, AuthorizationCode.__table__, rows)
+    return out
+
+
+def main(spec: dict) -> None:
     settings = load_settings()
     migrate.upgrade(settings.database_url)
     svc = build_services(settings)
@@ -42,7 +114,19 @@ def main(tokens_file: str, count: int, password: str, extra_clients: int = 0) ->
             uow,
             svc.clock,
             ClientSpec(
-                name="bench app", grant_types=["password", "refresh_token"], scope=SCOPE + " admin"
+                name="bench app",
+                grant_types=["password", "refresh_token"],
+                scope=USER_SCOPE + " admin",
+            ),
+        )
+        web, web_secret = register_client(
+            uow,
+            svc.clock,
+            ClientSpec(
+                name="bench web",
+                grant_types=["authorization_code"],
+                scope=USER_SCOPE,
+                redirect_uris=[REDIRECT_URI],
             ),
         )
         user = create_user(
@@ -50,10 +134,10 @@ def main(tokens_file: str, count: int, password: str, extra_clients: int = 0) ->
             svc.passwords,
             svc.clock,
             email="bench@example.com",
-            password=password,
+            password=spec["password"],
             role="admin",
         )
-        for i in range(extra_clients):
+        for i in range(int(spec.get("extra_clients", 0))):
             register_client(
                 uow,
                 svc.clock,
@@ -61,26 +145,35 @@ def main(tokens_file: str, count: int, password: str, extra_clients: int = 0) ->
                     name=f"listed client {i}", grant_types=["client_credentials"], scope="api:read"
                 ),
             )
+        uow.session.flush()
+        conn = uow.session.connection()
         now = to_datetime(svc.clock.now())
-        tokens = []
-        for _ in range(count):
-            family_id = uow.tokens.create_family(
-                client_id=app.client_id,
-                user_id=user.id,
-                scope=SCOPE,
-                auth_time=now,
-                now=now,
-                lifetime=timedelta(days=1),
+        written: dict[str, list[str]] = {}
+        for item in spec.get("refresh", []):
+            written[item["file"]] = mint_refresh_tokens(
+                conn, app.client_id, user.id, item["scope"], int(item["count"]), now
             )
-            token = new_secret(32)
-            uow.tokens.add_refresh_token(family_id, secret_hash(token), now)
-            tokens.append(token)
-    with open(tokens_file, "w") as f:
-        f.write("\n".join(tokens) + "\n")
+        codes = spec.get("codes")
+        if codes:
+            written[codes["file"]] = mint_codes(
+                conn, web.client_id, user.id, int(codes["count"]), now
+            )
+    svc.db.dispose()
+    for path, values in written.items():
+        with open(path, "w") as f:
+            f.write("\n".join(values) + "\n")
     print(
-        json.dumps({"cc": basic(cc.client_id, cc_secret), "app": basic(app.client_id, app_secret)})
+        json.dumps(
+            {
+                "cc": basic(cc.client_id, cc_secret),
+                "app": basic(app.client_id, app_secret),
+                "web": basic(web.client_id, web_secret),
+                "redirect_uri": REDIRECT_URI,
+                "code_verifier": CODE_VERIFIER,
+            }
+        )
     )
 
 
 if __name__ == "__main__":
-    main(sys.argv[1], int(sys.argv[2]), sys.argv[3], int(sys.argv[4]) if len(sys.argv) > 4 else 0)
+    main(json.loads(sys.argv[1]))

@@ -1,0 +1,233 @@
+"""CPU cost per request of one scenario, in process: the ASGI app driven directly (no HTTP
+server, no load generator), so the figure holds on a busy machine.
+
+    python bench/micro.py SCENARIO N [--concurrency 16] [--postgres URL --redis-url URL]
+    valgrind --tool=callgrind --callgrind-out-file=cg.%p python bench/micro.py cc 200
+
+SCENARIO: cc, refresh, refresh_openid, code, jwks. Prints CPU microseconds per request
+(process time: every thread). Instruction counts: run under callgrind with N and 2N and
+divide the difference by N (start-up cancels out).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+from urllib.parse import quote
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from harness import (
+    BENCH_PASSWORD,
+    authserver_env,
+    drop_database,
+    free_port,
+    scratch_database,
+    seed,
+)
+
+SCOPES = {"refresh": "api:read", "refresh_openid": "openid email api:read"}
+
+
+class Driver:
+    def __init__(self, app, state: dict, base_headers: list[tuple[bytes, bytes]]) -> None:
+        self.app, self.state, self.base_headers = app, state, base_headers
+
+    async def post(self, path: str, body: bytes, auth: str) -> tuple[int, bytes]:
+        scope = {
+            "type": "http",
+            "asgi": {"version": "3.0"},
+            "http_version": "1.1",
+            "method": "POST",
+            "scheme": "http",
+            "path": path,
+            "raw_path": path.encode(),
+            "query_string": b"",
+            "root_path": "",
+            "headers": [
+                *self.base_headers,
+                (b"content-type", b"application/x-www-form-urlencoded"),
+                (b"content-length", str(len(body)).encode()),
+                (b"authorization", auth.encode()),
+            ],
+            "client": ("127.0.0.1", 50000),
+            "server": ("127.0.0.1", 80),
+            "state": self.state.copy(),
+        }
+        sent = False
+        status, chunks = 0, []
+
+        async def receive():
+            nonlocal sent
+            if not sent:
+                sent = True
+                return {"type": "http.request", "body": body, "more_body": False}
+            await asyncio.sleep(3600)
+
+        async def send(message):
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+            elif message["type"] == "http.response.body":
+                chunks.append(message.get("body", b""))
+
+        await self.app(scope, receive, send)
+        return status, b"".join(chunks)
+
+
+async def lifespan(app, state: dict):
+    queue: asyncio.Queue = asyncio.Queue()
+    started = asyncio.Event()
+
+    async def receive():
+        return await queue.get()
+
+    async def send(message):
+        if message["type"] == "lifespan.startup.complete":
+            started.set()
+        elif message["type"] == "lifespan.startup.failed":
+            raise SystemExit(message.get("message"))
+
+    task = asyncio.create_task(app({"type": "lifespan", "state": state}, receive, send))
+    await queue.put({"type": "lifespan.startup"})
+    await started.wait()
+    return task, queue
+
+
+async def run(args, env: dict[str, str], creds: dict[str, str], work: Path) -> None:
+    os.environ.update(env)
+    from authserver.app import create_app
+    from authserver.settings import load_settings
+
+    settings = load_settings(env, env_file=None)
+    # As `authserver serve` does: JSON access log lines (here into /dev/null).
+    import logging
+
+    from authserver.observability import configure_logging
+
+    configure_logging(settings.log_level, settings.log_format)
+    logging.getLogger().handlers[0].setStream(open(os.devnull, "w"))  # noqa: SIM115
+    app = create_app(settings)
+    state: dict = {}
+    task, queue = await lifespan(app, state)
+    driver = Driver(app, state, [(b"host", b"127.0.0.1")])
+    bodies = make_bodies(args, creds, work)
+
+    async def one(i: int) -> None:
+        path, body, auth = bodies(i)
+        status, out = await driver.post(path, body, auth)
+        if status != 200:
+            raise SystemExit(f"request {i}: {status} {out[:300]!r}")
+        if args.scenario.startswith("refresh"):
+            chains.append(out.split(b'"refresh_token":"')[1].split(b'"')[0].decode())
+
+    chains: list[str] = []
+    # Warm-up, then the measured requests, `concurrency` at a time.
+    for i in range(0, args.warmup, args.concurrency):
+        await asyncio.gather(*(one(j) for j in range(i, min(args.warmup, i + args.concurrency))))
+    if os.environ.get("MICRO_FREEZE"):
+        import gc
+
+        gc.collect()
+        gc.freeze()
+    gc_time = gc_watch()
+    cpu0, wall0 = time.process_time(), time.perf_counter()
+    end = args.warmup + args.n
+    for i in range(args.warmup, end, args.concurrency):
+        await asyncio.gather(*(one(j) for j in range(i, min(end, i + args.concurrency))))
+    cpu, wall = time.process_time() - cpu0, time.perf_counter() - wall0
+    collections, seconds = gc_time()
+    print(
+        f"gc: {collections} collections ({sum(collections)}), "
+        f"{seconds / args.n * 1e6:,.0f} us/request"
+    )
+    print(
+        f"{args.scenario}: {args.n} requests, CPU {cpu / args.n * 1e6:,.0f} us/request, "
+        f"wall {args.n / wall:,.0f} req/s"
+    )
+    await queue.put({"type": "lifespan.shutdown"})
+    await task
+
+
+def gc_watch():
+    """Collections per generation and the time they took, from now on."""
+    import gc
+
+    counts, spent, started = [0, 0, 0], [0.0], [0.0]
+
+    def callback(phase: str, info: dict) -> None:
+        if phase == "start":
+            started[0] = time.perf_counter()
+        else:
+            counts[info["generation"]] += 1
+            spent[0] += time.perf_counter() - started[0]
+
+    gc.callbacks.append(callback)
+    return lambda: (counts, spent[0])
+
+
+def make_bodies(args, creds, work: Path):
+    cc_body = b"grant_type=client_credentials&scope=api:read"
+    if args.scenario == "cc":
+        return lambda i: ("/token", cc_body, creds["cc"])
+    if args.scenario.startswith("refresh"):
+        fresh = (work / "rt.txt").read_text().split()
+        chains: list[str] = []
+
+        def refresh(i: int):
+            token = chains.pop() if chains else fresh.pop()
+            return (
+                "/token",
+                f"grant_type=refresh_token&refresh_token={token}".encode(),
+                creds["app"],
+            )
+
+        return refresh
+    if args.scenario == "code":
+        codes = (work / "codes.txt").read_text().split()
+        prefix = (
+            f"grant_type=authorization_code&redirect_uri={quote(creds['redirect_uri'], '')}"
+            f"&code_verifier={creds['code_verifier']}&code="
+        )
+        return lambda i: ("/token", (prefix + codes[i]).encode(), creds["web"])
+    raise SystemExit(f"unknown scenario {args.scenario}")
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("scenario")
+    ap.add_argument("n", type=int)
+    ap.add_argument("--warmup", type=int, default=64)
+    ap.add_argument("--concurrency", type=int, default=16)
+    ap.add_argument("--postgres")
+    ap.add_argument("--redis-url")
+    args = ap.parse_args()
+    work = Path(tempfile.mkdtemp(prefix="authserver-micro-"))
+    database_url = scratch_database(args.postgres, "_micro") if args.postgres else None
+    try:
+        env = authserver_env(work, free_port(), database_url, args.redis_url)
+        total = args.warmup + args.n
+        spec = {"password": BENCH_PASSWORD}
+        if args.scenario in SCOPES:
+            spec["refresh"] = [
+                {"scope": SCOPES[args.scenario], "count": total, "file": str(work / "rt.txt")}
+            ]
+        if args.scenario == "code":
+            spec["codes"] = {"count": total, "file": str(work / "codes.txt")}
+        creds = seed(env, spec)
+        env["AUTHSERVER_AUTO_MIGRATE"] = "false"  # seed.py migrated
+        import uvloop
+
+        uvloop.run(run(args, env, creds, work))
+    finally:
+        if database_url:
+            drop_database(args.postgres, database_url)
+
+
+if __name__ == "__main__":
+    main()
