@@ -112,7 +112,11 @@ async def run(args, env: dict[str, str], creds: dict[str, str], work: Path) -> N
 
     configure_logging(settings.log_level, settings.log_format)
     logging.getLogger().handlers[0].setStream(open(os.devnull, "w"))  # noqa: SIM115
-    app = create_app(settings)
+    # As `authserver serve` builds it (the start-up heap frozen, where the tree has that).
+    try:
+        app = create_app(settings, freeze_gc=True)
+    except TypeError:
+        app = create_app(settings)
     state: dict = {}
     task, queue = await lifespan(app, state)
     driver = Driver(app, state, [(b"host", b"127.0.0.1")])
@@ -130,11 +134,6 @@ async def run(args, env: dict[str, str], creds: dict[str, str], work: Path) -> N
     # Warm-up, then the measured requests, `concurrency` at a time.
     for i in range(0, args.warmup, args.concurrency):
         await asyncio.gather(*(one(j) for j in range(i, min(args.warmup, i + args.concurrency))))
-    if os.environ.get("MICRO_FREEZE"):
-        import gc
-
-        gc.collect()
-        gc.freeze()
     gc_time = gc_watch()
     cpu0, wall0 = time.process_time(), time.perf_counter()
     end = args.warmup + args.n

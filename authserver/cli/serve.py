@@ -54,7 +54,7 @@ def run(args: argparse.Namespace) -> int:
     configure_logging(settings.log_level, settings.log_format)
     options["log_config"] = None  # keep the handlers configure_logging installed
     if settings.workers == 1:
-        uvicorn.run(create_app(settings), **options)  # type: ignore[arg-type]
+        uvicorn.run(create_app(settings, freeze_gc=True), **options)  # type: ignore[arg-type]
         return 0
     # Each worker process builds its own app from the environment, and writes its metric
     # samples to a shared folder so /metrics on any worker reports all of them.

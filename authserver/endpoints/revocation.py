@@ -11,5 +11,5 @@ from authserver.web.oauth_bridge import call_server, form_request
 async def revoke(request: Request) -> Response:
     oauth_request = await form_request(request)
     return await call_server(
-        request, oauth_request, lambda s: s.create_endpoint_response("revocation", oauth_request)
+        request, oauth_request, lambda s, r: s.create_endpoint_response("revocation", r)
     )

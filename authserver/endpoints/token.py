@@ -2,17 +2,46 @@
 
 from __future__ import annotations
 
+from authlib.oauth2.rfc6749 import InvalidClientError
 from starlette.requests import Request
 from starlette.responses import Response
 
+from authserver.oauth import client_auth
+from authserver.oauth.requests import OAuthRequest
 from authserver.web.oauth_bridge import call_server, form_request
+
+# Client authentication methods that need nothing but the cached registration.
+SECRET_METHODS = ("client_secret_basic", "client_secret_post")
 
 
 async def token(request: Request) -> Response:
     oauth_request = await form_request(request)
     response = await call_server(
-        request, oauth_request, lambda s: s.create_token_response(oauth_request)
+        request,
+        oauth_request,
+        lambda s, r: s.create_token_response(r),
+        offline=needs_no_database(request, oauth_request),
     )
     if response.status_code == 200:
         request.state.services.metrics.token_issued(oauth_request.form.get("grant_type"))
     return response
+
+
+def needs_no_database(request: Request, oauth_request: OAuthRequest) -> bool:
+    """Whether the request can be answered on the event loop: a client_credentials grant
+    (its token is a self-contained JWT, nothing is stored) by a client whose registration
+    is cached, authenticating with its secret. Anything that turns out to need the
+    database after all runs again in a thread (``call_server``); nothing else on that
+    path may block (no Redis, no network)."""
+    form = oauth_request.form
+    if form.get("grant_type") != "client_credentials":
+        return False
+    try:
+        basic = client_auth.basic_credentials(oauth_request)
+    except InvalidClientError:
+        return False  # answered in the thread, like any failure
+    client_id = basic[0] if basic else form.get("client_id")
+    if not client_id or (basic is None and "client_secret" not in form):
+        return False
+    record = request.state.services.clients.peek(client_id)
+    return record is not None and record.token_endpoint_auth_method in SECRET_METHODS

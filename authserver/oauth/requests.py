@@ -56,6 +56,18 @@ class OAuthRequest(OAuth2Request):
         self.payload = FormPayload({k: v[-1] for k, v in lists.items() if v}, lists)
         self.meta = meta or RequestMeta()
 
+    def fresh_copy(self) -> OAuthRequest:
+        """The request as it arrived, without what a grant set on it."""
+        return OAuthRequest(
+            self.method,
+            self.uri,
+            self.headers,
+            form=self._form,
+            query=self._query,
+            params=self.payload.datalist,
+            meta=self.meta,
+        )
+
     @property
     def form(self) -> dict[str, str]:
         return self._form

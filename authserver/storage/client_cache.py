@@ -77,6 +77,13 @@ class ClientCache:
             self._entries[client_id] = (now + self.ttl, record)
         return record
 
+    def peek(self, client_id: str) -> ClientRecord | None:
+        """The registration if it is cached and fresh, else None (never loads)."""
+        entry = self._entries.get(client_id)
+        if entry is None or self.ttl <= 0 or entry[0] <= self.clock.now():
+            return None
+        return entry[1]
+
     def cors_origins(self, load: Callable[[], set[str]]) -> frozenset[str]:
         """The union of every client's allowed CORS origins, cached like registrations."""
         now = self.clock.now()

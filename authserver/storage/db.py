@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from functools import cached_property
 from pathlib import Path
@@ -60,6 +60,14 @@ def make_engine(url: str, pool_size: int = 10) -> Engine:
     )
 
 
+class NeedsDatabase(Exception):
+    """An offline unit of work was asked for the database (nothing was read or written)."""
+
+
+def _refuse_session() -> Session:
+    raise NeedsDatabase()
+
+
 class Database:
     """One engine and session factory per process (built in the app lifespan)."""
 
@@ -87,6 +95,12 @@ class Database:
         finally:
             uow.close()
 
+    def offline_unit_of_work(self) -> UnitOfWork:
+        """A unit of work for work run on the event loop, which must not block: its first
+        use of the database raises ``NeedsDatabase``, before anything is read or written,
+        so the caller can run the work again in a thread."""
+        return UnitOfWork(_refuse_session)
+
     def ping(self) -> bool:
         try:
             with self.engine.connect() as conn:
@@ -102,7 +116,7 @@ class Database:
 class UnitOfWork:
     """The repositories of one transaction. The session opens on first use."""
 
-    def __init__(self, factory: sessionmaker[Session]) -> None:
+    def __init__(self, factory: Callable[[], Session]) -> None:
         self._factory = factory
         self._session: Session | None = None
 

@@ -21,6 +21,7 @@ from authserver.i18n.message import N_, Text
 from authserver.oauth.requests import OAuthRequest, OAuthResponse, RequestMeta
 from authserver.oauth.server import AuthServer
 from authserver.params import parse_decimal
+from authserver.storage.db import NeedsDatabase
 from authserver.web import cors
 
 FORM_TYPE = "application/x-www-form-urlencoded"
@@ -122,20 +123,40 @@ async def form_request(request: Request) -> OAuthRequest:
 
 
 async def call_server(
-    request: Request, oauth_request: OAuthRequest, call: Callable[[AuthServer], OAuthResponse]
+    request: Request,
+    oauth_request: OAuthRequest,
+    call: Callable[[AuthServer, OAuthRequest], OAuthResponse],
+    *,
+    offline: bool = False,
 ) -> Response:
-    """Run ``call`` on a server bound to a fresh unit of work, in the thread pool."""
+    """Run ``call`` on a server bound to a fresh unit of work, in the thread pool.
+
+    ``offline``: first try it on the event loop with a unit of work that refuses the
+    database (a client_credentials request of a cached client needs none: see
+    ``endpoints.token``); at the first database use it runs again, from the request as it
+    arrived, in the thread pool. A thread-pool hop costs a signing request a fifth of its
+    throughput (PERFORMANCE.md)."""
     services = request.state.services
     factory = request.state.oauth
+    result: OAuthResponse | None = None
+    if offline:
+        try:
+            result = call(
+                factory(services.db.offline_unit_of_work(), oauth_request.meta), oauth_request
+            )
+        except NeedsDatabase:
+            oauth_request = oauth_request.fresh_copy()
+    if result is None:
+        current = oauth_request
 
-    def work() -> OAuthResponse:
-        with services.db.unit_of_work() as uow:
-            return call(factory(uow, oauth_request.meta))
+        def work() -> OAuthResponse:
+            with services.db.unit_of_work() as uow:
+                return call(factory(uow, current.meta), current)
 
-    # The context goes along, so log lines written in the thread carry the request id.
-    context = contextvars.copy_context()
-    loop = asyncio.get_running_loop()
-    result = await loop.run_in_executor(services.protocol_threads, context.run, work)
+        # The context goes along, so log lines written in the thread carry the request id.
+        context = contextvars.copy_context()
+        loop = asyncio.get_running_loop()
+        result = await loop.run_in_executor(services.protocol_threads, context.run, work)
     response = to_response(result)
     if "origin" in request.headers:
         # The client that authenticated decides which browser origins may read this.
