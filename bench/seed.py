@@ -64,6 +64,7 @@ def mint_refresh_tokens(conn, client_id, user_id, scope, count, now) -> list[str
                 "user_id": user_id,
                 "scope": scope,
                 "auth_time": now,
+                "amr": ["pwd"],
                 "created_at": now,
                 "expires_at": now + timedelta(days=1),
             }
@@ -91,6 +92,7 @@ def mint_codes(conn, client_id, user_id, count, now) -> list[str]:
                 "code_challenge": challenge,
                 "code_challenge_method": "S256",
                 "auth_time": now,
+                "amr": ["pwd"],
                 "created_at": now,
                 "expires_at": now + timedelta(hours=1),
             }
@@ -135,7 +137,7 @@ def main(spec: dict) -> None:
             svc.clock,
             email="bench@example.com",
             password=spec["password"],
-            role="admin",
+            roles=["admin"],
         )
         for i in range(int(spec.get("extra_clients", 0))):
             register_client(
