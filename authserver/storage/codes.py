@@ -9,7 +9,6 @@ from sqlalchemy.orm import Session
 
 from authserver.storage.models import AuthorizationCode
 
-
 _codes = AuthorizationCode.__table__
 # Built once (the exchange is on the token hot path): an ORM UPDATE per request spent more
 # on statement building and identity-map synchronisation than on the database.
