@@ -24,6 +24,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from harness import (
     BENCH_PASSWORD,
+    ROOT,
     authserver_env,
     drop_database,
     free_port,
@@ -101,6 +102,7 @@ async def lifespan(app, state: dict):
 
 async def run(args, env: dict[str, str], creds: dict[str, str], work: Path) -> None:
     os.environ.update(env)
+    sys.path.insert(0, str(ROOT))  # the tree this bench/ belongs to, not the installed one
     from authserver.app import create_app
     from authserver.settings import load_settings
 
