@@ -31,12 +31,19 @@ def _without_loopback_port(uri: str) -> str | None:
     return f"http://{match.group(1)}{match.group(2) or ''}"
 
 
-def redirect_uri_matches(registered: list[str] | tuple[str, ...], redirect_uri: str) -> bool:
+def redirect_uri_matches(
+    registered: list[str] | tuple[str, ...], redirect_uri: str, *, native: bool
+) -> bool:
     """Exact string match, as registered: no prefix, no wildcard (RFC 9700 §4.1.3). The
-    one exception: a loopback IP redirect URI matches on any port, since a native app
-    listens on whatever port the OS gives it (RFC 8252 §7.3: the server MUST allow it)."""
+    one exception, for native apps only (``native``: public clients): a loopback IP
+    redirect URI matches on any port, since a native app listens on whatever port the OS
+    gives it (RFC 8252 §7.3: the server MUST allow it). A confidential (web) client's
+    loopback URI matches exactly: RFC 8252 §7.3 and RFC 9700 §2.1 make the exception
+    for native clients, and another local process could listen on the other port."""
     if redirect_uri in registered:
         return True
+    if not native:
+        return False
     portless = _without_loopback_port(redirect_uri)
     return portless is not None and any(_without_loopback_port(r) == portless for r in registered)
 
@@ -81,7 +88,7 @@ class OAuthClient(ClientMixin):
         return " ".join(s for s in dict.fromkeys(scope.split()) if s in allowed)
 
     def check_redirect_uri(self, redirect_uri: str) -> bool:
-        return redirect_uri_matches(self.record.redirect_uris, redirect_uri)
+        return redirect_uri_matches(self.record.redirect_uris, redirect_uri, native=self.is_public)
 
     def check_client_secret(self, client_secret: str) -> bool:
         return matches_hash(client_secret, self.record.secret_hash)

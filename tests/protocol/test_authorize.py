@@ -249,6 +249,24 @@ def test_a_loopback_redirect_uri_matches_on_any_port(client, factory):
         assert r.status_code == 400 and "location" not in r.headers
 
 
+def test_a_confidential_clients_loopback_redirect_uri_matches_exactly(client, factory):
+    """The any-port exception is for native (public) clients only (RFC 8252 §7.3, RFC 9700
+    §2.1): a web client's code never goes to another port on the machine."""
+    web = factory.client(
+        grant_types=["authorization_code"],
+        scope="openid",
+        redirect_uris=["http://127.0.0.1:3002/cb"],
+        first_party=True,
+    )
+    user = factory.user()
+    flow = Flow(client, web, scope="openid")
+    r = flow.start(redirect_uri="http://127.0.0.1:9/cb")
+    assert r.status_code == 400 and "location" not in r.headers
+    r = flow.login(user, flow.start(redirect_uri="http://127.0.0.1:3002/cb"))
+    assert r.status_code == 302
+    assert r.headers["location"].startswith("http://127.0.0.1:3002/cb?code=")
+
+
 def test_without_a_scope_parameter_there_is_no_id_token(client, factory, web_app):
     """Only a request naming `openid` is an OpenID Connect request (OIDC Core §3.1.2.1):
     the default scope of a request without one leaves it out."""
