@@ -88,6 +88,9 @@ def create_app(
         exception_handlers={**EXCEPTION_HANDLERS, ApiError: api_error},  # type: ignore[dict-item]
         lifespan=lifespan,
     )
+    # Starlette would answer /token/ with a redirect to an absolute URL built from the
+    # Host header (anyone's choice): every path is exact, a stray slash is a 404.
+    app.router.redirect_slashes = False
     direct = TokenEndpoint(
         app, hsts=settings.issuer_is_https, access_log_enabled=settings.access_log
     )

@@ -167,8 +167,10 @@ class AccessTokenVerifier:
 
 class RequireAccessToken:
     """Starlette/ASGI middleware: every HTTP request needs a valid bearer token (except
-    ``exempt`` path prefixes). The claims land in ``request.state.access_token``; failures
-    answer 401/403 with ``WWW-Authenticate`` (RFC 6750 §3)."""
+    under the ``exempt`` paths, matched by whole segments: ``/health`` exempts ``/health``
+    and ``/health/live``, not ``/healthcare``). The claims land in
+    ``request.state.access_token``; failures answer 401/403 with ``WWW-Authenticate``
+    (RFC 6750 §3)."""
 
     def __init__(
         self,
@@ -180,10 +182,13 @@ class RequireAccessToken:
         self.app = app
         self.verifier = verifier
         self.scopes = list(scopes)
-        self.exempt = tuple(exempt)
+        self.exempt = tuple(p.rstrip("/") for p in exempt)
+
+    def is_exempt(self, path: str) -> bool:
+        return any(path == p or path.startswith(p + "/") for p in self.exempt)
 
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
-        if scope["type"] != "http" or (self.exempt and scope["path"].startswith(self.exempt)):
+        if scope["type"] != "http" or self.is_exempt(scope["path"]):
             await self.app(scope, receive, send)
             return
         header = next((v for k, v in scope["headers"] if k == b"authorization"), b"")

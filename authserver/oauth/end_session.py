@@ -67,9 +67,13 @@ def parse(params: dict[str, str], keys: KeySet, issuer: str, find_client: Any) -
     if client_id and client is None:
         raise LogoutRequestError("Unknown client.")
     redirect_uri = params.get("post_logout_redirect_uri")
-    # §3: the OP MUST NOT redirect to a URI not registered for the client.
-    if redirect_uri is not None and (
-        client is None or redirect_uri not in client.post_logout_redirect_uris
-    ):
+    # §3: the OP MUST NOT redirect to a URI not registered for the client; without a
+    # hint or a client_id there is no client to look the URI up for.
+    if redirect_uri is not None and client is None:
+        raise LogoutRequestError(
+            "post_logout_redirect_uri needs an id_token_hint or a client_id to say "
+            "which application it belongs to."
+        )
+    if redirect_uri is not None and redirect_uri not in client.post_logout_redirect_uris:
         raise LogoutRequestError("post_logout_redirect_uri is not registered for the client.")
     return LogoutRequest(hint, client, redirect_uri, params.get("state"))

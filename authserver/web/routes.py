@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from starlette.routing import Mount, Route
+from starlette.routing import Mount, Route, Router
 
 from authserver import ops
 from authserver.admin import routes as admin_routes
@@ -49,7 +49,8 @@ routes = [
     Route("/healthz", ops.healthz, methods=["GET"]),
     Route("/readyz", ops.readyz, methods=["GET"]),
     Route("/metrics", ops.metrics, methods=["GET"]),
-    Mount("/admin", routes=admin_routes.routes),
+    # No slash redirects (see app.create_app): their Location comes from the Host header.
+    Mount("/admin", app=Router(admin_routes.routes, redirect_slashes=False)),
     Route("/brand.css", branding.stylesheet, methods=["GET"]),
     Mount("/static", app=static.static, name="static"),
 ]

@@ -139,6 +139,22 @@ def test_no_open_redirect_and_no_tampered_hint(client, factory, web_app, params)
     assert r.status_code == 400 and "location" not in r.headers
 
 
+def test_a_redirect_uri_without_hint_or_client_id_says_what_is_missing(client, web_app):
+    r = client.get("/logout", params={"post_logout_redirect_uri": BYE}, follow_redirects=False)
+    assert r.status_code == 400 and "location" not in r.headers
+    assert "needs an id_token_hint or a client_id" in r.text
+    assert "not registered" not in r.text
+    r = client.get(
+        "/logout",
+        params={
+            "post_logout_redirect_uri": "https://evil.example/",
+            "client_id": web_app.client_id,
+        },
+        follow_redirects=False,
+    )
+    assert r.status_code == 400 and "is not registered for the client" in r.text
+
+
 def test_hint_and_client_id_must_agree(client, factory, web_app):
     other = factory.client(
         grant_types=["authorization_code"],

@@ -120,3 +120,24 @@ def test_starlette_middleware(issued):
         assert r.status_code == 403 and "insufficient_scope" in r.headers["www-authenticate"]
         r = http.get("/orders", headers={"Authorization": "Bearer a.b.c"})
         assert r.status_code == 401 and "invalid_token" in r.headers["www-authenticate"]
+
+
+def test_exempt_paths_match_whole_segments(issued):
+    token, fetch, _ = issued
+    verifier = AccessTokenVerifier(ISSUER, ISSUER, fetch=fetch)
+
+    async def ok(request: Request) -> JSONResponse:
+        return JSONResponse({"token": "access_token" in request.state._state})
+
+    api = Starlette(
+        routes=[Route("/health", ok), Route("/health/live", ok), Route("/{p:path}", ok)]
+    )
+    api.add_middleware(RequireAccessToken, verifier=verifier, exempt=["/health"])
+    with TestClient(api) as http:
+        for open_path in ("/health", "/health/live"):
+            assert http.get(open_path).json() == {"token": False}
+        for guarded in ("/healthcare", "/healthcare/records", "/health.json", "/healthz"):
+            r = http.get(guarded)
+            assert r.status_code == 401 and r.headers["www-authenticate"] == "Bearer", guarded
+        r = http.get("/healthcare/records", headers={"Authorization": f"Bearer {token()}"})
+        assert r.status_code == 200 and r.json() == {"token": True}
