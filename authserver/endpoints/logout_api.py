@@ -8,8 +8,11 @@ service's ``/logout`` and ``/logout-all``):
   login session and token family ends and earlier access tokens become invalid.
 
 Both answer 204. The token is read and checked by ``web.bearer`` (RFC 6750 §2.1 header;
-§3 errors: 401 + ``WWW-Authenticate`` for a missing, invalid, expired or revoked token);
-a token without a user (client_credentials) gets 403 ``insufficient_scope``."""
+§3 errors: 401 + ``WWW-Authenticate`` for a missing, invalid, expired or revoked token,
+and for one whose audience is not this server: an API must not replay the tokens it is
+sent). Logging out everywhere reaches far beyond the app asking, so it takes a token of a
+first-party client or one granted the ``logout_all`` scope; any other token (a third-party
+app's, or client_credentials, which have no user) gets 403 ``insufficient_scope``."""
 
 from __future__ import annotations
 
@@ -29,6 +32,8 @@ from authserver.storage.db import UnitOfWork
 from authserver.web import bearer
 from authserver.web.errors import NO_STORE
 from authserver.web.oauth_bridge import request_meta
+
+LOGOUT_ALL_SCOPE = "logout_all"
 
 
 def _user_id(claims: dict[str, Any]) -> str | None:
@@ -57,12 +62,27 @@ def _logout_current(
     )
 
 
+def _may_log_out_everywhere(uow: UnitOfWork, services: Services, claims: dict[str, Any]) -> bool:
+    if LOGOUT_ALL_SCOPE in str(claims.get("scope", "")).split():
+        return True
+    client_id = str(claims.get("client_id", ""))
+    client = services.clients.get(client_id, lambda: uow.clients.get(client_id))
+    return client is not None and client.first_party
+
+
 def _logout_all(
     uow: UnitOfWork, services: Services, meta: RequestMeta, claims: dict[str, Any]
 ) -> None:
     user_id = _user_id(claims)
     if user_id is None or uow.users.get(user_id) is None:
         raise bearer.BearerError(403, "insufficient_scope", "This token does not belong to a user.")
+    if not _may_log_out_everywhere(uow, services, claims):
+        raise bearer.BearerError(
+            403,
+            "insufficient_scope",
+            "Logging out everywhere needs a first-party app or the logout_all scope.",
+            LOGOUT_ALL_SCOPE,
+        )
     account.log_out_everywhere(
         uow,
         services,
@@ -84,7 +104,7 @@ async def _handle(request: Request, work: Work) -> Response:
 
     def run() -> None:
         with services.db.unit_of_work() as uow:
-            view = bearer.authenticate(request, uow)
+            view = bearer.authenticate(request, uow, for_issuer=True)
             work(uow, services, meta, view.claims)
 
     await run_in_threadpool(run)

@@ -31,6 +31,7 @@ BUILT_IN: dict[str, Text] = {
     "email": N_("See your e-mail address"),
     "offline_access": N_("Stay signed in to it when you are away (refresh tokens)"),
     "admin": N_("Administer this sign-in service"),
+    "logout_all": N_("Sign you out of every browser and app"),
 }
 
 

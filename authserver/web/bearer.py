@@ -6,6 +6,7 @@ family, disabled user, ``tokens_valid_after``): this module only reads and repor
 from __future__ import annotations
 
 import json
+from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import Response
@@ -40,14 +41,26 @@ def bearer_token(request: Request) -> str:
     return token.strip()
 
 
-def authenticate(request: Request, uow: UnitOfWork, *, scope: str | None = None) -> AccessTokenView:
-    """The live access token this request carries, holding ``scope`` if one is named.
+def audiences(claims: dict[str, Any]) -> list[str]:
+    aud = claims.get("aud")
+    return [aud] if isinstance(aud, str) else [a for a in aud or () if isinstance(a, str)]
+
+
+def authenticate(
+    request: Request, uow: UnitOfWork, *, scope: str | None = None, for_issuer: bool = False
+) -> AccessTokenView:
+    """The live access token this request carries, holding ``scope`` if one is named,
+    and with ``for_issuer`` one whose `aud` names this server (its issuer), so that an
+    API that was handed a token for itself cannot replay it at ours (RFC 9068 §4).
     Call it in the thread pool (it reads the database and Redis)."""
     token = bearer_token(request)
-    ctx = OAuthContext(uow, request.state.services, request_meta(request))
+    services = request.state.services
+    ctx = OAuthContext(uow, services, request_meta(request))
     view = find_access_token(ctx, token, with_expired=False)
     if view is None or view.revoked:
         raise BearerError(401, "invalid_token", "The access token is invalid, expired or revoked.")
+    if for_issuer and services.settings.issuer not in audiences(view.claims):
+        raise BearerError(401, "invalid_token", "The access token is not meant for this server.")
     if scope and scope not in str(view.claims.get("scope", "")).split():
         raise BearerError(403, "insufficient_scope", f"The {scope} scope is required.", scope)
     return view

@@ -21,7 +21,7 @@ def _bearer(token):
 
 def test_logout_all_ends_every_session_and_grant(api, factory, settings, services):
     user = factory.user()
-    app = factory.password_client()
+    app = factory.password_client(first_party=True)
     rs = factory.client()
     first = password_grant(api, app, user).json()
     second = password_grant(api, app, user).json()
@@ -86,3 +86,34 @@ def test_logout_all_needs_a_user_token(api, factory, services):
     # The client's own token can still be logged out (denied) through /logout.
     assert api.post("/logout", headers=_bearer(token)).status_code == 204
     assert api.post("/logout", headers=_bearer(token)).status_code == 401
+
+
+def test_logout_all_needs_a_first_party_app_or_the_logout_all_scope(api, factory, settings):
+    """A third-party app granted only openid must not sign the user out everywhere."""
+    user = factory.user()
+    third_party = factory.password_client(scope="openid logout_all")
+    with browser(settings) as web:
+        login(web, user.email, user.password)
+        plain = password_grant(api, third_party, user, scope="openid").json()
+        r = api.post("/logout-all", headers=_bearer(plain["access_token"]))
+        assert r.status_code == 403 and r.json()["error"] == "insufficient_scope"
+        assert 'scope="logout_all"' in r.headers["www-authenticate"]
+        assert web.get("/account", follow_redirects=False).status_code == 200
+        assert refresh_grant(api, third_party, plain["refresh_token"]).status_code == 200
+        granted = password_grant(api, third_party, user, scope="openid logout_all").json()
+        assert api.post("/logout-all", headers=_bearer(granted["access_token"])).status_code == 204
+        assert web.get("/account", follow_redirects=False).status_code == 303
+
+
+def test_tokens_for_another_audience_cannot_log_out(api, factory, settings):
+    """An API that was sent a user's token (aud = the API) cannot replay it here."""
+    user = factory.user()
+    app = factory.password_client(first_party=True, audience=["https://api.example.com"])
+    with browser(settings) as web:
+        login(web, user.email, user.password)
+        tokens = password_grant(api, app, user).json()
+        for path in ("/logout-all", "/logout"):
+            r = api.post(path, headers=_bearer(tokens["access_token"]))
+            assert r.status_code == 401 and r.json()["error"] == "invalid_token", path
+        assert web.get("/account", follow_redirects=False).status_code == 200
+    assert refresh_grant(api, app, tokens["refresh_token"]).status_code == 200
