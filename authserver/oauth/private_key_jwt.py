@@ -32,6 +32,10 @@ ASSERTION_ALGS = ("RS256", "PS256", "ES256")
 FAILED = "Client authentication failed."
 
 
+def _is_time(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
 class PrivateKeyJwt(JWTBearerClientAssertion):
     CLIENT_AUTH_METHOD = "private_key_jwt"
 
@@ -92,10 +96,27 @@ class PrivateKeyJwt(JWTBearerClientAssertion):
 
         return keys
 
+    def verify_claims(self, claims: Any) -> None:
+        self.check_lifetime(claims)
+        super().verify_claims(claims)
+
+    def check_lifetime(self, claims: dict[str, Any]) -> None:
+        """An assertion is short-lived (RFC 7523 §3 items 4 and 6): `exp` is required and
+        at most ``MAX_ASSERTION_LIFETIME`` ahead; an `iat`, when sent, is a number neither
+        in the future nor older than that. So a `jti` is remembered for minutes, not for
+        whatever lifetime a client (or a thief of its key) writes into the assertion."""
+        now, slack = self.ctx.now(), self.leeway
+        exp, iat = claims.get("exp"), claims.get("iat")
+        if not _is_time(exp) or exp - now > MAX_ASSERTION_LIFETIME + slack:
+            raise InvalidClientError(status_code=401, description=FAILED)
+        if "iat" in claims and (
+            not _is_time(iat) or iat > now + slack or now - iat > MAX_ASSERTION_LIFETIME + slack
+        ):
+            raise InvalidClientError(status_code=401, description=FAILED)
+
     def validate_jti(self, claims: dict[str, Any], jti: str) -> bool:
-        exp, iat = claims.get("exp"), claims.get("iat", claims.get("exp"))
-        if not isinstance(exp, int | float) or exp - (iat or exp) > MAX_ASSERTION_LIFETIME:
-            return False
+        # check_lifetime ran first: exp is a time at most minutes ahead.
+        exp = claims["exp"]
         key = "assertion:" + hashlib.sha256(f"{claims['iss']}\0{jti}".encode()).hexdigest()[:50]
         ctx = self.ctx
         return ctx.services.denylist.use_once(ctx.uow, key, float(exp) + self.leeway)

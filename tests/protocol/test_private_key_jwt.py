@@ -537,3 +537,42 @@ def test_the_fetch_connects_to_the_checked_address_and_verifies_the_name(
     other = register(http, initial_token, jwks_uri=jwks_server.url(path, "other.test.example"))
     assert authenticate(http, assertion(key, other)) == 401
     assert jwks_server.hits[path] == 1
+
+
+# --- assertion lifetime -----------------------------------------------------------------
+
+YEAR = 365 * 86_400
+EPOCH = object()  # the literal time 0
+
+
+@pytest.mark.parametrize(
+    ("offsets", "status"),
+    [
+        ({"exp": 300}, 200),
+        ({"iat": 0, "exp": 600}, 200),
+        ({"exp": 10 * YEAR}, 401),  # no iat: exp alone must be near
+        ({"iat": EPOCH, "exp": 10 * YEAR}, 401),
+        ({"iat": 0, "exp": 3600}, 401),
+        ({"iat": 3600, "exp": 3660}, 401),  # issued in the future
+        ({"iat": -3600, "exp": 60}, 401),  # issued an hour ago
+        ({"iat": "now", "exp": 60}, 401),
+        ({"iat": 0, "exp": True}, 401),
+        ({"iat": 0}, 401),  # RFC 7523 §3 item 4: exp is required
+    ],
+)
+def test_assertion_lifetime_is_bounded(http, initial_token, offsets, status):
+    """exp at most 10 minutes ahead and iat, when sent, a recent past: so a jti is kept
+    for minutes, not the years an assertion might claim. Times are offsets from now."""
+    key = rsa_key()
+    cid = register(http, initial_token, jwks={"keys": [public_jwk(key, "k1")]})
+    now = int(time.time())
+    claims = {"iss": cid, "sub": cid, "aud": f"{ISSUER}/token", "jti": uuid.uuid4().hex}
+    for name, offset in offsets.items():
+        if offset is EPOCH:
+            claims[name] = 0
+        elif type(offset) is int:
+            claims[name] = now + offset
+        else:
+            claims[name] = offset
+    signed = pyjwt.encode(claims, key, algorithm="RS256", headers={"kid": "k1"})
+    assert authenticate(http, signed) == status
