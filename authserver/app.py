@@ -32,6 +32,7 @@ from authserver.web.routes import routes
 from authserver.web.security_headers import SecurityHeadersMiddleware
 from authserver.web.static import static_files
 from authserver.web.token_path import TokenEndpoint
+from authserver.web.url_guard import UrlGuardMiddleware
 
 
 @dataclass(frozen=True)
@@ -84,6 +85,7 @@ def create_app(
         middleware=[
             Middleware(ObservabilityMiddleware, access_log_enabled=settings.access_log),
             Middleware(SecurityHeadersMiddleware, hsts=settings.issuer_is_https),
+            Middleware(UrlGuardMiddleware),
         ],
         exception_handlers={**EXCEPTION_HANDLERS, ApiError: api_error},  # type: ignore[dict-item]
         lifespan=lifespan,

@@ -15,13 +15,14 @@ up), `typ: at+jwt`, `iss`, `aud`, and `exp`/`nbf`/`iat` with a small leeway.
 It cannot see revocation: a revoked token verifies until it expires. Call the server's
 introspection endpoint for revocation-sensitive operations, and keep lifetimes short.
 
-Only joserfc and the standard library are needed (Starlette for the middleware), and
-nothing of the server's internals, so the module can be copied into another project.
+Only joserfc and the standard library are needed (Starlette for the middleware), and of
+the server's own code only ``authserver.jsonsafe`` (standard library only; it keeps a
+deeply nested token header or JWKS from reaching the recursion limit): copy the two modules to use
+them in another project.
 """
 
 from __future__ import annotations
 
-import base64
 import json
 import threading
 import time
@@ -32,6 +33,8 @@ from typing import Any
 from joserfc import jwt
 from joserfc.errors import JoseError
 from joserfc.jwk import KeySet
+
+from authserver.jsonsafe import b64url_json, loads
 
 ALGORITHMS = ["RS256"]
 TYP = ("at+jwt", "application/at+jwt")
@@ -52,7 +55,7 @@ class InsufficientScope(Exception):
 def fetch_json(url: str, timeout: float = 5.0) -> Any:
     request = urllib.request.Request(url, headers={"Accept": "application/json"})  # noqa: S310
     with urllib.request.urlopen(request, timeout=timeout) as response:  # noqa: S310
-        return json.loads(response.read(1024 * 1024))
+        return loads(response.read(1024 * 1024))
 
 
 class AccessTokenVerifier:
@@ -110,12 +113,11 @@ class AccessTokenVerifier:
     @staticmethod
     def kid_of(token: str) -> str | None:
         try:
-            header = token.split(".", 1)[0]
-            data = json.loads(base64.urlsafe_b64decode(header + "=" * (-len(header) % 4)))
-            kid = data.get("kid")
-            return kid if isinstance(kid, str) else None
-        except (ValueError, AttributeError, UnicodeDecodeError):
+            data = b64url_json(token.split(".", 1)[0])
+        except ValueError:
             return None
+        kid = data.get("kid") if isinstance(data, dict) else None
+        return kid if isinstance(kid, str) else None
 
     # --- tokens ----------------------------------------------------------------------------
 

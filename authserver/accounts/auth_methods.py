@@ -25,9 +25,7 @@ def amr_of(methods: Mapping[str, int] | None) -> list[str]:
     return sorted(methods or {})
 
 
-def merge(
-    methods: Mapping[str, int] | None, performed: Iterable[str], at: int
-) -> dict[str, int]:
+def merge(methods: Mapping[str, int] | None, performed: Iterable[str], at: int) -> dict[str, int]:
     """``methods`` with each of ``performed`` recorded as done at ``at``."""
     out = dict(methods or {})
     for method in performed:

@@ -21,7 +21,7 @@ from authserver.params import parse_decimal
 from authserver.services import Services
 from authserver.storage.db import UnitOfWork
 from authserver.web import bearer
-from authserver.web.oauth_bridge import read_body, request_meta
+from authserver.web.oauth_bridge import BadRequest, read_json, request_meta
 
 ADMIN_SCOPE = "admin"
 M = TypeVar("M", bound=BaseModel)
@@ -70,11 +70,12 @@ def json_response(data: Any, status: int = 200) -> Response:
 
 
 async def read_model(request: Request, model: type[M]) -> M:
-    if request.headers.get("content-type", "").split(";")[0].strip() != "application/json":
-        raise ApiError(415, "invalid_request", "The body must be application/json.")
-    body = await read_body(request, request.state.services.settings.max_body_bytes)
     try:
-        return model.model_validate_json(body)
+        data = await read_json(request, request.state.services.settings.max_body_bytes)
+    except BadRequest as exc:
+        raise ApiError(exc.status, "invalid_request", exc.description) from None
+    try:
+        return model.model_validate(data)
     except ValidationError as exc:
         problems = "; ".join(
             f"{'.'.join(map(str, e['loc'])) or 'body'}: {e['msg']}" for e in exc.errors()

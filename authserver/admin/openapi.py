@@ -85,8 +85,12 @@ def _q(name: str, schema: dict[str, Any], description: str = "") -> dict[str, An
     }
 
 
+# Text in a URL: no control characters (authserver.text, refused by web.url_guard).
+TEXT = {"type": "string", "pattern": "^[^\\u0000-\\u0008\\u000b\\u000c\\u000e-\\u001f\\u007f]*$"}
+
+
 def _path(name: str) -> dict[str, Any]:
-    return {"name": name, "in": "path", "required": True, "schema": {"type": "string"}}
+    return {"name": name, "in": "path", "required": True, "schema": TEXT}
 
 
 PAGING = [
@@ -134,7 +138,7 @@ def build() -> dict[str, Any]:
             "get": _op(
                 "List users",
                 {"200": _json(s.Page[s.UserOut])},
-                params=[*PAGING, _q("email", {"type": "string"}, "exact e-mail")],
+                params=[*PAGING, _q("email", TEXT, "exact e-mail")],
             ),
         },
         "/admin/users/{user_id}": {
@@ -185,9 +189,9 @@ def build() -> dict[str, Any]:
                 "Query the audit log (newest first)",
                 {"200": _json(s.Page[s.AuditEventOut])},
                 params=[
-                    _q("user_id", {"type": "string"}),
-                    _q("client_id", {"type": "string"}),
-                    _q("event", {"type": "string"}),
+                    _q("user_id", TEXT),
+                    _q("client_id", TEXT),
+                    _q("event", TEXT),
                     _q("since", {"type": "string", "format": "date-time"}),
                     _q("until", {"type": "string", "format": "date-time"}),
                     _q("limit", {"type": "integer", "minimum": 1, "maximum": 1000}),

@@ -4,9 +4,10 @@ description, so the documentation cannot drift from what is validated."""
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Any, Generic, Literal, TypeVar
+from typing import Annotated, Any, ClassVar, Generic, Literal, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic.json_schema import SkipJsonSchema
 
 T = TypeVar("T")
 AuthMethod = Literal["client_secret_basic", "client_secret_post", "none"]
@@ -17,6 +18,37 @@ class Strict(BaseModel):
     """Request bodies: unknown fields refused, no type coercion (0 is not false)."""
 
     model_config = ConfigDict(extra="forbid", strict=True)
+
+
+class Patch(Strict):
+    """PATCH bodies: a field sent changes, a field left out stays. ``null`` is neither
+    and is refused (so it never reaches a rule that expects a value), except for the
+    fields in ``NULLABLE``, where it removes the value."""
+
+    NULLABLE: ClassVar[frozenset[str]] = frozenset()
+
+    @staticmethod
+    def _schema(schema: dict[str, Any]) -> None:
+        # Left out means "unchanged": there is no default value to document.
+        for field in schema.get("properties", {}).values():
+            field.pop("default", None)
+
+    model_config = ConfigDict(extra="forbid", strict=True, json_schema_extra=_schema)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _no_nulls(cls, data: Any) -> Any:
+        if isinstance(data, dict):
+            nulls = sorted(k for k, v in data.items() if v is None and k not in cls.NULLABLE)
+            if nulls:
+                raise ValueError(
+                    f"{', '.join(map(str, nulls))}: null is not a value; leave the field out"
+                )
+        return data
+
+
+# The type of a PATCH field: optional in Python, never null in JSON (and so in the schema).
+Omittable = SkipJsonSchema[None]
 
 
 class ClientCreate(Strict):
@@ -38,22 +70,27 @@ class ClientCreate(Strict):
     tos_uri: str | None = Field(default=None, max_length=2000)
 
 
-class ClientUpdate(Strict):
+class ClientUpdate(Patch):
     """Every field optional: only those sent change."""
 
-    name: str | None = Field(default=None, min_length=1, max_length=200)
-    grant_types: list[GrantType] | None = Field(default=None, min_length=1)
-    scope: str | None = Field(default=None, min_length=1, max_length=2000)
-    redirect_uris: list[str] | None = Field(default=None, max_length=50)
-    post_logout_redirect_uris: list[str] | None = Field(default=None, max_length=50)
-    first_party: bool | None = None
-    refresh_without_offline_access: bool | None = None
-    audience: list[str] | None = Field(default=None, max_length=20)
-    allowed_cors_origins: list[str] | None = Field(default=None, max_length=50)
+    name: Annotated[str, Field(min_length=1, max_length=200)] | Omittable = None
+    grant_types: Annotated[list[GrantType], Field(min_length=1)] | Omittable = None
+    scope: Annotated[str, Field(min_length=1, max_length=2000)] | Omittable = None
+    redirect_uris: Annotated[list[str], Field(max_length=50)] | Omittable = None
+    post_logout_redirect_uris: Annotated[list[str], Field(max_length=50)] | Omittable = None
+    first_party: bool | Omittable = None
+    refresh_without_offline_access: bool | Omittable = None
+    audience: Annotated[list[str], Field(max_length=20)] | Omittable = None
+    allowed_cors_origins: Annotated[list[str], Field(max_length=50)] | Omittable = None
+    # Display URIs of the app (https); null removes one.
     client_uri: str | None = Field(default=None, max_length=2000, description="null removes it")
     logo_uri: str | None = Field(default=None, max_length=2000)
     policy_uri: str | None = Field(default=None, max_length=2000)
     tos_uri: str | None = Field(default=None, max_length=2000)
+
+    NULLABLE: ClassVar[frozenset[str]] = frozenset(
+        {"client_uri", "logo_uri", "policy_uri", "tos_uri"}
+    )
 
 
 class ClientOut(BaseModel):
@@ -97,17 +134,19 @@ class UserOut(BaseModel):
     created_at: datetime
 
 
-class UserUpdate(Strict):
-    role: Literal["user", "admin"] | None = Field(
+class UserUpdate(Patch):
+    role: Literal["user", "admin"] | Omittable = Field(
         default=None, description="`admin` adds the admin role, `user` takes it away."
     )
-    roles: list[Annotated[str, Field(max_length=64)]] | None = Field(
+    roles: list[Annotated[str, Field(max_length=64)]] | Omittable = Field(
         default=None,
         max_length=64,
         description="Exactly these defined roles (`user` is always held). A change ends "
         "every session and refresh token of the user.",
     )
-    disabled: bool | None = Field(default=None, description="Disabling ends every session too.")
+    disabled: bool | Omittable = Field(
+        default=None, description="Disabling ends every session too."
+    )
 
 
 class RoleOut(BaseModel):

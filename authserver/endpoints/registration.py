@@ -16,7 +16,7 @@ from authserver.oauth.registration import RegistrationError
 from authserver.services import Services
 from authserver.storage.db import UnitOfWork
 from authserver.web.bearer import BearerError, bearer_token
-from authserver.web.oauth_bridge import read_body, request_meta
+from authserver.web.oauth_bridge import BadRequest, read_json, request_meta
 
 HEADERS = {"Cache-Control": "no-store", "Pragma": "no-cache"}
 
@@ -28,13 +28,12 @@ def _json(data: Any, status: int) -> Response:
 
 
 async def _metadata(request: Request) -> dict[str, Any]:
-    if request.headers.get("content-type", "").split(";")[0].strip() != "application/json":
-        raise RegistrationError("invalid_client_metadata", "The body must be application/json.")
-    body = await read_body(request, request.state.services.settings.max_body_bytes)
     try:
-        data = json.loads(body)
-    except (ValueError, UnicodeDecodeError):
-        raise RegistrationError("invalid_client_metadata", "The body is not JSON.") from None
+        data = await read_json(request, request.state.services.settings.max_body_bytes)
+    except BadRequest as exc:
+        if exc.status == 413:
+            raise
+        raise RegistrationError("invalid_client_metadata", str(exc.description)) from None
     if not isinstance(data, dict):
         raise RegistrationError("invalid_client_metadata", "The body must be a JSON object.")
     return data

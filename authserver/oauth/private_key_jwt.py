@@ -21,6 +21,7 @@ from joserfc import jwt
 from joserfc.errors import JoseError
 from joserfc.jwk import GuestProtocol, KeySet
 
+from authserver.jsonsafe import compact_jwt_is_shallow
 from authserver.keys.remote import JwksUnavailable, public_signing_keys
 from authserver.oauth.client import OAuthClient
 from authserver.oauth.context import OAuthContext
@@ -49,7 +50,11 @@ class PrivateKeyJwt(JWTBearerClientAssertion):
 
     def __call__(self, query_client: Any, request: Any) -> OAuthClient | None:
         assertion = request.form.get("client_assertion")
-        if assertion is not None and len(assertion) > 8192:
+        # Authlib parses the payload before anything is verified (to find the client);
+        # joserfc itself parses only headers under 512 bytes, and payloads once verified.
+        if assertion is not None and (
+            len(assertion) > 8192 or not compact_jwt_is_shallow(assertion)
+        ):
             raise InvalidClientError(status_code=401, description=FAILED)
         try:
             return super().__call__(query_client, request)

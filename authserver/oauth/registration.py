@@ -44,6 +44,14 @@ SUPPORTED = {
     *INFORMATIONAL,
 }
 DCR_GRANTS = {"authorization_code", "refresh_token", "client_credentials"}
+# RFC 7591 §2: the JSON type of each field we read (list = an array of strings).
+ARRAYS = ("redirect_uris", "post_logout_redirect_uris", "grant_types", "response_types", "contacts")
+TYPES: dict[str, type] = {
+    **{name: str for name in SUPPORTED},
+    **{name: list for name in ARRAYS},
+    "jwks": dict,
+}
+TYPE_NAMES = {list: "an array of strings", dict: "a JSON object", str: "a string"}
 
 
 class RegistrationError(Exception):
@@ -77,20 +85,29 @@ def initial_token_valid(uow: UnitOfWork, clock: Clock, token: str) -> bool:
     return record.expires_at is None or record.expires_at > to_datetime(clock.now())
 
 
-def _list(meta: dict[str, Any], name: str, default: list[str]) -> list[str]:
-    value = meta.get(name, default)
-    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-        raise RegistrationError("invalid_client_metadata", f"{name} must be an array of strings")
-    return value
+def typed_metadata(meta: dict[str, Any]) -> dict[str, Any]:
+    """The fields we read, each of its RFC 7591 type (a JSON null counts as left out);
+    metadata we do not understand is ignored, not stored (§2)."""
+    typed = {}
+    for name, kind in TYPES.items():
+        value = meta.get(name)
+        if value is None:
+            continue
+        if not isinstance(value, kind) or (
+            kind is list and not all(isinstance(v, str) for v in value)
+        ):
+            raise RegistrationError("invalid_client_metadata", f"{name} must be {TYPE_NAMES[kind]}")
+        typed[name] = value
+    return typed
 
 
 def spec_from_metadata(
-    settings: Settings, meta: dict[str, Any], client_id: str | None = None
+    settings: Settings, raw: dict[str, Any], client_id: str | None = None
 ) -> client_registry.ClientSpec:
-    # RFC 7591 §2: metadata we do not understand is ignored, not stored.
+    meta = typed_metadata(raw)
     extra = {k: meta[k] for k in INFORMATIONAL if k in meta}
-    grants = _list(meta, "grant_types", ["authorization_code"])
-    responses = _list(meta, "response_types", ["code"] if "authorization_code" in grants else [])
+    grants = meta.get("grant_types", ["authorization_code"])
+    responses = meta.get("response_types", ["code"] if "authorization_code" in grants else [])
     if set(grants) - DCR_GRANTS:
         raise RegistrationError(
             "invalid_client_metadata", f"grant_types: only {', '.join(sorted(DCR_GRANTS))}"
@@ -106,23 +123,20 @@ def spec_from_metadata(
         raise RegistrationError("invalid_client_metadata", "id_token_signed_response_alg: RS256")
     allowed = settings.registration_allowed_scopes.split()
     scope = meta.get("scope", "openid")
-    if not isinstance(scope, str) or not set(scope.split()) <= set(allowed):
+    if not set(scope.split()) <= set(allowed):
         raise RegistrationError(
             "invalid_client_metadata", f"scope: a subset of {' '.join(allowed)}"
         )
     name = meta.get("client_name", "Unnamed client")
     method = meta.get("token_endpoint_auth_method", "client_secret_basic")
-    for key, value in (("client_name", name), ("token_endpoint_auth_method", method)):
-        if not isinstance(value, str):
-            raise RegistrationError("invalid_client_metadata", f"{key} must be a string")
     spec = client_registry.ClientSpec(
         name=name,
         client_id=client_id,
         token_endpoint_auth_method=method,
         grant_types=grants,
         scope=scope,
-        redirect_uris=_list(meta, "redirect_uris", []),
-        post_logout_redirect_uris=_list(meta, "post_logout_redirect_uris", []),
+        redirect_uris=meta.get("redirect_uris", []),
+        post_logout_redirect_uris=meta.get("post_logout_redirect_uris", []),
         jwks=meta.get("jwks"),
         jwks_uri=meta.get("jwks_uri"),
         extra_metadata=extra,

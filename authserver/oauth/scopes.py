@@ -11,9 +11,7 @@ from authserver.oauth.client import OAuthClient
 OPENID = "openid"
 OFFLINE_ACCESS = "offline_access"
 # OpenID Connect scopes: about the end user, so meaningless without one.
-OIDC_SCOPES = frozenset(
-    {OPENID, "profile", "email", "address", "phone", OFFLINE_ACCESS, "roles"}
-)
+OIDC_SCOPES = frozenset({OPENID, "profile", "email", "address", "phone", OFFLINE_ACCESS, "roles"})
 # Scopes only users holding a role may be granted.
 ROLE_SCOPES = {"admin": "admin"}
 # Asks for the user's role set in the ID token and at userinfo (`roles` claim).

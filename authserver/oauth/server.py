@@ -15,6 +15,7 @@ from authlib.oauth2.rfc6749 import AuthorizationServer, InvalidClientError, OAut
 
 from authserver.oauth import client_auth
 from authserver.oauth.client import OAuthClient
+from authserver.oauth.client_registry import CLIENT_ID
 from authserver.oauth.context import OAuthContext
 from authserver.oauth.grants.authorization_code import AuthorizationCodeGrant
 from authserver.oauth.grants.client_credentials import ClientCredentialsGrant
@@ -29,8 +30,6 @@ from authserver.oauth.revocation import RevocationEndpoint
 from authserver.oauth.tokens import AccessTokenGenerator
 from authserver.services import Services
 from authserver.storage.db import UnitOfWork
-
-MAX_CLIENT_ID_CHARS = 100
 
 
 class AuthServer(AuthorizationServer):
@@ -52,7 +51,9 @@ class AuthServer(AuthorizationServer):
         self.register_endpoint(IntrospectionEndpoint)
 
     def query_client(self, client_id: str) -> OAuthClient | None:
-        if not client_id or len(client_id) > MAX_CLIENT_ID_CHARS:
+        # Every lookup by client id (form, Basic header, assertion `sub`) passes here: an
+        # id that no client can have is unknown without asking the database.
+        if not isinstance(client_id, str) or not CLIENT_ID.fullmatch(client_id):
             return None
         uow = self.ctx.uow
         record = self.ctx.services.clients.get(client_id, lambda: uow.clients.get(client_id))

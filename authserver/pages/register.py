@@ -6,7 +6,6 @@ CORS preflight, which we never grant, and sign-up uses no cookie."""
 
 from __future__ import annotations
 
-import json
 from typing import Any
 from urllib.parse import urlencode
 
@@ -21,7 +20,7 @@ from authserver.i18n.message import N_, Text
 from authserver.pages.forms import read_page_form
 from authserver.storage.models import User
 from authserver.web.errors import NO_STORE, json_error, page_error
-from authserver.web.oauth_bridge import BadRequest, read_body, request_meta
+from authserver.web.oauth_bridge import BadRequest, read_json, request_meta
 from authserver.web.templating import render
 
 CLOSED = N_("Sign-up is switched off on this server. Ask its operators for an account.")
@@ -94,20 +93,8 @@ async def submit(request: Request) -> Response:
     return RedirectResponse(f"/login?{query}", status_code=303)
 
 
-def _is_unicode_text(value: str) -> bool:
-    try:
-        value.encode("utf-8")
-    except UnicodeEncodeError:
-        return False
-    return True
-
-
-def _json_fields(body: bytes) -> tuple[str, str, str | None]:
-    """email, password, name from a JSON object body."""
-    try:
-        data: Any = json.loads(body.decode("utf-8"))
-    except (UnicodeDecodeError, ValueError):
-        raise BadRequest("The body must be a UTF-8 JSON object.") from None
+def _json_fields(data: Any) -> tuple[str, str, str | None]:
+    """email, password, name from a JSON object body (read by ``read_json``)."""
     if not isinstance(data, dict):
         raise BadRequest("The body must be a JSON object.")
     values: dict[str, str | None] = {}
@@ -115,9 +102,6 @@ def _json_fields(body: bytes) -> tuple[str, str, str | None]:
         value = data.get(key)
         if value is not None and not isinstance(value, str):
             raise BadRequest(f"{key} must be a string.")
-        if value is not None and not _is_unicode_text(value):
-            # JSON may escape a lone surrogate (\ud800): no e-mail, name or password.
-            raise BadRequest(f"{key} must be valid Unicode text.")
         values[key] = value
     email, password = values["email"], values["password"]
     if not email or not password:
@@ -131,8 +115,8 @@ async def submit_json(request: Request) -> Response:
     if not _enabled(request):
         return json_error(403, "registration_disabled", "Sign-up is switched off.")
     try:
-        body = await read_body(request, request.state.services.settings.max_body_bytes)
-        email, password, name = _json_fields(body)
+        data = await read_json(request, request.state.services.settings.max_body_bytes)
+        email, password, name = _json_fields(data)
         user = await run_in_threadpool(_register, request, email, password, name)
     except BadRequest as exc:
         return json_error(exc.status, exc.error, exc.description)

@@ -1,8 +1,11 @@
 """From a Starlette request to Authlib and back.
 
 The body is read and checked here, on the event loop (size, content type, UTF-8,
-duplicated parameters); the Authlib call and everything it touches (database, Redis,
-password hashing, signing) then runs in one thread-pool hop, inside one unit of work.
+duplicated parameters, and each value's characters, length and syntax by
+``oauth.syntax``: the one place request parameters are validated, for the protocol
+endpoints and the pages alike; JSON bodies likewise by ``read_json``); the Authlib call
+and everything it touches (database, Redis, password hashing, signing) then runs in one
+thread-pool hop, inside one unit of work.
 """
 
 from __future__ import annotations
@@ -10,23 +13,25 @@ from __future__ import annotations
 import asyncio
 import contextvars
 import json
-import re
 from collections.abc import Callable
+from typing import Any
 from urllib.parse import parse_qsl
 
 from starlette.requests import Request
 from starlette.responses import Response
 
+from authserver import jsonsafe
 from authserver.i18n.message import N_, Text
 from authserver.oauth.requests import OAuthRequest, OAuthResponse, RequestMeta
 from authserver.oauth.server import AuthServer
+from authserver.oauth.syntax import MAX_CHARS, parameter_problem, shown_name
 from authserver.params import parse_decimal
 from authserver.storage.db import NeedsDatabase
+from authserver.text import storable
 from authserver.web import cors
 
 FORM_TYPE = "application/x-www-form-urlencoded"
 MAX_FIELDS = 64
-SAFE_NAME = re.compile(r"[a-z_]{1,40}")
 
 
 class BadRequest(Exception):
@@ -63,6 +68,9 @@ def parse_params(text: str) -> dict[str, list[str]]:
         raise BadRequest(N_("Too many parameters.")) from None
     params: dict[str, list[str]] = {}
     for key, value in pairs:
+        problem = parameter_problem(key, value)
+        if problem is not None:
+            raise BadRequest(problem)
         if value != "":
             params.setdefault(key, []).append(value)
     return params
@@ -72,10 +80,7 @@ def reject_repeated(params: dict[str, list[str]]) -> dict[str, str]:
     """RFC 6749 §3.1 / §3.2: parameters MUST NOT be included more than once."""
     repeated = sorted(k for k, v in params.items() if len(v) > 1)
     if repeated:
-        name = repeated[0]
-        # Echo the name only when it is plain: error descriptions are restricted ASCII.
-        shown = f"The {name} parameter" if SAFE_NAME.fullmatch(name) else "A parameter"
-        raise BadRequest(N_("%(name)s is repeated.", name=shown))
+        raise BadRequest(N_("%(name)s is repeated.", name=shown_name(repeated[0])))
     return {k: v[0] for k, v in params.items()}
 
 
@@ -89,6 +94,28 @@ async def read_form(request: Request, limit: int) -> dict[str, list[str]]:
     except UnicodeDecodeError:
         raise BadRequest(N_("The request body must be UTF-8.")) from None
     return parse_params(text)
+
+
+async def read_json(request: Request, limit: int) -> Any:
+    """An ``application/json`` body: UTF-8, not nested past ``jsonsafe.MAX_DEPTH``, and
+    every string in it (keys too) storable and at most ``syntax.MAX_CHARS`` long.
+    Raises ``BadRequest``; callers with an error format of their own catch it."""
+    content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if content_type != "application/json":
+        raise BadRequest(N_("The request body must be application/json."), status=415)
+    body = await read_body(request, limit)
+    try:
+        data = jsonsafe.loads(body)
+    except jsonsafe.UnsafeJson as exc:
+        deep = isinstance(exc, jsonsafe.TooDeep)
+        message = N_("The body is nested too deeply.") if deep else N_("The body is not JSON.")
+        raise BadRequest(message) from None
+    for value in jsonsafe.strings(data):
+        if not storable(value):
+            raise BadRequest(N_("The body contains control characters."))
+        if len(value) > MAX_CHARS:
+            raise BadRequest(N_("The body contains a string that is too long."))
+    return data
 
 
 def request_meta(request: Request) -> RequestMeta:

@@ -141,3 +141,24 @@ def test_exempt_paths_match_whole_segments(issued):
             assert r.status_code == 401 and r.headers["www-authenticate"] == "Bearer", guarded
         r = http.get("/healthcare/records", headers={"Authorization": f"Bearer {token()}"})
         assert r.status_code == 200 and r.json() == {"token": True}
+
+
+def test_a_deeply_nested_token_is_invalid_not_a_500(issued):
+    """The middleware reads the header's kid itself (to know whether to refetch the
+    JWKS first): a header nested past the recursion limit is just an invalid token."""
+    import base64
+
+    _, fetch, _ = issued
+    verifier = AccessTokenVerifier(ISSUER, ISSUER, fetch=fetch)
+
+    async def ok(request: Request) -> JSONResponse:
+        return JSONResponse({})
+
+    api = Starlette(routes=[Route("/orders", ok)])
+    api.add_middleware(RequireAccessToken, verifier=verifier)
+    deep = base64.urlsafe_b64encode(b"[" * 2500 + b"]" * 2500).rstrip(b"=").decode()
+    with TestClient(api) as http:
+        for token in (f"{deep}.e30.c2ln", f"eyJhbGciOiJSUzI1NiJ9.{deep}.c2ln"):
+            r = http.get("/orders", headers={"Authorization": f"Bearer {token}"})
+            assert r.status_code == 401 and "invalid_token" in r.headers["www-authenticate"]
+    assert verifier.kid_of(f"{deep}.e30.c2ln") is None
