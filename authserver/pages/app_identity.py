@@ -11,8 +11,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from urllib.parse import parse_qsl, urlsplit
 
-from authserver.oauth.client import redirect_uri_matches
-from authserver.oauth.client_registry import display_uri_problem
+from authserver.oauth.client import OAuthClient
+from authserver.oauth.client_registry import CLIENT_ID, display_uri_problem
 from authserver.services import Services
 from authserver.storage.client_cache import ClientRecord
 
@@ -69,7 +69,7 @@ def matches_request(record: ClientRecord | None, params: dict[str, str]) -> bool
     redirect_uri = params.get("redirect_uri")
     if redirect_uri is None:
         return len(record.redirect_uris) == 1
-    return redirect_uri_matches(record.redirect_uris, redirect_uri)
+    return OAuthClient(record).check_redirect_uri(redirect_uri)
 
 
 def app_of_next(services: Services, next_path: str | None) -> AppView | None:
@@ -77,7 +77,8 @@ def app_of_next(services: Services, next_path: str | None) -> AppView | None:
     a registered client and one of its redirect URIs. Call it in the thread pool."""
     params = pending_request(next_path)
     client_id = params.get("client_id") if params else None
-    if params is None or not client_id or len(client_id) > 100:
+    # The same rule as every lookup by client id (AuthServer.query_client).
+    if params is None or not client_id or not CLIENT_ID.fullmatch(client_id):
         return None
     with services.db.unit_of_work() as uow:
         record = services.clients.get(client_id, lambda: uow.clients.get(client_id))
