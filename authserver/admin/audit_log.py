@@ -26,11 +26,11 @@ def _time(request: Request, name: str) -> datetime | None:
 
 async def query(request: Request) -> Response:
     q = request.query_params
-    limit = int_param(request, "limit", 100, 1, 1000)
-    before_id = int_param(request, "before_id", 0, 1, 2**62) or None
-    since, until = _time(request, "since"), _time(request, "until")
 
     def work(call: AdminCall) -> Page[AuditEventOut]:
+        limit = int_param(request, "limit", 100, 1, 1000)
+        before_id = int_param(request, "before_id", 0, 1, 2**62) or None
+        since, until = _time(request, "since"), _time(request, "until")
         rows = call.uow.audit.query(
             user_id=q.get("user_id"),
             client_id=q.get("client_id"),

@@ -1,12 +1,16 @@
 """What every admin handler shares: the caller must present an access token with the
 `admin` scope of a user who is an admin now (the role is re-read, not trusted from the
-token); bodies are JSON validated by pydantic; answers are JSON; changes are audited."""
+token); bodies are JSON validated by pydantic; answers are JSON; changes are audited.
+
+The caller is authenticated before anything it sent is parsed: a request without a valid
+admin token gets 401 (or 403), never a 400 or 415 that would tell a stranger about the
+API's inputs. Handlers parse query parameters inside their ``work`` for the same reason."""
 
 from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
@@ -21,7 +25,13 @@ from authserver.params import parse_decimal
 from authserver.services import Services
 from authserver.storage.db import UnitOfWork
 from authserver.web import bearer
-from authserver.web.oauth_bridge import BadRequest, read_json, request_meta
+from authserver.web.oauth_bridge import (
+    BadRequest,
+    json_content_type,
+    json_of,
+    read_body,
+    request_meta,
+)
 
 ADMIN_SCOPE = "admin"
 M = TypeVar("M", bound=BaseModel)
@@ -36,6 +46,8 @@ class AdminCall:
     admin_id: str
     ip: str | None
     user_agent: str | None
+    # Run after the transaction committed (e-mail delivery), in the same thread.
+    after_commit: list[Callable[[], object]] = field(default_factory=list)
 
     def audit(self, event: audit.AuditEvent, **fields: Any) -> None:
         audit.record(
@@ -69,9 +81,12 @@ def json_response(data: Any, status: int = 200) -> Response:
     )
 
 
-async def read_model(request: Request, model: type[M]) -> M:
+def parse_body(request: Request, raw: bytes, model: type[M]) -> M:
+    """The JSON body as ``model``: 415 unless it is application/json, 400 when it is not
+    safe JSON (``oauth_bridge.json_of``) or not valid."""
     try:
-        data = await read_json(request, request.state.services.settings.max_body_bytes)
+        json_content_type(request)
+        data = json_of(raw)
     except BadRequest as exc:
         raise ApiError(exc.status, "invalid_request", exc.description) from None
     try:
@@ -93,10 +108,19 @@ def int_param(request: Request, name: str, default: int, lo: int, hi: int) -> in
     return value
 
 
-async def run(request: Request, work: Callable[[AdminCall], Any], status: int = 200) -> Response:
-    """Authenticate the admin and run ``work`` in the thread pool, in one transaction."""
+async def run(
+    request: Request,
+    work: Callable[..., Any],
+    status: int = 200,
+    body: type[BaseModel] | None = None,
+) -> Response:
+    """Authenticate the admin, then (with ``body``) parse the JSON body, then run
+    ``work(call)`` -- or ``work(call, parsed_body)`` -- in the thread pool, in one
+    transaction."""
     services: Services = request.state.services
     meta = request_meta(request)
+    # Read (bounded), not parsed: that waits until the caller is known.
+    raw = await read_body(request, services.settings.max_body_bytes) if body else b""
 
     def call() -> Any:
         with services.db.unit_of_work() as uow:
@@ -106,7 +130,11 @@ async def run(request: Request, work: Callable[[AdminCall], Any], status: int = 
                 raise bearer.BearerError(
                     403, "insufficient_scope", "An administrator's token is required.", ADMIN_SCOPE
                 )
-            return work(AdminCall(uow, services, user.id, meta.ip, meta.user_agent))
+            admin = AdminCall(uow, services, user.id, meta.ip, meta.user_agent)
+            result = work(admin, parse_body(request, raw, body)) if body else work(admin)
+        for task in admin.after_commit:
+            task()
+        return result
 
     try:
         result = await run_in_threadpool(call)

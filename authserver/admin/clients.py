@@ -5,7 +5,7 @@ from __future__ import annotations
 from starlette.requests import Request
 from starlette.responses import Response
 
-from authserver.admin.base import AdminCall, int_param, read_model, run
+from authserver.admin.base import AdminCall, int_param, run
 from authserver.admin.schemas import (
     ClientCreate,
     ClientCreated,
@@ -26,10 +26,9 @@ def out(c: Client) -> ClientOut:
 
 
 async def list_clients(request: Request) -> Response:
-    offset = int_param(request, "offset", 0, 0, 10_000_000)
-    limit = int_param(request, "limit", 100, 1, 1000)
-
     def work(call: AdminCall) -> Page[ClientOut]:
+        offset = int_param(request, "offset", 0, 0, 10_000_000)
+        limit = int_param(request, "limit", 100, 1, 1000)
         rows = call.uow.clients.list(offset=offset, limit=limit)
         return Page[ClientOut](items=[out(c) for c in rows], total=call.uow.clients.count())
 
@@ -37,9 +36,7 @@ async def list_clients(request: Request) -> Response:
 
 
 async def create_client(request: Request) -> Response:
-    body = await read_model(request, ClientCreate)
-
-    def work(call: AdminCall) -> ClientCreated:
+    def work(call: AdminCall, body: ClientCreate) -> ClientCreated:
         fields = body.model_dump()
         display = {k: fields.pop(k) for k in client_registry.DISPLAY_URIS}
         spec = client_registry.ClientSpec(
@@ -49,7 +46,7 @@ async def create_client(request: Request) -> Response:
         call.audit(AuditEvent.CLIENT_CREATED, client_id=client.client_id)
         return ClientCreated(**out(client).model_dump(), client_secret=secret)
 
-    return await run(request, work, status=201)
+    return await run(request, work, status=201, body=ClientCreate)
 
 
 async def get_client(request: Request) -> Response:
@@ -66,9 +63,8 @@ async def get_client(request: Request) -> Response:
 
 async def update_client(request: Request) -> Response:
     client_id = request.path_params["client_id"]
-    body = await read_model(request, ClientUpdate)
 
-    def work(call: AdminCall) -> ClientOut:
+    def work(call: AdminCall, body: ClientUpdate) -> ClientOut:
         changes = body.model_dump(exclude_unset=True)
         client, changed = client_registry.update_client(
             call.uow, call.services.clock, client_id, changes
@@ -77,7 +73,7 @@ async def update_client(request: Request) -> Response:
         call.audit(AuditEvent.CLIENT_CHANGED, client_id=client_id, fields=changed)
         return out(client)
 
-    return await run(request, work)
+    return await run(request, work, body=ClientUpdate)
 
 
 async def rotate_secret(request: Request) -> Response:

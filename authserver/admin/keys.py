@@ -7,7 +7,7 @@ from dataclasses import asdict
 from starlette.requests import Request
 from starlette.responses import Response
 
-from authserver.admin.base import AdminCall, read_model, run
+from authserver.admin.base import AdminCall, run
 from authserver.admin.schemas import KeyOut, KeyRotate, Page
 from authserver.audit import AuditEvent
 from authserver.keys import admin as key_admin
@@ -25,9 +25,7 @@ async def list_keys(request: Request) -> Response:
 
 
 async def rotate(request: Request) -> Response:
-    body = await read_model(request, KeyRotate)
-
-    def work(call: AdminCall) -> Page[KeyOut]:
+    def work(call: AdminCall, body: KeyRotate) -> Page[KeyOut]:
         s = call.services.settings
         new = key_admin.rotate(
             key_store(s),
@@ -39,4 +37,4 @@ async def rotate(request: Request) -> Response:
         call.audit(AuditEvent.KEY_ROTATED, kid=new.kid, immediately=body.immediately)
         return _list(call)
 
-    return await run(request, work, status=201)
+    return await run(request, work, status=201, body=KeyRotate)

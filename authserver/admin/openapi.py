@@ -1,5 +1,7 @@
 """The OpenAPI 3.1 description of the admin API, served at /admin/openapi.json.
-Schemas come from the same pydantic models that validate the requests."""
+Schemas come from the same pydantic models that validate the requests; examples from
+``admin.examples`` (validated against those models by the tests). Every operation has an
+``operationId`` and a tag, so generated clients get stable method names."""
 
 from __future__ import annotations
 
@@ -10,6 +12,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 
 from authserver.admin import schemas as s
+from authserver.admin.examples import EXAMPLES, page
 
 MODELS = [
     s.ClientCreate,
@@ -19,6 +22,9 @@ MODELS = [
     s.SecretOut,
     s.UserOut,
     s.UserUpdate,
+    s.UserCreate,
+    s.PasswordReset,
+    s.PasswordResetOut,
     s.SessionsEnded,
     s.RoleOut,
     s.RoleCreate,
@@ -42,34 +48,52 @@ def _ref(model: type) -> dict[str, str]:
     return {"$ref": f"#/components/schemas/{name}"}
 
 
+def _example(model: Any) -> Any:
+    item = getattr(model, "__pydantic_generic_metadata__", {}).get("args") or ()
+    return page(item[0]) if item else EXAMPLES[model]
+
+
+def _media(model: type) -> dict[str, Any]:
+    return {"application/json": {"schema": _ref(model), "example": _example(model)}}
+
+
 def _json(model: type, description: str = "OK") -> dict[str, Any]:
-    return {"description": description, "content": {"application/json": {"schema": _ref(model)}}}
+    return {"description": description, "content": _media(model)}
 
 
 ERRORS = {
-    "400": _json(s.Error, "Invalid request"),
-    "401": _json(s.Error, "No valid access token"),
+    "400": _json(s.Error, "Invalid request (sent only to an authenticated administrator)"),
+    "401": _json(s.Error, "No valid access token (checked before anything else)"),
     "403": _json(s.Error, "The token lacks the admin scope or its user is not an admin"),
 }
+TAGS = [
+    {"name": "clients", "description": "OAuth clients: registration, secrets"},
+    {"name": "users", "description": "Accounts: roles, disabling, passwords, sessions"},
+    {"name": "roles", "description": "The role names users can hold"},
+    {"name": "keys", "description": "Signing keys"},
+    {"name": "audit", "description": "The audit log"},
+    {"name": "scopes", "description": "What the consent page says about each scope"},
+]
 
 
 def _op(
+    op_id: str,
+    tag: str,
     summary: str,
     responses: dict[str, Any],
     body: type | None = None,
     params: list[dict[str, Any]] | None = None,
 ) -> dict[str, Any]:
     op: dict[str, Any] = {
+        "operationId": op_id,
+        "tags": [tag],
         "summary": summary,
         "responses": {**responses, **ERRORS},
         "security": [{"bearer": ["admin"]}],
     }
     if body is not None:
         op["responses"]["415"] = _json(s.Error, "The body is not application/json")
-        op["requestBody"] = {
-            "required": True,
-            "content": {"application/json": {"schema": _ref(body)}},
-        }
+        op["requestBody"] = {"required": True, "content": _media(body)}
     if params:
         op["parameters"] = params
     return op
@@ -98,21 +122,24 @@ PAGING = [
     _q("limit", {"type": "integer", "minimum": 1, "maximum": 1000}),
 ]
 NOT_FOUND = {"404": _json(s.Error, "No such item")}
+DELETED = {"204": {"description": "Deleted"}}
 
 
-def build() -> dict[str, Any]:
-    _, defs = models_json_schema(
-        [(m, "serialization") for m in MODELS], ref_template="#/components/schemas/{model}"
-    )
-    components = {
-        k.replace("[", "_").replace("]", "_").replace(".", "_"): v for k, v in defs["$defs"].items()
-    }
+def _paths() -> dict[str, Any]:
     cid, uid = [_path("client_id")], [_path("user_id")]
-    paths = {
+    return {
         "/admin/clients": {
-            "get": _op("List clients", {"200": _json(s.Page[s.ClientOut])}, params=PAGING),
+            "get": _op(
+                "listClients",
+                "clients",
+                "List clients",
+                {"200": _json(s.Page[s.ClientOut])},
+                params=PAGING,
+            ),
             "post": _op(
-                "Register a client",
+                "createClient",
+                "clients",
+                "Register a client (its secret is shown once)",
                 {
                     "201": _json(s.ClientCreated, "Created"),
                     "409": _json(s.Error, "Duplicate client_id"),
@@ -122,44 +149,100 @@ def build() -> dict[str, Any]:
         },
         "/admin/clients/{client_id}": {
             "parameters": cid,
-            "get": _op("Read a client", {"200": _json(s.ClientOut), **NOT_FOUND}),
-            "patch": _op(
-                "Change a client", {"200": _json(s.ClientOut), **NOT_FOUND}, body=s.ClientUpdate
+            "get": _op(
+                "getClient", "clients", "Read a client", {"200": _json(s.ClientOut), **NOT_FOUND}
             ),
-            "delete": _op("Delete a client", {"204": {"description": "Deleted"}, **NOT_FOUND}),
+            "patch": _op(
+                "updateClient",
+                "clients",
+                "Change a client (only the fields sent)",
+                {"200": _json(s.ClientOut), **NOT_FOUND},
+                body=s.ClientUpdate,
+            ),
+            "delete": _op(
+                "deleteClient",
+                "clients",
+                "Delete a client with its tokens",
+                {**DELETED, **NOT_FOUND},
+            ),
         },
         "/admin/clients/{client_id}/secret": {
             "parameters": cid,
             "post": _op(
-                "Rotate the client secret (shown once)", {"200": _json(s.SecretOut), **NOT_FOUND}
+                "rotateClientSecret",
+                "clients",
+                "Rotate the client secret (shown once)",
+                {"200": _json(s.SecretOut), **NOT_FOUND},
             ),
         },
         "/admin/users": {
             "get": _op(
+                "listUsers",
+                "users",
                 "List users",
                 {"200": _json(s.Page[s.UserOut])},
                 params=[*PAGING, _q("email", TEXT, "exact e-mail")],
             ),
+            "post": _op(
+                "createUser",
+                "users",
+                "Create a user",
+                {
+                    "201": _json(s.UserOut, "Created"),
+                    "409": _json(s.Error, "The e-mail address is taken"),
+                },
+                body=s.UserCreate,
+            ),
         },
         "/admin/users/{user_id}": {
             "parameters": uid,
-            "get": _op("Read a user", {"200": _json(s.UserOut), **NOT_FOUND}),
+            "get": _op("getUser", "users", "Read a user", {"200": _json(s.UserOut), **NOT_FOUND}),
             "patch": _op(
-                "Set roles, disable or enable",
+                "updateUser",
+                "users",
+                "Set roles, disable or enable (a change of roles or "
+                "disabling ends every session and token of the user)",
                 {"200": _json(s.UserOut), **NOT_FOUND},
                 body=s.UserUpdate,
+            ),
+            "delete": _op(
+                "deleteUser",
+                "users",
+                "Delete a user with their sessions, tokens and consents",
+                {
+                    **DELETED,
+                    **NOT_FOUND,
+                    "409": _json(s.Error, "An administrator cannot delete their own account"),
+                },
+            ),
+        },
+        "/admin/users/{user_id}/password": {
+            "parameters": uid,
+            "post": _op(
+                "resetUserPassword",
+                "users",
+                "Set the user's password, or (empty object) "
+                "e-mail them a reset link; a new password ends every session and token",
+                {"200": _json(s.PasswordResetOut), **NOT_FOUND},
+                body=s.PasswordReset,
             ),
         },
         "/admin/users/{user_id}/sessions/end": {
             "parameters": uid,
             "post": _op(
+                "endUserSessions",
+                "users",
                 "End every session of the user and revoke their tokens",
                 {"200": _json(s.SessionsEnded), **NOT_FOUND},
             ),
         },
         "/admin/roles": {
-            "get": _op("List the defined roles", {"200": _json(s.Page[s.RoleOut])}),
+            "get": _op(
+                "listRoles", "roles", "List the defined roles", {"200": _json(s.Page[s.RoleOut])}
+            ),
             "post": _op(
+                "createRole",
+                "roles",
                 "Define a role",
                 {"201": _json(s.RoleOut, "Created"), "409": _json(s.Error, "Duplicate name")},
                 body=s.RoleCreate,
@@ -168,24 +251,28 @@ def build() -> dict[str, Any]:
         "/admin/roles/{name}": {
             "parameters": [_path("name")],
             "delete": _op(
+                "deleteRole",
+                "roles",
                 "Delete a role nobody holds (built-in roles stay)",
-                {
-                    "204": {"description": "Deleted"},
-                    **NOT_FOUND,
-                    "409": _json(s.Error, "Still held by users"),
-                },
+                {**DELETED, **NOT_FOUND, "409": _json(s.Error, "Still held by users")},
             ),
         },
-        "/admin/keys": {"get": _op("List signing keys", {"200": _json(s.Page[s.KeyOut])})},
+        "/admin/keys": {
+            "get": _op("listKeys", "keys", "List signing keys", {"200": _json(s.Page[s.KeyOut])})
+        },
         "/admin/keys/rotate": {
             "post": _op(
-                "Rotate the signing key",
+                "rotateKey",
+                "keys",
+                "Publish a new signing key (it signs after the publish-ahead time, or at once)",
                 {"201": _json(s.Page[s.KeyOut], "Rotated")},
                 body=s.KeyRotate,
             ),
         },
         "/admin/audit": {
             "get": _op(
+                "queryAudit",
+                "audit",
                 "Query the audit log (newest first)",
                 {"200": _json(s.Page[s.AuditEventOut])},
                 params=[
@@ -201,6 +288,8 @@ def build() -> dict[str, Any]:
         },
         "/admin/scopes": {
             "get": _op(
+                "listScopeDescriptions",
+                "scopes",
                 "The scopes described for the consent page",
                 {"200": _json(s.Page[s.ScopeDescriptionOut])},
             ),
@@ -208,27 +297,47 @@ def build() -> dict[str, Any]:
         "/admin/scopes/{scope}": {
             "parameters": [_path("scope")],
             "get": _op(
-                "Read the texts of a scope", {"200": _json(s.ScopeDescriptionOut), **NOT_FOUND}
+                "getScopeDescription",
+                "scopes",
+                "Read the texts of a scope",
+                {"200": _json(s.ScopeDescriptionOut), **NOT_FOUND},
             ),
             "put": _op(
+                "putScopeDescription",
+                "scopes",
                 "Set the consent page's texts of a scope (plain text, per language)",
                 {"200": _json(s.ScopeDescriptionOut)},
                 body=s.ScopeDescriptionIn,
             ),
             "delete": _op(
-                "Remove the texts of a scope", {"204": {"description": "Deleted"}, **NOT_FOUND}
+                "deleteScopeDescription",
+                "scopes",
+                "Remove the texts of a scope",
+                {**DELETED, **NOT_FOUND},
             ),
         },
+    }
+
+
+def build() -> dict[str, Any]:
+    _, defs = models_json_schema(
+        [(m, "serialization") for m in MODELS], ref_template="#/components/schemas/{model}"
+    )
+    components = {
+        k.replace("[", "_").replace("]", "_").replace(".", "_"): v for k, v in defs["$defs"].items()
     }
     return {
         "openapi": "3.1.0",
         "info": {
             "title": "authserver admin API",
             "version": "1",
-            "description": "For access tokens with the admin scope of a user whose role "
-            "is admin. Every change is written to the audit log.",
+            "description": "For access tokens with the `admin` scope of a user who holds the "
+            "`admin` role now (re-read on every request). `authserver admin bootstrap` "
+            "creates the first administrator and a client to get such a token with the "
+            "password grant at `/token`. Every change is written to the audit log.",
         },
-        "paths": paths,
+        "tags": TAGS,
+        "paths": _paths(),
         "components": {
             "schemas": components,
             "securitySchemes": {

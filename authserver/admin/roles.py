@@ -6,7 +6,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from authserver.accounts import roles
-from authserver.admin.base import AdminCall, read_model, run
+from authserver.admin.base import AdminCall, run
 from authserver.admin.schemas import Page, RoleCreate, RoleOut
 from authserver.audit import AuditEvent
 from authserver.storage.models import Role
@@ -26,14 +26,12 @@ async def list_roles(request: Request) -> Response:
 
 
 async def create_role(request: Request) -> Response:
-    body = await read_model(request, RoleCreate)
-
-    def work(call: AdminCall) -> RoleOut:
+    def work(call: AdminCall, body: RoleCreate) -> RoleOut:
         role = roles.define(call.uow, call.services.clock, body.name, body.description)
         call.audit(AuditEvent.ROLE_CREATED, role=role.name)
         return out(role)
 
-    return await run(request, work, status=201)
+    return await run(request, work, status=201, body=RoleCreate)
 
 
 async def delete_role(request: Request) -> Response:

@@ -17,8 +17,11 @@ routes = [
         DELETE=clients.delete_client,
     ),
     Route("/clients/{client_id}/secret", clients.rotate_secret, methods=["POST"]),
-    Route("/users", users.list_users, methods=["GET"]),
-    route("/users/{user_id}", GET=users.get_user, PATCH=users.update_user),
+    route("/users", GET=users.list_users, POST=users.create_user),
+    route(
+        "/users/{user_id}", GET=users.get_user, PATCH=users.update_user, DELETE=users.delete_user
+    ),
+    Route("/users/{user_id}/password", users.reset_password, methods=["POST"]),
     Route("/users/{user_id}/sessions/end", users.end_sessions, methods=["POST"]),
     route("/roles", GET=roles.list_roles, POST=roles.create_role),
     route("/roles/{name}", DELETE=roles.delete_role),

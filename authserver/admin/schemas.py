@@ -134,6 +134,40 @@ class UserOut(BaseModel):
     created_at: datetime
 
 
+class UserCreate(Strict):
+    email: str = Field(min_length=3, max_length=320)
+    password: str = Field(
+        min_length=1, max_length=1024, description="Checked against the password policy."
+    )
+    name: str | None = Field(default=None, max_length=200)
+    roles: list[Annotated[str, Field(max_length=64)]] = Field(
+        default_factory=list, max_length=64, description="Defined roles (`user` is always held)."
+    )
+    email_verified: bool = Field(
+        default=True, description="Whether the administrator vouches for the address."
+    )
+
+
+class PasswordReset(Strict):
+    """Either a new password, or (empty body) a reset link e-mailed to the user."""
+
+    password: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=1024,
+        description="Set this password (policy applies). Without it, the user is e-mailed a "
+        "reset link valid 60 minutes.",
+    )
+
+
+class PasswordResetOut(BaseModel):
+    user_id: str
+    link_sent: bool = Field(description="A reset link was e-mailed (no password was given).")
+    password_set: bool = Field(
+        description="The password was replaced: every session and token of the user ended."
+    )
+
+
 class UserUpdate(Patch):
     role: Literal["user", "admin"] | Omittable = Field(
         default=None, description="`admin` adds the admin role, `user` takes it away."

@@ -7,7 +7,7 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import Response
 
-from authserver.admin.base import AdminCall, read_model, run
+from authserver.admin.base import AdminCall, run
 from authserver.admin.schemas import Page, ScopeDescriptionIn, ScopeDescriptionOut
 from authserver.audit import AuditEvent
 from authserver.errors import NotFound
@@ -42,16 +42,15 @@ async def get_scope(request: Request) -> Response:
 
 async def put_scope(request: Request) -> Response:
     scope = request.path_params["scope"]
-    body = await read_model(request, ScopeDescriptionIn)
 
-    def work(call: AdminCall) -> ScopeDescriptionOut:
+    def work(call: AdminCall, body: ScopeDescriptionIn) -> ScopeDescriptionOut:
         row = scope_descriptions.describe_scope(
             call.uow, call.services.clock, scope, body.model_dump(exclude_none=True)["texts"]
         )
         call.audit(AuditEvent.SCOPE_DESCRIBED, scope=scope)
         return out(row)
 
-    return await run(request, work)
+    return await run(request, work, body=ScopeDescriptionIn)
 
 
 async def delete_scope(request: Request) -> Response:

@@ -1,15 +1,27 @@
-"""/admin/users: list, read, change roles, disable / enable, end every session."""
+"""/admin/users: create, list, read, change roles, disable / enable, set or reset the
+password, end every session, delete. The same rules as the CLI (``accounts.management``)."""
 
 from __future__ import annotations
 
 from starlette.requests import Request
 from starlette.responses import Response
 
-from authserver.accounts import login_sessions, management
+from authserver.accounts import login_sessions, management, reset
 from authserver.accounts.roles import primary_role
-from authserver.admin.base import AdminCall, int_param, read_model, run
-from authserver.admin.schemas import Page, SessionsEnded, UserOut, UserUpdate
+from authserver.accounts.users import create_user as create_account
+from authserver.admin.base import AdminCall, int_param, run
+from authserver.admin.schemas import (
+    Page,
+    PasswordReset,
+    PasswordResetOut,
+    SessionsEnded,
+    UserCreate,
+    UserOut,
+    UserUpdate,
+)
 from authserver.audit import AuditEvent
+from authserver.errors import Conflict
+from authserver.mail import send_quietly
 from authserver.storage.models import User
 
 
@@ -27,11 +39,10 @@ def out(u: User) -> UserOut:
 
 
 async def list_users(request: Request) -> Response:
-    offset = int_param(request, "offset", 0, 0, 10_000_000)
-    limit = int_param(request, "limit", 100, 1, 1000)
-    email = request.query_params.get("email")
-
     def work(call: AdminCall) -> Page[UserOut]:
+        offset = int_param(request, "offset", 0, 0, 10_000_000)
+        limit = int_param(request, "limit", 100, 1, 1000)
+        email = request.query_params.get("email")
         if email:
             user = call.uow.users.find_by_email(email)
             return Page[UserOut](items=[out(user)] if user else [], total=1 if user else 0)
@@ -48,9 +59,8 @@ async def get_user(request: Request) -> Response:
 
 async def update_user(request: Request) -> Response:
     user_id = request.path_params["user_id"]
-    body = await read_model(request, UserUpdate)
 
-    def work(call: AdminCall) -> UserOut:
+    def work(call: AdminCall, body: UserUpdate) -> UserOut:
         clock = call.services.clock
         user = management.get_user(call.uow, user_id)
         changes = body.model_dump(exclude_unset=True, exclude_none=True)
@@ -63,7 +73,7 @@ async def update_user(request: Request) -> Response:
         call.audit(AuditEvent.USER_CHANGED, user_id=user_id, changes=changes)
         return out(user)
 
-    return await run(request, work)
+    return await run(request, work, body=UserUpdate)
 
 
 async def end_sessions(request: Request) -> Response:
@@ -76,3 +86,56 @@ async def end_sessions(request: Request) -> Response:
         return SessionsEnded(ended_sessions=len(ended))
 
     return await run(request, work)
+
+
+async def create_user(request: Request) -> Response:
+    def work(call: AdminCall, body: UserCreate) -> UserOut:
+        services = call.services
+        user = create_account(
+            call.uow,
+            services.passwords,
+            services.clock,
+            email=body.email,
+            password=body.password,
+            roles=body.roles,
+            name=body.name,
+            email_verified=body.email_verified,
+        )
+        call.audit(AuditEvent.USER_CREATED, user_id=user.id, roles=list(user.roles))
+        return out(user)
+
+    return await run(request, work, status=201, body=UserCreate)
+
+
+async def delete_user(request: Request) -> Response:
+    user_id = request.path_params["user_id"]
+
+    def work(call: AdminCall) -> None:
+        if user_id == call.admin_id:
+            raise Conflict("an administrator cannot delete their own account here")
+        management.delete_user(call.uow, user_id)
+        call.audit(AuditEvent.USER_DELETED, user_id=user_id)
+
+    return await run(request, work, status=204)
+
+
+async def reset_password(request: Request) -> Response:
+    user_id = request.path_params["user_id"]
+
+    def work(call: AdminCall, body: PasswordReset) -> PasswordResetOut:
+        services = call.services
+        if body.password is None:
+            user = management.get_user(call.uow, user_id)
+            message = reset.send_link(call.uow, services, user, actor=call.admin_id)
+        else:
+            message = management.set_password(
+                call.uow, services, user_id, body.password, actor=call.admin_id
+            )
+        call.after_commit.append(lambda: send_quietly(services.mailer, message))
+        return PasswordResetOut(
+            user_id=user_id,
+            link_sent=body.password is None,
+            password_set=body.password is not None,
+        )
+
+    return await run(request, work, body=PasswordReset)

@@ -100,10 +100,20 @@ async def read_json(request: Request, limit: int) -> Any:
     """An ``application/json`` body: UTF-8, not nested past ``jsonsafe.MAX_DEPTH``, and
     every string in it (keys too) storable and at most ``syntax.MAX_CHARS`` long.
     Raises ``BadRequest``; callers with an error format of their own catch it."""
+    json_content_type(request)
+    return json_of(await read_body(request, limit))
+
+
+def json_content_type(request: Request) -> None:
+    """``BadRequest`` (415) unless the body is declared ``application/json``."""
     content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if content_type != "application/json":
         raise BadRequest(N_("The request body must be application/json."), status=415)
-    body = await read_body(request, limit)
+
+
+def json_of(body: bytes) -> Any:
+    """``read_json``'s checks on a body already read (the admin API reads it before it
+    authenticates the caller, and parses it only after)."""
     try:
         data = jsonsafe.loads(body)
     except jsonsafe.UnsafeJson as exc:
