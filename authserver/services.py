@@ -15,7 +15,7 @@ from authserver.keys import cookie_secret
 from authserver.keys.envelope import Envelope, build_envelope
 from authserver.keys.keyring import KeyRing
 from authserver.keys.keystore import KeyStore
-from authserver.keys.remote import RemoteJwks
+from authserver.keys.remote_cache import RemoteJwks
 from authserver.mail import MailComposer, Mailer, build_mailer
 from authserver.metrics import Metrics
 from authserver.settings import Settings
@@ -47,7 +47,8 @@ class Services:
     catalogs: Catalogs
     brand: Brand
     metrics: Metrics
-    # Public keys clients publish at their jwks_uri (private_key_jwt).
+    # Public keys clients publish at their jwks_uri (private_key_jwt), fetched on a
+    # small pool of its own (never on protocol_threads).
     remote_jwks: RemoteJwks
     # HMAC key for values the server hands out and checks back (CSRF tokens).
     cookie_secret: bytes
@@ -132,6 +133,7 @@ def build_services(settings: Settings, clock: Clock | None = None) -> Services:
 def close_services(services: Services) -> None:
     # Let units of work in flight finish (and commit) before the engine goes away.
     services.protocol_threads.shutdown(wait=True)
+    services.remote_jwks.close()
     services.db.dispose()
     if services.redis is not None:
         services.redis.close()

@@ -10,8 +10,10 @@ stops at a timeout and a size cap. The document must pass the same rule as inlin
 RSA and EC keys are kept, the types of the algorithms we verify with. Every failure is
 one ``JwksUnavailable``, which the caller answers with ``invalid_client``.
 
-Key sets are cached per process; an unknown ``kid`` (the client rotated its keys)
-refetches, at most once per ``min_refetch`` seconds per URL, and so does a failure."""
+The whole fetch (connect, TLS handshake, request, status line, headers, body) ends by
+one wall-clock deadline: a per-read timeout alone lets a host sending a byte every few
+seconds hold a fetch for hours. Caching, single-flight and the threads fetches run on
+are ``keys.remote_cache``'s."""
 
 from __future__ import annotations
 
@@ -20,9 +22,7 @@ import ipaddress
 import json
 import socket
 import ssl
-import threading
 import time
-from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -32,7 +32,7 @@ from joserfc.jwk import KeySet
 from authserver.oauth.client_registry import ClientSpec, key_problems
 
 MAX_BYTES = 64 * 1024
-# Seconds for each network step (connect, TLS, each read), and for the whole body.
+# Seconds for the whole fetch, from the moment it is asked for.
 TIMEOUT = 5.0
 # The key types of the algorithms assertions may use (RS*, PS*: RSA; ES*: EC).
 SIGNING_KEY_TYPES = ("RSA", "EC")
@@ -79,23 +79,57 @@ def is_public_address(address: IPAddress) -> bool:
     return address.is_global and not address.is_multicast
 
 
+class _DeadlineSocket(ssl.SSLSocket):
+    """A TLS socket whose every read and write may take only the time left before the
+    fetch's deadline (``http.client`` reads the status line, headers and body through
+    ``recv_into``)."""
+
+    deadline: float | None = None
+
+    def _arm(self) -> None:
+        if self.deadline is not None:
+            self.settimeout(_time_left(self.deadline))
+
+    def recv_into(self, buffer: Any, nbytes: int = 0, flags: int = 0) -> int:
+        self._arm()
+        return super().recv_into(buffer, nbytes, flags)
+
+    def sendall(self, data: Any, flags: int = 0) -> None:
+        self._arm()
+        super().sendall(data, flags)
+
+
+def _time_left(deadline: float) -> float:
+    left = deadline - time.monotonic()
+    if left <= 0:
+        raise TimeoutError("jwks_uri too slow")
+    return left
+
+
 class _CheckedHTTPSConnection(http.client.HTTPSConnection):
     """HTTPS to addresses resolved and checked beforehand: connecting does not look the
-    name up again, and TLS still verifies the certificate against the name."""
+    name up again, and TLS still verifies the certificate against the name. Every step
+    ends by ``deadline`` (``time.monotonic()``)."""
 
-    def __init__(self, host: str, port: int, addresses: list[AddrInfo]) -> None:
+    def __init__(self, host: str, port: int, addresses: list[AddrInfo], deadline: float) -> None:
         self._tls = ssl.create_default_context()
+        self._tls.sslsocket_class = _DeadlineSocket
         super().__init__(host, port, timeout=TIMEOUT, context=self._tls)
         self._addresses = addresses
+        self._deadline = deadline
 
     def connect(self) -> None:
         error: OSError = OSError("no address")
         for family, kind, proto, _, sockaddr in self._addresses:
             sock = socket.socket(family, kind, proto)
             try:
-                sock.settimeout(TIMEOUT)
+                sock.settimeout(_time_left(self._deadline))
                 sock.connect(sockaddr)
-                self.sock = self._tls.wrap_socket(sock, server_hostname=self.host)
+                # The handshake runs in one call, which CPython bounds by this timeout.
+                sock.settimeout(_time_left(self._deadline))
+                tls = self._tls.wrap_socket(sock, server_hostname=self.host)
+                tls.deadline = self._deadline  # type: ignore[attr-defined]
+                self.sock = tls
                 return
             except OSError as exc:
                 sock.close()
@@ -117,15 +151,18 @@ def _resolve(host: str, port: int, allow_private_networks: bool) -> list[AddrInf
     return addresses
 
 
-def fetch(url: str, allow_private_networks: bool = False) -> KeySet:
-    """GET ``url`` once, as described above; raises ``JwksUnavailable``."""
+def fetch(url: str, allow_private_networks: bool = False, deadline: float | None = None) -> KeySet:
+    """GET ``url`` once, as described above, done by ``deadline`` (``time.monotonic()``,
+    default ``TIMEOUT`` from now); raises ``JwksUnavailable``."""
+    deadline = time.monotonic() + TIMEOUT if deadline is None else deadline
     try:
+        _time_left(deadline)  # it may have waited for a thread past its deadline
         parts = urlsplit(url)
         if parts.scheme != "https" or not parts.hostname:
             raise JwksUnavailable("jwks_uri must be an https URL")
         port = parts.port or 443
         addresses = _resolve(parts.hostname, port, allow_private_networks)
-        connection = _CheckedHTTPSConnection(parts.hostname, port, addresses)
+        connection = _CheckedHTTPSConnection(parts.hostname, port, addresses, deadline)
         try:
             target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
             connection.request("GET", target, headers={"Accept": "application/json"})
@@ -140,7 +177,7 @@ def fetch(url: str, allow_private_networks: bool = False) -> KeySet:
     except JwksUnavailable:
         raise
     except (OSError, http.client.HTTPException, ValueError, TypeError, KeyError, JoseError) as exc:
-        # OSError: DNS, connect, TLS, timeouts. HTTPException: a broken response
+        # OSError: DNS, connect, TLS, timeouts and the deadline. HTTPException: a broken response
         # (IncompleteRead, bad status line). ValueError: bad URL, port, JSON or UTF-8.
         raise JwksUnavailable(f"jwks_uri: {type(exc).__name__}") from exc
 
@@ -149,64 +186,9 @@ def _read_capped(response: http.client.HTTPResponse) -> bytes:
     length = response.getheader("Content-Length")
     if length is not None and length.isdigit() and int(length) > MAX_BYTES:
         raise JwksUnavailable("jwks_uri document too large")
-    deadline = time.monotonic() + TIMEOUT
     body = b""
     while chunk := response.read(min(16 * 1024, MAX_BYTES + 1 - len(body))):
         body += chunk
         if len(body) > MAX_BYTES:
             raise JwksUnavailable("jwks_uri document too large")
-        # Each read has its own timeout; a server dripping bytes hits this one.
-        if time.monotonic() > deadline:
-            raise JwksUnavailable("jwks_uri too slow")
     return body
-
-
-@dataclass(frozen=True)
-class _Entry:
-    keys: KeySet | None  # None: never fetched successfully
-    fetched_at: float
-    attempted_at: float
-
-
-class RemoteJwks:
-    def __init__(self, ttl: float = 300.0, min_refetch: float = 10.0) -> None:
-        self.ttl = ttl
-        self.min_refetch = min_refetch
-        self._cache: dict[str, _Entry] = {}
-        self._lock = threading.Lock()
-
-    def get(
-        self,
-        url: str,
-        kid: str | None = None,
-        *,
-        now: float | None = None,
-        allow_private_networks: bool = False,
-    ) -> KeySet:
-        """The key set at ``url``. Cached for ``ttl`` seconds; an unknown ``kid`` (a
-        client rotated its keys) or a failed fetch is retried only once ``min_refetch``
-        seconds have passed since the last attempt, so assertions with made-up kids
-        cannot turn into a stream of requests to the client's server.
-        ``now``: the app's clock (seconds), for tests that move time."""
-        now = time.time() if now is None else now
-        entry = self._cache.get(url)
-        cached = entry.keys if entry is not None and now - entry.fetched_at < self.ttl else None
-        if cached is not None and (kid is None or any(k.kid == kid for k in cached.keys)):
-            return cached
-        if entry is not None and now - entry.attempted_at < self.min_refetch:
-            if cached is not None:
-                return cached  # the unknown kid then fails verification
-            raise JwksUnavailable("jwks_uri failed recently")
-        try:
-            keys = fetch(url, allow_private_networks)
-        except JwksUnavailable:
-            with self._lock:
-                self._cache[url] = _Entry(
-                    entry.keys if entry else None, entry.fetched_at if entry else now, now
-                )
-            if cached is not None:
-                return cached
-            raise
-        with self._lock:
-            self._cache[url] = _Entry(keys, now, now)
-        return keys

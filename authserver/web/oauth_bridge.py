@@ -5,7 +5,9 @@ duplicated parameters, and each value's characters, length and syntax by
 ``oauth.syntax``: the one place request parameters are validated, for the protocol
 endpoints and the pages alike; JSON bodies likewise by ``read_json``); the Authlib call
 and everything it touches (database, Redis, password hashing, signing) then runs in one
-thread-pool hop, inside one unit of work.
+thread-pool hop, inside one unit of work. When that hop needs a client's keys still
+being fetched from its jwks_uri, the request waits for them here, on the event loop, and
+runs once more (``keys.remote_cache``).
 """
 
 from __future__ import annotations
@@ -22,10 +24,12 @@ from starlette.responses import Response
 
 from authserver import jsonsafe
 from authserver.i18n.message import N_, Text
+from authserver.keys.remote_cache import JwksPending, mark_waited
 from authserver.oauth.requests import OAuthRequest, OAuthResponse, RequestMeta
-from authserver.oauth.server import AuthServer
+from authserver.oauth.server import AuthServer, ServerFactory
 from authserver.oauth.syntax import MAX_CHARS, parameter_problem, shown_name
 from authserver.params import parse_decimal
+from authserver.services import Services
 from authserver.storage.db import NeedsDatabase
 from authserver.text import storable
 from authserver.web import cors
@@ -181,25 +185,45 @@ async def call_server(
             result = call(
                 factory(services.db.offline_unit_of_work(), oauth_request.meta), oauth_request
             )
-        except NeedsDatabase:
+        except (NeedsDatabase, JwksPending):
+            # JwksPending: an assertion naming a client whose keys are being fetched;
+            # the thread path below waits for them.
             oauth_request = oauth_request.fresh_copy()
     if result is None:
-        current = oauth_request
-
-        def work() -> OAuthResponse:
-            with services.db.unit_of_work() as uow:
-                return call(factory(uow, current.meta), current)
-
-        # The context goes along, so log lines written in the thread carry the request id.
-        context = contextvars.copy_context()
-        loop = asyncio.get_running_loop()
-        result = await loop.run_in_executor(services.protocol_threads, context.run, work)
+        try:
+            result = await _in_protocol_thread(services, factory, call, oauth_request)
+        except JwksPending as pending:
+            # A client's keys are being fetched (keys.remote_cache) and the unit of work
+            # rolled back: wait here, holding no thread, then run once more with whatever
+            # the fetch brought (never waiting twice).
+            await pending.wait()
+            oauth_request = oauth_request.fresh_copy()
+            result = await _in_protocol_thread(services, factory, call, oauth_request, waited=True)
     response = to_response(result)
     if "origin" in request.headers:
         # The client that authenticated decides which browser origins may read this.
         client = getattr(oauth_request, "client", None)
         cors.allow(request, response, client.record.allowed_cors_origins if client else None)
     return response
+
+
+async def _in_protocol_thread(
+    services: Services,
+    factory: ServerFactory,
+    call: Callable[[AuthServer, OAuthRequest], OAuthResponse],
+    current: OAuthRequest,
+    waited: bool = False,
+) -> OAuthResponse:
+    def work() -> OAuthResponse:
+        with services.db.unit_of_work() as uow:
+            return call(factory(uow, current.meta), current)
+
+    # The context goes along, so log lines written in the thread carry the request id.
+    context = contextvars.copy_context()
+    if waited:
+        context.run(mark_waited)
+    loop = asyncio.get_running_loop()
+    return await loop.run_in_executor(services.protocol_threads, context.run, work)
 
 
 def to_response(result: OAuthResponse) -> Response:
