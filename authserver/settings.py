@@ -142,9 +142,10 @@ class Settings(BaseModel):
     registration_enabled: bool = True
     """Self-service sign-up: the `/register` page and its JSON form."""
     throttle_window: int = Field(default=900, ge=1, le=86_400)
-    """Seconds of the fixed windows in which password and reset-link failures are counted,
-    per account (e-mail) and per client IP (IPv6: per /64). At a limit, attempts get 429 +
-    `Retry-After`, uncounted, until the window ends: no permanent lockout."""
+    """Seconds of the sliding window over which password and reset-link failures are
+    counted, per account (e-mail) and per client IP (IPv6: per /64): no span of this many
+    seconds holds more than a limit. At a limit, attempts get 429 + `Retry-After`,
+    uncounted, until the oldest counted failure is a window old: no permanent lockout."""
     throttle_account_failures: int = Field(default=10, ge=1)
     """Password failures per account per window."""
     throttle_ip_failures: int = Field(default=100, ge=1)

@@ -1,10 +1,13 @@
 """Attempt counters for throttling: Redis in production, process memory when embedded.
 
-Counters live in fixed windows aligned to the clock (window number = now // window), so
-every process computes the same window from its own clock and a counter simply stops
-mattering when its window ends: there is no state to reset and no permanent lockout.
-An event at the limit is refused and *not* counted, so hammering a throttled key does not
-prolong the throttle past the end of its window.
+Counters are sliding windows: an event counts for exactly ``window`` seconds after it
+happened, so no span of ``window`` seconds ever holds more than ``limit`` counted events
+(fixed windows aligned to the clock let a burst straddling a boundary have twice the
+limit). An event at the limit is refused and *not* counted, so hammering a throttled key
+does not prolong the throttle: it lifts when the oldest counted event is ``window``
+seconds old. There is no state to reset and no permanent lockout. Each key keeps the
+times of its counted events (at most ``limit`` of them), and every process reads the
+time from its own clock.
 
 ``MemoryRateLimiter`` is for the embedded, single-process mode only: each process would
 count on its own (the settings refuse several workers without Redis).
@@ -12,7 +15,9 @@ count on its own (the settings refuse several workers without Redis).
 
 from __future__ import annotations
 
+import bisect
 import math
+import secrets
 import threading
 from typing import Protocol
 
@@ -21,131 +26,127 @@ import redis
 from authserver.clock import Clock
 from authserver.errors import ServiceUnavailable
 
-# Counters of a finished window are kept a little longer than the window, for processes
-# whose clocks are slightly behind.
+# Counters are kept a little longer than the window, for processes whose clocks are
+# slightly behind.
 EXPIRY_SLACK = 60
 MAX_MEMORY_KEYS = 100_000
 
 
 class RateLimiter(Protocol):
     def hit(self, key: str, limit: int, window: int) -> int | None:
-        """Count one event for ``key`` in the current window of ``window`` seconds.
-        None when it was within ``limit`` (and is counted); otherwise the seconds until
-        the window ends (and nothing is counted)."""
+        """Count one event for ``key`` among the last ``window`` seconds' events. None
+        when fewer than ``limit`` were counted (and this one is); otherwise the seconds
+        until one of them is ``window`` seconds old (and nothing is counted)."""
         ...
 
     def undo(self, key: str, window: int) -> None:
-        """Un-count one event of the current window (an attempt that turned out fine)."""
+        """Un-count the latest counted event (an attempt that turned out fine)."""
         ...
 
     def clear(self, key: str, window: int) -> None:
-        """Forget the current window's count for ``key``."""
+        """Forget every counted event of ``key``."""
         ...
 
 
-def window_index(now: float, window: int) -> int:
-    return int(now // window)
-
-
-def seconds_left(now: float, window: int) -> int:
-    """Until the current window ends; at least 1 (a Retry-After of 0 invites a retry loop)."""
-    return max(1, math.ceil((window_index(now, window) + 1) * window - now))
+def seconds_until(oldest: float, now: float, window: int) -> int:
+    """Until an event at ``oldest`` stops counting; at least 1 (a Retry-After of 0
+    invites a retry loop)."""
+    return max(1, math.ceil(oldest + window - now))
 
 
 class MemoryRateLimiter:
-    """One process's counters in a dict (embedded mode)."""
+    """One process's counters in a dict (embedded mode): key -> times of counted events."""
 
     def __init__(self, clock: Clock) -> None:
         self.clock = clock
-        self._counts: dict[str, tuple[int, float]] = {}
+        self._events: dict[str, list[float]] = {}
         self._lock = threading.Lock()
-
-    def _key(self, key: str, window: int, now: float) -> str:
-        return f"{key}:{window}:{window_index(now, window)}"
 
     def hit(self, key: str, limit: int, window: int) -> int | None:
         now = self.clock.now()
-        full = self._key(key, window, now)
+        full = f"{key}:{window}"
         with self._lock:
-            count, _ = self._counts.get(full, (0, 0.0))
-            if count >= limit:
-                return seconds_left(now, window)
-            if full not in self._counts and len(self._counts) >= MAX_MEMORY_KEYS:
+            events = self._events.get(full, [])
+            del events[: bisect.bisect_right(events, now - window)]
+            if len(events) >= limit:
+                return seconds_until(events[-limit], now, window)
+            if full not in self._events and len(self._events) >= MAX_MEMORY_KEYS:
                 self._purge(now)
-            self._counts[full] = (count + 1, now + window + EXPIRY_SLACK)
+            bisect.insort(events, now)
+            self._events[full] = events
         return None
 
     def undo(self, key: str, window: int) -> None:
-        full = self._key(key, window, self.clock.now())
         with self._lock:
-            count, expires = self._counts.get(full, (0, 0.0))
-            if count > 1:
-                self._counts[full] = (count - 1, expires)
-            else:
-                self._counts.pop(full, None)
+            events = self._events.get(f"{key}:{window}")
+            if events:
+                events.pop()
+            if not events:
+                self._events.pop(f"{key}:{window}", None)
 
     def clear(self, key: str, window: int) -> None:
         with self._lock:
-            self._counts.pop(self._key(key, window, self.clock.now()), None)
+            self._events.pop(f"{key}:{window}", None)
 
     def _purge(self, now: float) -> None:
-        self._counts = {k: v for k, v in self._counts.items() if v[1] > now}
-        if len(self._counts) >= MAX_MEMORY_KEYS:
+        def live(full: str, events: list[float]) -> bool:
+            window = int(full.rsplit(":", 1)[1])
+            return bool(events) and events[-1] > now - window
+
+        self._events = {k: v for k, v in self._events.items() if live(k, v)}
+        if len(self._events) >= MAX_MEMORY_KEYS:
             # Still full of live counters: a flood of distinct keys. Forget the half with
             # the fewest events: a counter near its limit (a guessing attack under way)
             # must survive, or the flood itself would be a way to reset it.
-            keep = sorted(self._counts.items(), key=lambda kv: kv[1][0], reverse=True)
-            self._counts = dict(keep[: MAX_MEMORY_KEYS // 2])
+            keep = sorted(self._events.items(), key=lambda kv: len(kv[1]), reverse=True)
+            self._events = dict(keep[: MAX_MEMORY_KEYS // 2])
 
 
 # Check and count in one atomic step, so concurrent attempts on any number of
-# processes can never together pass the limit.
+# processes can never together pass the limit. A sorted set per key: members are
+# events, scores their times. Refused: the time of the event whose expiry frees a slot.
 _HIT = """
-local n = tonumber(redis.call('GET', KEYS[1]) or '0')
-if n >= tonumber(ARGV[1]) then return 0 end
-redis.call('INCR', KEYS[1])
-redis.call('EXPIRE', KEYS[1], ARGV[2])
-return 1
-"""
-_UNDO = """
-local n = tonumber(redis.call('GET', KEYS[1]) or '0')
-if n > 1 then return redis.call('DECR', KEYS[1]) end
-redis.call('DEL', KEYS[1])
-return 0
+local now, window, limit = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now - window)
+local n = redis.call('ZCARD', KEYS[1])
+if n >= limit then
+  return redis.call('ZRANGE', KEYS[1], n - limit, n - limit, 'WITHSCORES')[2]
+end
+redis.call('ZADD', KEYS[1], now, ARGV[4])
+redis.call('EXPIRE', KEYS[1], ARGV[5])
+return false
 """
 
 
 class RedisRateLimiter:
-    """Shared by every process: keys ``<prefix>rl:<key>:<window>:<window number>``."""
+    """Shared by every process: sorted sets ``<prefix>rl:<key>:<window>``."""
 
     def __init__(self, client: redis.Redis, prefix: str, clock: Clock) -> None:
         self.client = client
         self.prefix = prefix + "rl:"
         self.clock = clock
         self._hit = client.register_script(_HIT)
-        self._undo = client.register_script(_UNDO)
-
-    def _key(self, key: str, window: int, now: float) -> str:
-        return f"{self.prefix}{key}:{window}:{window_index(now, window)}"
 
     def hit(self, key: str, limit: int, window: int) -> int | None:
         now = self.clock.now()
+        event = f"{now!r}:{secrets.token_hex(6)}"
         try:
-            counted = self._hit(
-                keys=[self._key(key, window, now)], args=[limit, window + EXPIRY_SLACK]
+            oldest = self._hit(
+                keys=[f"{self.prefix}{key}:{window}"],
+                args=[repr(now), window, limit, event, window + EXPIRY_SLACK],
             )
         except redis.RedisError as exc:
             raise ServiceUnavailable("redis unavailable") from exc
-        return None if counted else seconds_left(now, window)
+        return None if oldest is None else seconds_until(float(oldest), now, window)
 
     def undo(self, key: str, window: int) -> None:
         try:
-            self._undo(keys=[self._key(key, window, self.clock.now())])
+            self.client.zpopmax(f"{self.prefix}{key}:{window}")
         except redis.RedisError as exc:
             raise ServiceUnavailable("redis unavailable") from exc
 
     def clear(self, key: str, window: int) -> None:
         try:
-            self.client.delete(self._key(key, window, self.clock.now()))
+            self.client.delete(f"{self.prefix}{key}:{window}")
         except redis.RedisError as exc:
             raise ServiceUnavailable("redis unavailable") from exc

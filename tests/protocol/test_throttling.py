@@ -104,6 +104,19 @@ def test_the_account_can_log_in_again_once_the_window_passes(limited, factory, c
         assert login(http, user.email, user.password).status_code == 303
 
 
+def test_a_burst_straddling_a_clock_boundary_is_still_throttled(limited, factory):
+    """The limit holds for any 600 s, not per clock-aligned window: three failures one
+    second before a multiple of 600 and a fourth attempt one second later is too many."""
+    user = factory.user()
+    clock = FakeClock(start=600 * 1_700_000 - 1.0)
+    with browser(limited, clock) as http:
+        for _ in range(3):
+            assert login(http, user.email, "wrong").status_code == 401
+        clock.advance(1)
+        r = login(http, user.email, user.password)
+        assert r.status_code == 429 and r.headers["retry-after"] == "599"
+
+
 def test_one_account_sprayed_from_many_addresses(limited, factory, clock):
     victim, bystander = factory.user(), factory.user()
     with OneServer(limited, clock) as server:

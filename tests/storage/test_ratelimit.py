@@ -8,13 +8,14 @@ import uuid
 import pytest
 import redis as redis_lib
 
-from authserver.storage.ratelimit import MemoryRateLimiter, RedisRateLimiter, seconds_left
+from authserver.storage.ratelimit import MemoryRateLimiter, RedisRateLimiter
 from tests.accounts_helpers import FakeClock
 
 
 @pytest.fixture(params=["memory", "redis"])
 def limiter_and_clock(request):
-    clock = FakeClock(start=1_000_000.0)  # on a 600 s window boundary (1_000_000 / 600 = 1666.6)
+    # One second before a multiple of 600: where a clock-aligned 600 s window would end.
+    clock = FakeClock(start=1_000_199.0)
     if request.param == "memory":
         yield MemoryRateLimiter(clock), clock
         return
@@ -31,10 +32,10 @@ def limiter_and_clock(request):
 
 
 def test_counts_up_to_the_limit_then_refuses_without_counting(limiter_and_clock):
-    limiter, clock = limiter_and_clock
+    limiter, _ = limiter_and_clock
     assert [limiter.hit("k", 3, 600) for _ in range(3)] == [None, None, None]
     wait = limiter.hit("k", 3, 600)
-    assert wait == seconds_left(clock.now(), 600) and 1 <= wait <= 600
+    assert wait == 600  # when the first of the three stops counting
     for _ in range(10):
         assert limiter.hit("k", 3, 600) == wait
     limiter.undo("k", 600)
@@ -42,13 +43,38 @@ def test_counts_up_to_the_limit_then_refuses_without_counting(limiter_and_clock)
     assert limiter.hit("k", 3, 600) is not None
 
 
-def test_a_new_window_starts_from_zero(limiter_and_clock):
+def test_an_event_counts_for_exactly_one_window(limiter_and_clock):
     limiter, clock = limiter_and_clock
     for _ in range(2):
         limiter.hit("k", 2, 600)
     wait = limiter.hit("k", 2, 600)
-    clock.advance(wait)
+    clock.advance(wait - 0.5)
+    assert limiter.hit("k", 2, 600) is not None
+    clock.advance(0.5)
     assert limiter.hit("k", 2, 600) is None
+
+
+def test_a_burst_straddling_a_clock_boundary_gets_the_limit_once(limiter_and_clock):
+    """Three at 1_000_199 and three more at 1_000_200 (a multiple of 600): clock-aligned
+    windows would count them apart and let six through."""
+    limiter, clock = limiter_and_clock
+    assert [limiter.hit("k", 3, 600) for _ in range(3)] == [None] * 3
+    clock.advance(1)
+    assert limiter.hit("k", 3, 600) == 599
+    clock.advance(598)
+    assert limiter.hit("k", 3, 600) == 1
+
+
+def test_slots_come_back_one_by_one_as_events_age(limiter_and_clock):
+    limiter, clock = limiter_and_clock
+    for _ in range(3):
+        assert limiter.hit("k", 3, 600) is None
+        clock.advance(100)
+    # Events at 0, 100 and 200 s; now 300 s: full until the first is 600 s old.
+    assert limiter.hit("k", 3, 600) == 300
+    clock.advance(300)
+    assert limiter.hit("k", 3, 600) is None  # the slot of the event at 0
+    assert limiter.hit("k", 3, 600) == 100  # next: the event at 100 s
 
 
 def test_keys_and_windows_are_independent(limiter_and_clock):
