@@ -110,6 +110,9 @@ class Settings(BaseModel):
     """A login session (hosted pages) ends after this many seconds without use."""
     session_absolute_ttl: int = Field(default=7 * 86_400, ge=60)
     """A login session ends this many seconds after the login, however busy."""
+    sessions_per_user: int = Field(default=100, ge=1, le=10_000)
+    """Live login sessions a user may have; a new login ends the least recently used
+    beyond this (and the token families issued under them)."""
     secret_key: str | None = Field(default=None, min_length=32)
     """Key for the HMACs over cookies (CSRF tokens, device cookies), at least 32
     characters. Unset: generated once into `<KEYS_DIR>/cookie-secret` (share that folder
@@ -200,6 +203,12 @@ class Settings(BaseModel):
     """Privacy policy link, shown in every page's footer."""
     brand_terms_url: str | None = None
     """Terms of service link, shown in every page's footer."""
+
+    expired_retention_days: int = Field(default=7, ge=0, le=3650)
+    """Days `authserver cleanup` keeps ended or expired authorization codes, reset tokens
+    and login sessions (for investigation) before it deletes them."""
+    audit_retention_days: int = Field(default=365, ge=1, le=36_500)
+    """Days `authserver cleanup` keeps audit events."""
 
     max_body_bytes: int = Field(default=65_536, ge=1024)
     """Largest request body accepted by the protocol endpoints, pages and admin API, bytes."""

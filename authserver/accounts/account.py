@@ -172,6 +172,6 @@ def log_out_everywhere(
         user_agent=user_agent,
         scope="all",
         via=via,
-        sessions_ended=len(ended),
+        sessions_ended=ended,
     )
-    return len(ended)
+    return ended

@@ -3,7 +3,10 @@ the database holds its hash, the user, `auth_time`, and when it was last used.
 
 A session ends on logout, after ``session_idle_ttl`` without use, or after
 ``session_absolute_ttl`` in any case. Ending a session revokes the token families issued
-under it (OIDC RP-initiated logout; "end this session" on the account page)."""
+under it (OIDC RP-initiated logout; "end this session" on the account page). A user has
+at most ``sessions_per_user`` live sessions: a new one ends the least recently used
+beyond that, so sessions cannot pile up without bound (and every "end all" stays one
+statement). ``authserver cleanup`` deletes ended and expired ones (``purge``)."""
 
 from __future__ import annotations
 
@@ -12,7 +15,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 
+from authserver import audit
 from authserver.accounts import auth_methods
+from authserver.audit import AuditEvent
 from authserver.clock import Clock, to_datetime, to_timestamp
 from authserver.hashing import new_secret, secret_hash
 from authserver.settings import Settings
@@ -78,7 +83,35 @@ def start(
         user_agent=(user_agent or "")[:512] or None,
     )
     uow.login_sessions.add(record)
+    _end_beyond_limit(uow, clock, settings, user.id, ip=ip, user_agent=user_agent)
     return ActiveSession(record, user), secret
+
+
+def _end_beyond_limit(
+    uow: UnitOfWork,
+    clock: Clock,
+    settings: Settings,
+    user_id: str,
+    *,
+    ip: str | None,
+    user_agent: str | None,
+) -> None:
+    now = to_datetime(clock.now())
+    idle_since = now - timedelta(seconds=settings.session_idle_ttl)
+    beyond = uow.login_sessions.live_beyond(user_id, settings.sessions_per_user, now, idle_since)
+    uow.tokens.revoke_families_of_sessions(beyond, "session_limit", now)
+    ended = uow.login_sessions.end_where(beyond, now)
+    if ended:
+        audit.record(
+            uow,
+            clock,
+            AuditEvent.SESSIONS_ENDED,
+            user_id=user_id,
+            ip=ip,
+            user_agent=user_agent,
+            scope="limit",
+            sessions_ended=ended,
+        )
 
 
 def login(
@@ -159,12 +192,20 @@ def end(uow: UnitOfWork, clock: Clock, session_id: str, reason: str = "logout") 
     return ended
 
 
-def end_all(uow: UnitOfWork, clock: Clock, user_id: str, reason: str = "logout_all") -> list[str]:
+def end_all(uow: UnitOfWork, clock: Clock, user_id: str, reason: str = "logout_all") -> int:
     """Log a user out everywhere: every session ended, every token family revoked, and
-    every access token issued before now invalid (`tokens_valid_after`)."""
+    every access token issued before now invalid (`tokens_valid_after`). Set-based
+    statements, whatever the number of sessions; returns how many ended."""
     now_ts = clock.now()
     now = to_datetime(now_ts)
     ended = uow.login_sessions.end_all(user_id, now)
     uow.tokens.revoke_user_families(user_id, reason, now)
     uow.users.invalidate_tokens_before(user_id, int(now_ts), now)
     return ended
+
+
+def purge(uow: UnitOfWork, clock: Clock, settings: Settings) -> int:
+    """Delete sessions ended or expired more than ``expired_retention_days`` ago."""
+    before = to_datetime(clock.now()) - timedelta(days=settings.expired_retention_days)
+    idle_before = before - timedelta(seconds=settings.session_idle_ttl)
+    return uow.login_sessions.purge(before, idle_before)

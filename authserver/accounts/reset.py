@@ -218,7 +218,7 @@ def replace_password(
         user_id=user.id,
         ip=ip,
         user_agent=user_agent,
-        sessions_ended=len(ended),
+        sessions_ended=ended,
         **({"actor": actor} if actor else {}),
     )
     return changed_message(services, user, now_ts, locale)

@@ -82,8 +82,8 @@ async def end_sessions(request: Request) -> Response:
     def work(call: AdminCall) -> SessionsEnded:
         management.get_user(call.uow, user_id)
         ended = login_sessions.end_all(call.uow, call.services.clock, user_id, reason="admin")
-        call.audit(AuditEvent.SESSIONS_ENDED, user_id=user_id, count=len(ended), scope="all")
-        return SessionsEnded(ended_sessions=len(ended))
+        call.audit(AuditEvent.SESSIONS_ENDED, user_id=user_id, count=ended, scope="all")
+        return SessionsEnded(ended_sessions=ended)
 
     return await run(request, work)
 

@@ -4,15 +4,20 @@ from __future__ import annotations
 
 import argparse
 
-from authserver import preflight
+from authserver import housekeeping, preflight
 from authserver.cli.common import SubParsers, action, emit, services, settings
-from authserver.clock import to_datetime
 from authserver.storage import migrate
 
 
 def register(sub: SubParsers) -> None:
     action(sub, "migrate", "apply database migrations", run_migrate)
-    action(sub, "cleanup", "delete expired tokens, families and deny-list rows", run_cleanup)
+    action(
+        sub,
+        "cleanup",
+        "delete expired tokens, and codes, reset tokens, sessions and audit events past "
+        "their retention",
+        run_cleanup,
+    )
 
 
 def run_migrate(args: argparse.Namespace) -> int:
@@ -30,5 +35,6 @@ def run_migrate(args: argparse.Namespace) -> int:
 
 def run_cleanup(args: argparse.Namespace) -> int:
     with services() as svc, svc.db.unit_of_work() as uow:
-        n = uow.tokens.purge_expired(to_datetime(svc.clock.now()))
-    return emit(args, {"deleted": n}, f"deleted {n} expired rows")
+        deleted = housekeeping.purge(uow, svc.clock, svc.settings)
+    text = ", ".join(f"{n} {kind.replace('_', ' ')}" for kind, n in deleted.items())
+    return emit(args, {"deleted": sum(deleted.values()), "rows": deleted}, f"deleted {text}")

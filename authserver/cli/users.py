@@ -188,13 +188,13 @@ def run_end_sessions(args: argparse.Namespace) -> int:
             AuditEvent.SESSIONS_ENDED,
             user_id=user.id,
             via="cli",
-            count=len(ended),
+            count=ended,
             scope="all",
         )
     return emit(
         args,
-        {"id": user.id, "ended_sessions": len(ended)},
-        f"{len(ended)} sessions of {user.email} ended; their tokens no longer work",
+        {"id": user.id, "ended_sessions": ended},
+        f"{ended} sessions of {user.email} ended; their tokens no longer work",
     )
 
 

@@ -6,7 +6,7 @@ from collections.abc import Iterator, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, select
+from sqlalchemy import Select, delete, select
 from sqlalchemy.orm import Session
 
 from authserver.storage.models import AuditEvent
@@ -78,6 +78,11 @@ class AuditLogRepository:
             stmt = stmt.where(AuditEvent.id < before_id)
         stmt = stmt.order_by(AuditEvent.id.desc()).limit(limit)
         return self.session.scalars(stmt).all()
+
+    def purge(self, before: datetime) -> int:
+        """Delete events older than ``before``."""
+        result = self.session.execute(delete(AuditEvent).where(AuditEvent.at < before))
+        return int(result.rowcount)  # type: ignore[attr-defined]
 
 
 def _filtered(

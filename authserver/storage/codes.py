@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import bindparam, select, update
+from sqlalchemy import bindparam, delete, select, update
 from sqlalchemy.orm import Session
 
 from authserver.storage.models import AuthorizationCode
@@ -46,3 +46,10 @@ class AuthorizationCodeRepository:
             AuthorizationCode.client_id == client_id, AuthorizationCode.nonce == nonce
         )
         return self.session.scalars(stmt.limit(1)).first() is not None
+
+    def purge(self, before: datetime) -> int:
+        """Delete codes that expired before ``before`` (used or not)."""
+        result = self.session.execute(
+            delete(AuthorizationCode).where(AuthorizationCode.expires_at < before)
+        )
+        return int(result.rowcount)  # type: ignore[attr-defined]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import update
+from sqlalchemy import delete, or_, update
 from sqlalchemy.orm import Session
 
 from authserver.storage.models import PasswordResetToken
@@ -37,3 +37,12 @@ class ResetTokenRepository:
             .values(used_at=now)
         )
         return result.rowcount == 1  # type: ignore[attr-defined]
+
+    def purge(self, before: datetime) -> int:
+        """Delete tokens used or expired before ``before``."""
+        result = self.session.execute(
+            delete(PasswordResetToken).where(
+                or_(PasswordResetToken.expires_at < before, PasswordResetToken.used_at < before)
+            )
+        )
+        return int(result.rowcount)  # type: ignore[attr-defined]

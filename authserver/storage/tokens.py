@@ -6,7 +6,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import Connection, bindparam, delete, insert, select, update
+from sqlalchemy import Connection, Select, bindparam, delete, insert, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
@@ -217,6 +217,21 @@ class TokenRepository:
                 TokenFamily.revoked_at.is_(None),
             )
             .values(revoked_at=now, revoked_reason=reason)
+        )
+        return int(result.rowcount)  # type: ignore[attr-defined]
+
+    def revoke_families_of_sessions(
+        self, login_session_ids: Select[tuple[str]], reason: str, now: datetime
+    ) -> int:
+        """Revoke the live families of the sessions a subquery selects."""
+        result = self.session.execute(
+            update(TokenFamily)
+            .where(
+                TokenFamily.login_session_id.in_(login_session_ids),
+                TokenFamily.revoked_at.is_(None),
+            )
+            .values(revoked_at=now, revoked_reason=reason)
+            .execution_options(synchronize_session=False)
         )
         return int(result.rowcount)  # type: ignore[attr-defined]
 
