@@ -22,7 +22,8 @@ from authserver.endpoints.jwks import JwksEndpoint
 from authserver.keys import admin as key_admin
 from authserver.oauth.metadata import authorization_server_metadata, openid_configuration
 from authserver.oauth.server import ServerFactory
-from authserver.observability import ObservabilityMiddleware
+from authserver.observability import ObservabilityMiddleware, configure_logging
+from authserver.ops import OpsListenerOnly
 from authserver.services import build_services, close_services, key_grace, key_store
 from authserver.settings import Settings, load_settings
 from authserver.storage import migrate
@@ -96,7 +97,10 @@ def create_app(
     direct = TokenEndpoint(
         app, hsts=settings.issuer_is_https, access_log_enabled=settings.access_log
     )
-    return JwksEndpoint(direct, max_age=settings.jwks_max_age, hsts=settings.issuer_is_https)
+    served: ASGIApp = JwksEndpoint(
+        direct, max_age=settings.jwks_max_age, hsts=settings.issuer_is_https
+    )
+    return OpsListenerOnly(served, settings) if settings.ops_port is not None else served
 
 
 def freeze_heap() -> None:
@@ -111,5 +115,8 @@ def freeze_heap() -> None:
 
 
 def app_from_environment() -> ASGIApp:
-    """Factory for ``uvicorn --factory`` (each worker process reads the environment)."""
-    return create_app(load_settings(), freeze_gc=True)
+    """Factory for ``uvicorn --factory``: each worker process reads the environment, and
+    logs as a single process does (uvicorn configures no logging in its workers)."""
+    settings = load_settings()
+    configure_logging(settings.log_level, settings.log_format)
+    return create_app(settings, freeze_gc=True)

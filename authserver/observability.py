@@ -41,6 +41,8 @@ class JsonFormatter(logging.Formatter):
             "level": record.levelname.lower(),
             "logger": record.name,
             "message": record.getMessage(),
+            # Which process: with several workers, lines of each interleave.
+            "pid": record.process,
         }
         rid = getattr(record, "request_id", None) or request_id.get()
         if rid:

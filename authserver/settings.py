@@ -220,6 +220,30 @@ class Settings(BaseModel):
     (signing, hashing) gains nothing from more threads than cores; I/O waits (PostgreSQL,
     Redis) want a few more."""
 
+    max_header_bytes: int = Field(default=16_384, ge=1024, le=1_048_576)
+    """Largest request line + headers `authserver serve` accepts, bytes (431 beyond)."""
+    max_headers: int = Field(default=100, ge=10, le=1000)
+    """Most request header fields `authserver serve` accepts (431 beyond)."""
+    header_timeout: float = Field(default=10.0, gt=0, le=300)
+    """Seconds for a request's headers to arrive, from its first byte (or from the
+    connection opening): 408 and close beyond."""
+    body_timeout: float = Field(default=20.0, gt=0, le=600)
+    """Seconds for a request's body to arrive after its headers: 408 and close beyond."""
+    keep_alive_timeout: float = Field(default=5.0, gt=0, le=300)
+    """Seconds an idle kept-alive connection stays open."""
+    max_connections: int = Field(default=1000, ge=1, le=100_000)
+    """Connections (and requests in flight) per server process; beyond, requests get 503."""
+
+    ops_host: str = "127.0.0.1"
+    """Address of the operations listener (with `OPS_PORT`)."""
+    ops_port: int | None = Field(default=None, ge=1, le=65_535)
+    """Port of a second listener serving only `/healthz`, `/readyz` and `/metrics`. Set,
+    the public listener answers `/readyz` without detail and has no `/metrics`."""
+    ops_token: str | None = Field(default=None, min_length=32)
+    """Bearer token that reads `/metrics` and `/readyz` detail on the public listener.
+    Without it and without `OPS_PORT`, only a loopback issuer (one machine) shows them
+    there."""
+
     host: str = "127.0.0.1"
     """Address `authserver serve` listens on."""
     port: int = Field(default=8000, ge=0, le=65_535)
@@ -262,6 +286,10 @@ class Settings(BaseModel):
     @property
     def issuer_is_https(self) -> bool:
         return self.issuer.startswith("https://")
+
+    @property
+    def issuer_is_loopback(self) -> bool:
+        return _is_loopback_host(urlsplit(self.issuer).hostname or "")
 
     @property
     def is_sqlite(self) -> bool:
@@ -429,6 +457,8 @@ def find_problems(s: Settings) -> list[str]:
             f"{PREFIX}KEY_PUBLISH_AHEAD: must be >= {PREFIX}JWKS_MAX_AGE, or verifiers with a "
             "cached JWKS would meet a kid they cannot find"
         )
+    if s.ops_port is not None and s.ops_port == s.port:
+        problems.append(f"{PREFIX}OPS_PORT: must differ from {PREFIX}PORT")
     if s.key_size not in (2048, 3072, 4096):
         problems.append(f"{PREFIX}KEY_SIZE: one of 2048, 3072, 4096")
     if s.auth_code_ttl > 60:

@@ -1,17 +1,13 @@
-"""``authserver serve``: run the server under uvicorn (uvloop + httptools)."""
+"""``authserver serve``: run the server under uvicorn (``serving.listeners``)."""
 
 from __future__ import annotations
 
 import argparse
-import os
-import tempfile
-
-import uvicorn
 
 from authserver import preflight
-from authserver.app import create_app
 from authserver.observability import configure_logging
-from authserver.settings import PREFIX, load_settings
+from authserver.serving import listeners
+from authserver.settings import load_settings
 from authserver.storage import migrate
 
 
@@ -39,29 +35,5 @@ def run(args: argparse.Namespace) -> int:
     preflight.require_no_problems(settings)
     if not settings.should_auto_migrate:
         migrate.require_current(settings.database_url)
-    options = dict(
-        host=settings.host,
-        port=settings.port,
-        loop="uvloop",
-        http="httptools",
-        lifespan="on",
-        access_log=False,
-        proxy_headers=True,
-        forwarded_allow_ips=settings.forwarded_allow_ips,
-        log_level=settings.log_level,
-        server_header=False,
-    )
     configure_logging(settings.log_level, settings.log_format)
-    options["log_config"] = None  # keep the handlers configure_logging installed
-    if settings.workers == 1:
-        uvicorn.run(create_app(settings, freeze_gc=True), **options)  # type: ignore[arg-type]
-        return 0
-    # Each worker process builds its own app from the environment, and writes its metric
-    # samples to a shared folder so /metrics on any worker reports all of them.
-    os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="authserver-metrics-")
-    for key, value in overrides.items():
-        os.environ[f"{PREFIX}{key.upper()}"] = str(value)
-    uvicorn.run(
-        "authserver.app:app_from_environment", factory=True, workers=settings.workers, **options
-    )  # type: ignore[arg-type]
-    return 0
+    return listeners.run(settings, overrides)

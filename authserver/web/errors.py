@@ -9,7 +9,7 @@ import json
 import logging
 
 from starlette.exceptions import HTTPException
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 
 from authserver.errors import RateLimited, ServiceUnavailable
@@ -148,6 +148,14 @@ async def http_error(request: Request, exc: Exception) -> Response:
     return json_error(exc.status_code, error, None, dict(exc.headers or {}))
 
 
+async def client_gone(request: Request, exc: Exception) -> Response:
+    """The client hung up (or was cut off for sending too slowly) before its request was
+    read: not a server error, and nobody to answer. The access log shows 499, nginx's
+    "client closed request"."""
+    log.info("client disconnected before the request was read: %s", request.url.path)
+    return Response(status_code=499)
+
+
 async def server_error(request: Request, exc: Exception) -> Response:
     log.exception("unhandled error on %s %s", request.method, request.url.path)
     if is_page(request):
@@ -166,5 +174,6 @@ EXCEPTION_HANDLERS = {
     ServiceUnavailable: unavailable,
     RateLimited: rate_limited,
     HTTPException: http_error,
+    ClientDisconnect: client_gone,
     Exception: server_error,
 }

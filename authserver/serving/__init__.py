@@ -1,0 +1,1 @@
+"""Serving the app: uvicorn listeners and the HTTP protocol limits."""
