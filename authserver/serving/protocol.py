@@ -9,7 +9,8 @@ part of the token endpoint's throughput. So, per connection:
 
 - headers (request line included) may take ``max_header_bytes`` and ``max_headers``:
   431 beyond. The bytes received while headers are incomplete are counted as they
-  arrive, so memory stays within the limit plus one read;
+  arrive, so memory stays within the limit plus one read; complete headers are measured
+  exactly only when what arrived exceeds the limit (no per-header callback of ours);
 - a request's headers must arrive within ``header_timeout`` of its first byte (or of
   the connection being opened): 408 and close;
 - its body must be complete within ``body_timeout`` of its headers: 408 (when no
@@ -57,23 +58,42 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
         self.limits: HttpLimits = getattr(config, "http_limits", HttpLimits())
         self._reading_headers = True
         self._received = 0  # bytes received while this request's headers are incomplete
-        self._header_bytes = 0  # bytes of request line and headers parsed so far
-        self._header_count = 0
+        # One deadline at a time (headers, then body), watched by at most one timer per
+        # connection that re-arms itself: moving the deadline costs no timer operation,
+        # which per request would be a measurable share of the parsing.
+        self._deadline: float | None = None
+        self._late: Any = None
         self._timer: asyncio.TimerHandle | None = None
+        self._tick = min(self.limits.header_timeout, self.limits.body_timeout)
 
-    # --- timers ----------------------------------------------------------------------
+    # --- the deadline ------------------------------------------------------------------
 
-    def _arm(self, seconds: float, callback: Any) -> None:
-        self._disarm()
-        self._timer = self.loop.call_later(seconds, callback)
+    def _expect_by(self, seconds: float, late: Any) -> None:
+        self._deadline = self.loop.time() + seconds
+        self._late = late
+        if self._timer is None:
+            self._timer = self.loop.call_later(self._tick, self._check)
+
+    def _check(self) -> None:
+        # The timer never waits longer than the shortest timeout, so it is never late for
+        # a deadline set while it was pending (none can be nearer than that).
+        self._timer = None
+        if self._deadline is None:
+            return
+        left = self._deadline - self.loop.time()
+        if left > 0:
+            self._timer = self.loop.call_later(min(left, self._tick), self._check)
+            return
+        self._deadline = None
+        self._late()
 
     def _disarm(self) -> None:
+        self._deadline = None
         if self._timer is not None:
             self._timer.cancel()
             self._timer = None
 
     def _headers_late(self) -> None:
-        self._timer = None
         if self.transport.is_closing():
             return
         if self._received == 0 and (self.cycle is None or self.cycle.response_complete):
@@ -82,7 +102,6 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
         self._refuse(_Refused(408, "Request headers not received in time."))
 
     def _body_late(self) -> None:
-        self._timer = None
         if self.transport.is_closing():
             return
         cycle = self.cycle
@@ -108,7 +127,7 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         super().connection_made(transport)
-        self._arm(self.limits.header_timeout, self._headers_late)
+        self._expect_by(self.limits.header_timeout, self._headers_late)
 
     def connection_lost(self, exc: Exception | None) -> None:
         self._disarm()
@@ -144,32 +163,25 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
 
     def on_message_begin(self) -> None:
         super().on_message_begin()
-        if self._timer is None:
-            self._arm(self.limits.header_timeout, self._headers_late)
-
-    def _count(self, n: int) -> None:
-        self._header_bytes += n
-        if self._header_bytes > self.limits.max_header_bytes:
-            raise _too_large()
-
-    def on_url(self, url: bytes) -> None:
-        self._count(len(url))
-        super().on_url(url)
-
-    def on_header(self, name: bytes, value: bytes) -> None:
-        self._header_count += 1
-        if self._header_count > self.limits.max_headers:
-            raise _Refused(431, "Too many request header fields.")
-        self._count(len(name) + len(value) + 4)
-        super().on_header(name, value)
+        if self._deadline is None:
+            self._expect_by(self.limits.header_timeout, self._headers_late)
 
     def on_headers_complete(self) -> None:
         self._reading_headers = False
-        self._arm(self.limits.body_timeout, self._body_late)
+        limits = self.limits
+        # Received so far bounds the headers' size from above (it may include body bytes):
+        # only a request near the limit pays for the exact sum.
+        if self._received > limits.max_header_bytes:
+            size = len(self.url) + sum(len(n) + len(v) + 4 for n, v in self.headers)
+            if size > limits.max_header_bytes:
+                raise _too_large()
+        if len(self.headers) > limits.max_headers:
+            raise _Refused(431, "Too many request header fields.")
+        self._expect_by(limits.body_timeout, self._body_late)
         super().on_headers_complete()
 
     def on_message_complete(self) -> None:
-        self._disarm()
+        self._deadline = None  # the timer, if any, finds nothing to do and stops
         self._reading_headers = True
-        self._received = self._header_bytes = self._header_count = 0
+        self._received = 0
         super().on_message_complete()
