@@ -40,6 +40,15 @@ class AuditEvent(StrEnum):
     PROFILE_CHANGED = "user.profile_changed"
     CONSENT_REVOKED = "consent.revoked"
     ACCOUNT_DELETED = "user.deleted"
+    PROVIDER_CREATED = "provider.created"
+    PROVIDER_CHANGED = "provider.changed"
+    PROVIDER_REMOVED = "provider.removed"
+    FEDERATION_LOGIN = "federation.login"
+    FEDERATION_JIT_CREATED = "federation.jit_created"
+    FEDERATION_LINK_CONFIRMED = "federation.link_confirmed"
+    FEDERATION_UNLINKED = "federation.unlinked"
+    FEDERATION_ROLE_MAPPED = "federation.role_mapped"
+    FEDERATION_REJECTED = "federation.rejected"
 
 
 def record(

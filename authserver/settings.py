@@ -135,6 +135,19 @@ class Settings(BaseModel):
     other non-global addresses. A `jwks_uri` is fetched by this server: off, it cannot be
     used to probe the internal network. Only for test rigs and closed networks."""
 
+    federation_allow_private_networks: bool = False
+    """Let upstream identity providers (federation) live at private, loopback, link-local
+    and other non-global addresses, and at `http://` URLs on loopback. Off, an upstream's
+    issuer and endpoints must be https at public addresses, so a provider setting cannot
+    be used to probe the internal network. For test rigs and identity providers inside a
+    closed network."""
+    federation_timeout: float = Field(default=10.0, gt=0, le=60)
+    """Seconds one request to an upstream identity provider (discovery, keys, token,
+    user API) may take in all; then the login ends on a readable error page."""
+    federation_login_ttl: int = Field(default=600, ge=60, le=3600)
+    """Seconds a person has to come back from an upstream login (the state's lifetime),
+    and to confirm linking an upstream identity to an existing account."""
+
     argon2_time_cost: int = Field(default=3, ge=1)
     """argon2id passes (RFC 9106; OWASP minimum 2 for a public issuer)."""
     argon2_memory_kib: int = Field(default=65_536, ge=8)

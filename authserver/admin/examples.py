@@ -64,6 +64,40 @@ SCOPE = {
     "texts": {"en": {"title": "See your photos", "description": None}},
     "updated_at": WHEN,
 }
+PROVIDER_CONFIG = {
+    "display_name": "Corp SSO",
+    "icon_url": None,
+    "enabled": True,
+    "domains": ["corp.example"],
+    "settings": {
+        "issuer": "https://idp.corp.example",
+        "client_id": "authserver",
+        "scopes": ["openid", "email", "profile"],
+        "allowed_tenants": [],
+    },
+    "policy": {
+        "jit": True,
+        "jit_domains": ["corp.example"],
+        "trust_email_domains": [],
+        "asserts_mfa": False,
+        "allow_local_password": False,
+        "max_session_seconds": 28800,
+    },
+    "mapping": {
+        "groups_claim": "groups",
+        "group_roles": {"engineering": ["developer"], "it-admins": ["admin"]},
+        "roles_managed": True,
+    },
+}
+PROVIDER = {
+    "id": "corp",
+    "kind": "oidc",
+    **PROVIDER_CONFIG,
+    "has_client_secret": True,
+    "redirect_uri": "https://login.example.com/federation/corp/callback",
+    "created_at": WHEN,
+    "updated_at": WHEN,
+}
 
 EXAMPLES: dict[Any, dict[str, Any]] = {
     s.ClientCreate: {
@@ -99,6 +133,14 @@ EXAMPLES: dict[Any, dict[str, Any]] = {
     s.AuditEventOut: EVENT,
     s.ScopeDescriptionIn: {"texts": {"en": {"title": "See your photos"}}},
     s.ScopeDescriptionOut: SCOPE,
+    s.ProviderCreate: {
+        "id": "corp",
+        "kind": "oidc",
+        **PROVIDER_CONFIG,
+        "client_secret": "upstream-client-secret",
+    },
+    s.ProviderUpdate: {"enabled": False},
+    s.ProviderOut: PROVIDER,
     s.Error: {"error": "invalid_request", "error_description": "scope: Field required"},
 }
 

@@ -40,6 +40,10 @@ MODELS = [
     s.ScopeDescriptionIn,
     s.ScopeDescriptionOut,
     s.Page[s.ScopeDescriptionOut],
+    s.ProviderCreate,
+    s.ProviderUpdate,
+    s.ProviderOut,
+    s.Page[s.ProviderOut],
 ]
 
 
@@ -70,6 +74,7 @@ TAGS = [
     {"name": "clients", "description": "OAuth clients: registration, secrets"},
     {"name": "users", "description": "Accounts: roles, disabling, passwords, sessions"},
     {"name": "roles", "description": "The role names users can hold"},
+    {"name": "providers", "description": "Upstream identity providers users sign in with"},
     {"name": "keys", "description": "Signing keys"},
     {"name": "audit", "description": "The audit log"},
     {"name": "scopes", "description": "What the consent page says about each scope"},
@@ -255,6 +260,52 @@ def _paths() -> dict[str, Any]:
                 "roles",
                 "Delete a role nobody holds (built-in roles stay)",
                 {**DELETED, **NOT_FOUND, "409": _json(s.Error, "Still held by users")},
+            ),
+        },
+        "/admin/providers": {
+            "get": _op(
+                "listProviders",
+                "providers",
+                "List upstream identity providers",
+                {"200": _json(s.Page[s.ProviderOut])},
+            ),
+            "post": _op(
+                "createProvider",
+                "providers",
+                "Add an upstream identity provider (its client secret is stored encrypted "
+                "and never returned)",
+                {
+                    "201": _json(s.ProviderOut, "Created"),
+                    "409": _json(s.Error, "Duplicate id, or a domain bound to another provider"),
+                },
+                body=s.ProviderCreate,
+            ),
+        },
+        "/admin/providers/{provider_id}": {
+            "parameters": [_path("provider_id")],
+            "get": _op(
+                "getProvider",
+                "providers",
+                "Read a provider",
+                {"200": _json(s.ProviderOut), **NOT_FOUND},
+            ),
+            "patch": _op(
+                "updateProvider",
+                "providers",
+                "Change a provider (only the fields sent); disabling it ends the sessions "
+                "of its logins",
+                {
+                    "200": _json(s.ProviderOut),
+                    **NOT_FOUND,
+                    "409": _json(s.Error, "A domain is bound to another provider"),
+                },
+                body=s.ProviderUpdate,
+            ),
+            "delete": _op(
+                "deleteProvider",
+                "providers",
+                "Remove a provider and the identities linked through it (the users stay)",
+                {**DELETED, **NOT_FOUND},
             ),
         },
         "/admin/keys": {

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from starlette.routing import Route
 
-from authserver.admin import audit_log, clients, keys, openapi, roles, scopes, users
+from authserver.admin import audit_log, clients, keys, openapi, providers, roles, scopes, users
 from authserver.web.dispatch import route
 
 routes = [
@@ -25,6 +25,13 @@ routes = [
     Route("/users/{user_id}/sessions/end", users.end_sessions, methods=["POST"]),
     route("/roles", GET=roles.list_roles, POST=roles.create_role),
     route("/roles/{name}", DELETE=roles.delete_role),
+    route("/providers", GET=providers.list_providers, POST=providers.create_provider),
+    route(
+        "/providers/{provider_id}",
+        GET=providers.get_provider,
+        PATCH=providers.update_provider,
+        DELETE=providers.delete_provider,
+    ),
     Route("/keys", keys.list_keys, methods=["GET"]),
     Route("/keys/rotate", keys.rotate, methods=["POST"]),
     Route("/audit", audit_log.query, methods=["GET"]),

@@ -9,6 +9,8 @@ from typing import Annotated, Any, ClassVar, Generic, Literal, TypeVar
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 from pydantic.json_schema import SkipJsonSchema
 
+from authserver.federation.config import Kind, Mapping, Policy, ProviderConfig, ProviderSettings
+
 T = TypeVar("T")
 AuthMethod = Literal["client_secret_basic", "client_secret_post", "none"]
 GrantType = Literal["authorization_code", "refresh_token", "client_credentials", "password"]
@@ -241,6 +243,59 @@ class ScopeDescriptionIn(Strict):
 class ScopeDescriptionOut(BaseModel):
     scope: str
     texts: dict[str, ScopeText]
+    updated_at: datetime
+
+
+class ProviderCreate(ProviderConfig):
+    """An upstream identity provider; `settings` required per `kind` (see the README)."""
+
+    id: str = Field(
+        min_length=1,
+        max_length=40,
+        pattern=r"^[a-z0-9][a-z0-9-]*$",
+        description="Slug in the callback URL `/federation/<id>/callback`.",
+    )
+    kind: Kind
+    client_secret: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=2000,
+        description="The upstream client secret: stored encrypted, never returned.",
+    )
+
+
+class ProviderUpdate(Patch):
+    """Only the fields sent change; `settings`, `policy` and `mapping` are replaced whole."""
+
+    display_name: Annotated[str, Field(min_length=1, max_length=100)] | Omittable = None
+    icon_url: str | None = Field(default=None, max_length=2000, description="null removes it")
+    enabled: bool | Omittable = Field(
+        default=None, description="Disabling ends the sessions of its logins."
+    )
+    domains: Annotated[list[str], Field(max_length=100)] | Omittable = None
+    settings: ProviderSettings | Omittable = None
+    policy: Policy | Omittable = None
+    mapping: Mapping | Omittable = None
+    client_secret: str | None = Field(
+        default=None, min_length=1, max_length=2000, description="null removes it"
+    )
+
+    NULLABLE: ClassVar[frozenset[str]] = frozenset({"icon_url", "client_secret"})
+
+
+class ProviderOut(BaseModel):
+    id: str
+    kind: str
+    display_name: str
+    icon_url: str | None
+    enabled: bool
+    domains: list[str]
+    settings: ProviderSettings
+    policy: Policy
+    mapping: Mapping
+    has_client_secret: bool = Field(description="A client secret is stored (never shown).")
+    redirect_uri: str = Field(description="Register this at the upstream as redirect URI.")
+    created_at: datetime
     updated_at: datetime
 
 

@@ -21,6 +21,7 @@ from authserver.cli import (
     config,
     keys,
     maintenance,
+    providers,
     roles,
     scopes,
     serve,
@@ -28,8 +29,19 @@ from authserver.cli import (
 )
 from authserver.errors import AuthServerError, ServiceUnavailable
 
-# `providers` (federation) registers here too when it lands.
-GROUPS = (serve, maintenance, config, admin, clients, scopes, users, roles, keys, audit)
+GROUPS = (
+    serve,
+    maintenance,
+    config,
+    admin,
+    clients,
+    scopes,
+    users,
+    roles,
+    providers,
+    keys,
+    audit,
+)
 
 EXIT_UNAVAILABLE = 1
 EXIT_MISTAKE = 2

@@ -18,6 +18,11 @@ from authserver.storage.audit_log import AuditLogRepository
 from authserver.storage.clients import ClientRepository
 from authserver.storage.codes import AuthorizationCodeRepository
 from authserver.storage.consents import ConsentRepository
+from authserver.storage.federation import (
+    FederationFlowRepository,
+    IdentityRepository,
+    ProviderRepository,
+)
 from authserver.storage.login_sessions import LoginSessionRepository
 from authserver.storage.registration import InitialAccessTokenRepository
 from authserver.storage.reset_tokens import ResetTokenRepository
@@ -182,3 +187,15 @@ class UnitOfWork:
     @cached_property
     def scope_descriptions(self) -> ScopeDescriptionRepository:
         return ScopeDescriptionRepository(self.session)
+
+    @cached_property
+    def providers(self) -> ProviderRepository:
+        return ProviderRepository(self.session)
+
+    @cached_property
+    def identities(self) -> IdentityRepository:
+        return IdentityRepository(self.session)
+
+    @cached_property
+    def federation_flows(self) -> FederationFlowRepository:
+        return FederationFlowRepository(self.session)

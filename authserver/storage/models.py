@@ -6,7 +6,18 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, Boolean, ForeignKey, Index, Integer, MetaData, String, Text
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from authserver.storage.types import UTCDateTime
@@ -109,6 +120,9 @@ class LoginSession(Base):
     ended_at: Mapped[datetime | None]
     ip: Mapped[str | None] = mapped_column(String(64))
     user_agent: Mapped[str | None] = mapped_column(String(512))
+    # The upstream identity (``external_identities.id``) this login came through, if
+    # federated: unlinking it or disabling its provider ends the session.
+    identity_id: Mapped[str | None] = mapped_column(ID, index=True)
 
 
 class Consent(Base):
@@ -252,3 +266,95 @@ class AuditEvent(Base):
     ip: Mapped[str | None] = mapped_column(String(64))
     user_agent: Mapped[str | None] = mapped_column(String(512))
     details: Mapped[dict[str, Any]]
+
+
+PROVIDER_ID = String(40)
+
+
+class IdentityProvider(Base):
+    """An upstream identity provider users may sign in with (``authserver.federation``)."""
+
+    __tablename__ = "identity_providers"
+
+    # Slug chosen by the operator; part of the callback URL (/federation/<id>/callback).
+    id: Mapped[str] = mapped_column(PROVIDER_ID, primary_key=True)
+    # oidc, google, microsoft, github, saml (``federation.kinds``).
+    kind: Mapped[str] = mapped_column(String(20))
+    display_name: Mapped[str] = mapped_column(String(100))
+    icon_url: Mapped[str | None] = mapped_column(Text)
+    enabled: Mapped[bool] = mapped_column(Boolean, default=True)
+    # Lower-case e-mail domains sent straight to this provider (home-realm discovery).
+    domains: Mapped[list[str]]
+    # Kind-specific settings (issuer, client id, scopes, tenant, ...); never secrets.
+    settings: Mapped[dict[str, Any]]
+    # Linking and provisioning rules (``federation.config.Policy``).
+    policy: Mapped[dict[str, Any]]
+    # Group -> role rules (``federation.config.Mapping``).
+    mapping: Mapped[dict[str, Any]]
+    # The upstream client secret, sealed by ``keys.envelope`` (never stored in clear).
+    client_secret_sealed: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+
+
+class ExternalIdentity(Base):
+    """A user's identity at an upstream provider: (provider, subject), never an e-mail."""
+
+    __tablename__ = "external_identities"
+    __table_args__ = (UniqueConstraint("provider_id", "subject"),)
+
+    id: Mapped[str] = mapped_column(ID, primary_key=True)
+    provider_id: Mapped[str] = mapped_column(
+        ForeignKey("identity_providers.id", ondelete="CASCADE"), index=True
+    )
+    subject: Mapped[str] = mapped_column(String(255))
+    user_id: Mapped[str] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    # What the upstream said at the last login (shown on the account page and console).
+    email: Mapped[str | None] = mapped_column(String(320))
+    email_verified: Mapped[bool] = mapped_column(Boolean, default=False)
+    claims: Mapped[dict[str, Any]]
+    created_at: Mapped[datetime]
+    last_login_at: Mapped[datetime]
+
+
+class FederationLogin(Base):
+    """A round trip to an upstream in flight: created when the browser is sent upstream,
+    consumed once by the callback. The state is stored hashed; nonce and PKCE verifier are
+    derived from it with a server key, so nothing secret is stored."""
+
+    __tablename__ = "federation_logins"
+
+    state_hash: Mapped[str] = mapped_column(HASH, primary_key=True)
+    provider_id: Mapped[str] = mapped_column(
+        ForeignKey("identity_providers.id", ondelete="CASCADE"), index=True
+    )
+    # Hash of the browser-binding cookie: a callback from another browser is refused.
+    browser_hash: Mapped[str] = mapped_column(HASH)
+    # Where the login continues afterwards (a local path such as the pending /authorize).
+    return_to: Mapped[str] = mapped_column(Text)
+    # A signed-in user linking another identity from the account page, else None.
+    user_id: Mapped[str | None] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    created_at: Mapped[datetime]
+    expires_at: Mapped[datetime] = mapped_column(index=True)
+    used_at: Mapped[datetime | None]
+
+
+class FederationPendingLink(Base):
+    """An upstream identity whose e-mail matches a local account: linked only once the
+    person signs in to that account, in the same browser, before it expires."""
+
+    __tablename__ = "federation_pending_links"
+
+    token_hash: Mapped[str] = mapped_column(HASH, primary_key=True)
+    provider_id: Mapped[str] = mapped_column(
+        ForeignKey("identity_providers.id", ondelete="CASCADE"), index=True
+    )
+    subject: Mapped[str] = mapped_column(String(255))
+    user_id: Mapped[str] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    browser_hash: Mapped[str] = mapped_column(HASH)
+    email: Mapped[str | None] = mapped_column(String(320))
+    claims: Mapped[dict[str, Any]]
+    return_to: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime]
+    expires_at: Mapped[datetime] = mapped_column(index=True)
+    used_at: Mapped[datetime | None]

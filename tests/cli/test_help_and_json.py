@@ -102,6 +102,35 @@ def test_every_command_prints_json(cli, data_dir):
     assert run("users", "reset-password", u["id"])["link_sent"] is True
     assert run("users", "delete", u["id"])["deleted"] is True
     assert run("roles", "delete", "billing")["deleted"] == "billing"
+    added = run(
+        "providers",
+        "add",
+        "corp",
+        "--kind",
+        "oidc",
+        "--name",
+        "Corp SSO",
+        "--issuer",
+        "https://idp.corp.example",
+        "--client-id",
+        "authserver",
+        "--domain",
+        "corp.example",
+        "--jit",
+        "--group-role",
+        "it-admins=admin",
+        "--client-secret-stdin",
+        stdin="upstream secret\n",
+    )
+    assert added["has_client_secret"] is True and "upstream secret" not in json.dumps(added)
+    assert added["redirect_uri"].endswith("/federation/corp/callback")
+    assert [p["id"] for p in run("providers", "list")] == ["corp"]
+    assert run("providers", "show", "corp")["mapping"]["group_roles"] == {"it-admins": ["admin"]}
+    changed = run("providers", "update", "corp", "--domain", "", "--max-session", "3600")
+    assert changed["domains"] == [] and changed["policy"]["max_session_seconds"] == 3600
+    assert run("providers", "disable", "corp")["enabled"] is False
+    assert run("providers", "enable", "corp")["enabled"] is True
+    assert run("providers", "remove", "corp")["deleted"] is True
     (first,) = run("keys", "list") or [None]
     new = run("keys", "rotate")
     assert run("keys", "retire", new["kid"])["retired"] is True
