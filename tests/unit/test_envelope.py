@@ -69,7 +69,11 @@ def test_settings_keys_first_seals_and_the_derived_key_still_opens(tmp_path):
     assert configured.current_kek_id != default.current_kek_id
 
 
-@pytest.mark.parametrize("bad", ["short", "!!!!" * 11, secrets.token_urlsafe(16)])
+# A fixed 16-byte value (too short for a 256-bit KEK): test ids must be the same in every
+# pytest-xdist worker.
+@pytest.mark.parametrize(
+    "bad", ["short", "!!!!" * 11, "RzJXLCtQK4Hh8ilQeuGGAg"], ids=["short", "not-base64", "16-bytes"]
+)
 def test_malformed_keys_are_refused_at_start_up(bad, tmp_path):
     with pytest.raises(UnsafeSettings) as info:
         build_settings(keys_dir=tmp_path, encryption_keys=bad)
