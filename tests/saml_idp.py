@@ -13,6 +13,7 @@ import datetime
 import html
 import re
 import shutil
+import ssl
 import threading
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -115,7 +116,7 @@ def onelogin_user(email: str, member_of: list[str]) -> User:
 
 
 class SamlIdp:
-    def __init__(self, directory: Path) -> None:
+    def __init__(self, directory: Path, tls_chain: Path | None = None) -> None:
         self.directory = directory
         self._no_maps = directory / "attribute-maps"
         self._no_maps.mkdir(exist_ok=True)
@@ -130,7 +131,13 @@ class SamlIdp:
         self.requests: list[Any] = []
         self.algorithms = (SIG_RSA_SHA256, DIGEST_SHA256)
         self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
-        self.base = f"http://127.0.0.1:{self._httpd.server_address[1]}"
+        scheme = "http"
+        if tls_chain is not None:
+            tls = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+            tls.load_cert_chain(tls_chain)
+            self._httpd.socket = tls.wrap_socket(self._httpd.socket, server_side=True)
+            scheme = "https"
+        self.base = f"{scheme}://127.0.0.1:{self._httpd.server_address[1]}"
         self.entity_id = self.base + "/metadata"
         self._thread = threading.Thread(target=self._httpd.serve_forever, daemon=True)
 

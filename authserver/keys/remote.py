@@ -192,3 +192,48 @@ def _read_capped(response: http.client.HTTPResponse) -> bytes:
         if len(body) > MAX_BYTES:
             raise JwksUnavailable("jwks_uri document too large")
     return body
+
+
+class DocumentUnavailable(Exception):
+    """An upstream document (SAML metadata, ...) could not be had by the rules above."""
+
+
+def fetch_document(
+    url: str,
+    *,
+    accept: str,
+    max_bytes: int,
+    allow_private_networks: bool = False,
+    timeout: float = TIMEOUT,
+) -> bytes:
+    """GET ``url`` by the rules of ``fetch`` (https, checked addresses, no redirect, one
+    deadline, a size cap) and return the body; raises ``DocumentUnavailable``."""
+    deadline = time.monotonic() + timeout
+    try:
+        parts = urlsplit(url)
+        if parts.scheme != "https" or not parts.hostname:
+            raise DocumentUnavailable("must be an https URL")
+        port = parts.port or 443
+        addresses = _resolve(parts.hostname, port, allow_private_networks)
+        connection = _CheckedHTTPSConnection(parts.hostname, port, addresses, deadline)
+        try:
+            target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+            connection.request("GET", target, headers={"Accept": accept})
+            with connection.getresponse() as response:
+                if response.status != 200:
+                    raise DocumentUnavailable(f"answered {response.status}")
+                length = response.getheader("Content-Length")
+                if length is not None and length.isdigit() and int(length) > max_bytes:
+                    raise DocumentUnavailable("document too large")
+                body = response.read(max_bytes + 1)
+            if len(body) > max_bytes:
+                raise DocumentUnavailable("document too large")
+            return body
+        finally:
+            connection.close()
+    except DocumentUnavailable:
+        raise
+    except JwksUnavailable as exc:  # from _resolve: the address rules
+        raise DocumentUnavailable(str(exc)) from None
+    except (OSError, http.client.HTTPException, ValueError) as exc:
+        raise DocumentUnavailable(type(exc).__name__) from exc
