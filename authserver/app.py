@@ -20,11 +20,12 @@ from authserver.admin.base import ApiError, api_error
 from authserver.clock import Clock
 from authserver.endpoints.jwks import JwksEndpoint
 from authserver.keys import admin as key_admin
+from authserver.keys.maintenance import KeyMaintenance
 from authserver.oauth.metadata import authorization_server_metadata, openid_configuration
 from authserver.oauth.server import ServerFactory
 from authserver.observability import ObservabilityMiddleware, configure_logging
 from authserver.ops import OpsListenerOnly
-from authserver.services import build_services, close_services, key_grace, key_store
+from authserver.services import Services, build_services, close_services, key_grace
 from authserver.settings import Settings, load_settings
 from authserver.storage import migrate
 from authserver.web import templating
@@ -42,14 +43,18 @@ class Discovery:
     oauth: bytes
 
 
-def _prepare(settings: Settings, clock: Clock) -> None:
+def _prepare(services: Services) -> None:
     """Idempotent start-up work; safe when several processes start at once (Alembic
-    under an advisory lock on PostgreSQL, key creation under a file lock)."""
+    under an advisory lock on PostgreSQL, key creation under the key store's lock)."""
+    settings = services.settings
     if settings.should_auto_migrate:
         migrate.upgrade(settings.database_url)
     key_admin.ensure_signing_key(
-        key_store(settings), clock.now(), key_grace(settings), settings.key_size
+        services.key_store, services.clock.now(), key_grace(settings), settings.key_size
     )
+    # Fail now, not on the first request, if keys are broken (a database key that does
+    # not decrypt names AUTHSERVER_ENCRYPTION_KEYS).
+    services.keys.snapshot()
 
 
 def create_app(
@@ -60,8 +65,9 @@ def create_app(
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[dict[str, Any]]:
         services = build_services(settings, clock)
-        await run_in_threadpool(_prepare, settings, services.clock)
-        services.keys.snapshot()  # fail now, not on the first request, if keys are broken
+        await run_in_threadpool(_prepare, services)
+        maintenance = KeyMaintenance(services)
+        maintenance.start()
         anyio.to_thread.current_default_thread_limiter().total_tokens = settings.thread_pool_size
         discovery = Discovery(
             openid=json.dumps(openid_configuration(settings)).encode(),
@@ -79,6 +85,7 @@ def create_app(
         try:
             yield state
         finally:
+            maintenance.stop()
             close_services(services)
 
     app = Starlette(

@@ -32,6 +32,7 @@ class AuditEvent(StrEnum):
     CLIENT_DELETED = "client.deleted"
     KEY_ROTATED = "key.rotated"
     KEY_RETIRED = "key.retired"
+    KEY_IMPORTED = "key.imported"
     SCOPE_DESCRIBED = "scope.described"
     EMAIL_VERIFICATION_SENT = "email.verification_sent"
     EMAIL_VERIFIED = "email.verified"

@@ -45,3 +45,33 @@ def _legacy_layout(settings: Settings, cwd: Path) -> list[str]:
         f"{legacy} holds a database from an earlier version; set {PREFIX}DATA_DIR (and "
         f'{PREFIX}KEYS_DIR if its keys are elsewhere), see CHANGELOG.md "Upgrading to 0.2"'
     ]
+
+
+def signing_key_problems(settings: Settings) -> list[str]:
+    """With the database key store, every stored private key opens with the configured
+    key-encryption keys: a wrong or missing `AUTHSERVER_ENCRYPTION_KEYS` refuses to start,
+    naming the setting, rather than signing with a key the other processes cannot read.
+    (A database not migrated yet has no keys to check.)"""
+    from authserver.errors import SigningKeyError
+    from authserver.keys import cookie_secret
+    from authserver.keys.db_store import DatabaseKeyStore
+    from authserver.keys.envelope import build_envelope
+    from authserver.storage import migrate
+    from authserver.storage.db import Database
+
+    if settings.key_store != "database":
+        return []
+    file = sqlite_file(settings)
+    if file is not None and not file.exists():
+        return []
+    if migrate.current_revision(settings.database_url) != migrate.head_revision():
+        return []
+    db = Database(settings.database_url, 1)
+    try:
+        secret = cookie_secret.load_or_create(settings.keys_dir, settings.secret_key)
+        DatabaseKeyStore(db, build_envelope(settings, secret)).load()
+    except SigningKeyError as exc:
+        return [str(exc)]
+    finally:
+        db.dispose()
+    return []

@@ -12,6 +12,8 @@ from authserver.branding import Brand, brand_of
 from authserver.clock import Clock, SystemClock
 from authserver.i18n.catalogs import Catalogs
 from authserver.keys import cookie_secret
+from authserver.keys.admin import SigningKeyStore
+from authserver.keys.db_store import DatabaseKeyStore
 from authserver.keys.envelope import Envelope, build_envelope
 from authserver.keys.keyring import KeyRing
 from authserver.keys.keystore import KeyStore
@@ -35,6 +37,8 @@ class Services:
     clock: Clock
     db: Database
     redis: redis.Redis | None
+    # Where the signing keys live (``AUTHSERVER_KEY_STORE``), and this process's view of them.
+    key_store: SigningKeyStore
     keys: KeyRing
     denylist: DenyList
     passwords: PasswordHasher
@@ -62,8 +66,15 @@ class Services:
     protocol_threads: ThreadPoolExecutor
 
 
-def key_store(settings: Settings) -> KeyStore:
+def folder_key_store(settings: Settings) -> KeyStore:
+    """The key folder (``KEYS_DIR``): the key store, or what `keys import-folder` reads."""
     return KeyStore(settings.keys_dir, settings.keys_passphrase)
+
+
+def build_key_store(settings: Settings, db: Database, envelope: Envelope) -> SigningKeyStore:
+    if settings.key_store == "database":
+        return DatabaseKeyStore(db, envelope)
+    return folder_key_store(settings)
 
 
 def key_grace(settings: Settings) -> float:
@@ -86,6 +97,8 @@ def build_services(settings: Settings, clock: Clock | None = None) -> Services:
     catalogs = Catalogs(settings.catalog_folders)
     brand = brand_of(settings)
     secret = cookie_secret.load_or_create(settings.keys_dir, settings.secret_key)
+    envelope = build_envelope(settings, secret)
+    store = build_key_store(settings, db, envelope)
     denylist: DenyList = (
         RedisDenyList(client, settings.redis_prefix, clock) if client else DatabaseDenyList(clock)
     )
@@ -94,7 +107,8 @@ def build_services(settings: Settings, clock: Clock | None = None) -> Services:
         clock=clock,
         db=db,
         redis=client,
-        keys=KeyRing(key_store(settings), clock, key_grace(settings)),
+        key_store=store,
+        keys=KeyRing(store, clock, key_grace(settings)),
         denylist=denylist,
         passwords=PasswordHasher(
             settings.argon2_time_cost, settings.argon2_memory_kib, settings.argon2_parallelism
@@ -118,7 +132,7 @@ def build_services(settings: Settings, clock: Clock | None = None) -> Services:
         metrics=Metrics(),
         remote_jwks=RemoteJwks(),
         cookie_secret=secret,
-        envelope=build_envelope(settings, secret),
+        envelope=envelope,
         # Threads start on first use, so CLI commands building services pay nothing.
         protocol_threads=ThreadPoolExecutor(
             settings.thread_pool_size, thread_name_prefix="authserver-protocol"

@@ -33,6 +33,8 @@ from authserver.errors import UnsafeSettings
 from authserver.i18n.catalogs import available_locales
 
 PREFIX = "AUTHSERVER_"
+# Scheduled signing-key rotation where keys are shared (`KEY_ROTATION_INTERVAL`): 90 days.
+DEFAULT_KEY_ROTATION_INTERVAL = 90 * 86_400
 
 
 def encryption_key_bytes(value: str) -> list[bytes]:
@@ -91,6 +93,16 @@ class Settings(BaseModel):
     key_publish_ahead: int = Field(default=600, ge=0)
     """Seconds a rotated-in key is published before it signs; at least `JWKS_MAX_AGE`, so
     verifiers holding a cached JWKS have refreshed it before they meet the new `kid`."""
+    key_store: Literal["folder", "database"] = "folder"
+    """Where the signing keys live: `folder` (`KEYS_DIR`, one machine, or a folder shared
+    by hand) or `database` (a table every process on every machine reads, the private keys
+    encrypted with `ENCRYPTION_KEYS`, which must then be set). Move from one to the other
+    with `authserver keys import-folder`."""
+    key_rotation_interval: int | None = Field(default=None, ge=0)
+    """Seconds between scheduled key rotations (90 days: `7776000`; `0`: off). The first
+    process to notice that the newest key is this old publishes a new one, exactly once
+    across processes. Default: 90 days with `KEY_STORE=database` on PostgreSQL, off
+    otherwise (the embedded mode, and key folders other machines may not see)."""
     jwks_max_age: int = Field(default=300, ge=0, le=86_400)
     """`Cache-Control: max-age` of the JWKS document, seconds."""
 
@@ -327,6 +339,14 @@ class Settings(BaseModel):
         return (resources.LOCALE, *operator)
 
     @property
+    def rotation_interval(self) -> int | None:
+        """Seconds between scheduled rotations, or None when they are off."""
+        if self.key_rotation_interval is None:
+            shared = self.key_store == "database" and not self.is_sqlite
+            return DEFAULT_KEY_ROTATION_INTERVAL if shared else None
+        return self.key_rotation_interval or None
+
+    @property
     def longest_signed_token_ttl(self) -> int:
         """How long a signature made now stays relevant to a verifier."""
         return max(self.access_token_ttl, self.id_token_ttl)
@@ -470,6 +490,7 @@ def find_problems(s: Settings) -> list[str]:
             f"{PREFIX}KEY_PUBLISH_AHEAD: must be >= {PREFIX}JWKS_MAX_AGE, or verifiers with a "
             "cached JWKS would meet a kid they cannot find"
         )
+    problems += _key_problems(s)
     if s.ops_port is not None and s.ops_port == s.port:
         problems.append(f"{PREFIX}OPS_PORT: must differ from {PREFIX}PORT")
     if s.key_size not in (2048, 3072, 4096):
@@ -489,6 +510,22 @@ def find_problems(s: Settings) -> list[str]:
         problems.append(
             f"{PREFIX}ARGON2_MEMORY_KIB / {PREFIX}ARGON2_TIME_COST: below the OWASP minimum "
             "(19456 KiB, 2 passes) for a public issuer"
+        )
+    return problems
+
+
+def _key_problems(s: Settings) -> list[str]:
+    problems: list[str] = []
+    if s.key_store == "database" and not s.encryption_keys:
+        problems.append(
+            f"{PREFIX}ENCRYPTION_KEYS: needed with {PREFIX}KEY_STORE=database (the private "
+            "signing keys are encrypted with it; every process needs the same keys)"
+        )
+    interval = s.rotation_interval
+    if interval is not None and interval <= s.key_publish_ahead:
+        problems.append(
+            f"{PREFIX}KEY_ROTATION_INTERVAL: must be longer than {PREFIX}KEY_PUBLISH_AHEAD, "
+            "or a new key would be due before the last one signs"
         )
     return problems
 

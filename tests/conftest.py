@@ -25,7 +25,7 @@ from starlette.testclient import TestClient
 from authserver.app import create_app
 from authserver.clock import SystemClock
 from authserver.keys import admin as key_admin
-from authserver.services import Services, build_services, close_services, key_store
+from authserver.services import Services, build_services, close_services, folder_key_store
 from authserver.settings import Settings, build_settings
 from authserver.storage import migrate
 from authserver.storage.models import Base
@@ -107,7 +107,7 @@ def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def key_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A key folder with one signing key, copied for each test (RSA keygen is slow)."""
     directory = tmp_path_factory.mktemp("keys-template")
-    store = key_store(build_settings(keys_dir=directory, **FAST_HASHING))
+    store = folder_key_store(build_settings(keys_dir=directory, **FAST_HASHING))
     key_admin.ensure_signing_key(store, SystemClock().now(), 3660, 2048)
     return directory
 

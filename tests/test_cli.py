@@ -147,19 +147,19 @@ def test_keys_list_rotate_retire(env, capsys):
 
     admin.ensure_signing_key(KeyStore(env / "data" / "keys"), time.time(), 3660, 2048)
     _, out, _ = run(capsys, "keys", "list", "--json")
-    (first,) = json.loads(out)
+    (first,) = json.loads(out)["keys"]
     assert first["state"] == "active"
     code, out, _ = run(capsys, "keys", "rotate")
     assert code == 0 and "signs from" in out
     _, out, _ = run(capsys, "keys", "list", "--json")
-    states = {k["kid"]: k["state"] for k in json.loads(out)}
+    states = {k["kid"]: k["state"] for k in json.loads(out)["keys"]}
     assert sorted(states.values()) == ["active", "next"]
     code, _, err = run(capsys, "keys", "retire", first["kid"])
     assert code == 2 and ("rotate first" in err or "--force" in err)
     new_kid = next(k for k, s in states.items() if s == "next")
     assert run(capsys, "keys", "retire", new_kid)[0] == 0
     _, out, _ = run(capsys, "keys", "list", "--json")
-    assert {k["kid"]: k["state"] for k in json.loads(out)}[new_kid] == "retired"
+    assert {k["kid"]: k["state"] for k in json.loads(out)["keys"]}[new_kid] == "retired"
 
 
 def test_unsafe_settings_stop_the_command_with_the_name(env, capsys, monkeypatch):

@@ -147,3 +147,7 @@ EXAMPLES: dict[Any, dict[str, Any]] = {
 
 def page(item: Any) -> dict[str, Any]:
     return {"items": [EXAMPLES[item]], "total": 1, "next_before_id": None}
+
+
+EXAMPLES[s.KeyRotationOut] = {"interval": 7_776_000, "next_at": 1776245400.0}
+EXAMPLES[s.KeyPage] = {**page(s.KeyOut), "rotation": EXAMPLES[s.KeyRotationOut]}

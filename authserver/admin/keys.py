@@ -1,4 +1,4 @@
-"""/admin/keys: list signing keys, rotate."""
+"""/admin/keys: list signing keys (with the next scheduled rotation), rotate."""
 
 from __future__ import annotations
 
@@ -8,16 +8,25 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from authserver.admin.base import AdminCall, run
-from authserver.admin.schemas import KeyOut, KeyRotate, Page
+from authserver.admin.schemas import KeyOut, KeyPage, KeyRotate, KeyRotationOut
 from authserver.audit import AuditEvent
 from authserver.keys import admin as key_admin
-from authserver.services import key_grace, key_store
+from authserver.keys import lifecycle
+from authserver.services import key_grace
 
 
-def _list(call: AdminCall) -> Page[KeyOut]:
-    settings = call.services.settings
-    infos = key_admin.list_keys(key_store(settings), call.services.clock.now(), key_grace(settings))
-    return Page[KeyOut](items=[KeyOut(**{**asdict(i), "state": str(i.state)}) for i in infos])
+def _list(call: AdminCall) -> KeyPage:
+    svc = call.services
+    settings = svc.settings
+    infos = key_admin.list_keys(svc.key_store, svc.clock.now(), key_grace(settings))
+    interval = settings.rotation_interval
+    return KeyPage(
+        items=[KeyOut(**{**asdict(i), "state": str(i.state)}) for i in infos],
+        rotation=KeyRotationOut(
+            interval=interval,
+            next_at=lifecycle.next_rotation(svc.key_store.schedules(), interval),
+        ),
+    )
 
 
 async def list_keys(request: Request) -> Response:
@@ -25,10 +34,10 @@ async def list_keys(request: Request) -> Response:
 
 
 async def rotate(request: Request) -> Response:
-    def work(call: AdminCall, body: KeyRotate) -> Page[KeyOut]:
+    def work(call: AdminCall, body: KeyRotate) -> KeyPage:
         s = call.services.settings
         new = key_admin.rotate(
-            key_store(s),
+            call.services.key_store,
             call.services.clock.now(),
             s.key_publish_ahead,
             s.key_size,

@@ -35,7 +35,8 @@ MODELS = [
     s.Error,
     s.Page[s.ClientOut],
     s.Page[s.UserOut],
-    s.Page[s.KeyOut],
+    s.KeyRotationOut,
+    s.KeyPage,
     s.Page[s.AuditEventOut],
     s.ScopeDescriptionIn,
     s.ScopeDescriptionOut,
@@ -309,14 +310,14 @@ def _paths() -> dict[str, Any]:
             ),
         },
         "/admin/keys": {
-            "get": _op("listKeys", "keys", "List signing keys", {"200": _json(s.Page[s.KeyOut])})
+            "get": _op("listKeys", "keys", "List signing keys", {"200": _json(s.KeyPage)})
         },
         "/admin/keys/rotate": {
             "post": _op(
                 "rotateKey",
                 "keys",
                 "Publish a new signing key (it signs after the publish-ahead time, or at once)",
-                {"201": _json(s.Page[s.KeyOut], "Rotated")},
+                {"201": _json(s.KeyPage, "Rotated")},
                 body=s.KeyRotate,
             ),
         },

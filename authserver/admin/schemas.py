@@ -210,6 +210,16 @@ class KeyOut(BaseModel):
     unpublished_at: float | None
 
 
+class KeyRotationOut(BaseModel):
+    interval: int | None = Field(
+        description="Seconds between scheduled rotations (AUTHSERVER_KEY_ROTATION_INTERVAL); "
+        "null: off."
+    )
+    next_at: float | None = Field(
+        description="When the next scheduled rotation is due (epoch seconds)."
+    )
+
+
 class KeyRotate(Strict):
     immediately: bool = Field(default=False, description="Sign with the new key at once.")
 
@@ -303,6 +313,10 @@ class Page(BaseModel, Generic[T]):
     items: list[T]
     total: int | None = None
     next_before_id: int | None = None
+
+
+class KeyPage(Page[KeyOut]):
+    rotation: KeyRotationOut
 
 
 class Error(BaseModel):

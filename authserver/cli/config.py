@@ -71,6 +71,7 @@ def run_check(args: argparse.Namespace) -> int:
         if not found and not args.offline:
             try:
                 checks.append(_database(settings))
+                problems += preflight.signing_key_problems(settings)
             except ServiceUnavailable as exc:
                 problems.append(str(exc))
                 code = EXIT_UNREACHABLE

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 
 from authserver import preflight
+from authserver.errors import UnsafeSettings
 from authserver.observability import configure_logging
 from authserver.serving import listeners
 from authserver.settings import load_settings
@@ -35,5 +36,8 @@ def run(args: argparse.Namespace) -> int:
     preflight.require_no_problems(settings)
     if not settings.should_auto_migrate:
         migrate.require_current(settings.database_url)
+    key_problems = preflight.signing_key_problems(settings)
+    if key_problems:
+        raise UnsafeSettings(key_problems)
     configure_logging(settings.log_level, settings.log_format)
     return listeners.run(settings, overrides)

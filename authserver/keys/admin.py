@@ -1,20 +1,38 @@
-"""Key management operations shared by the CLI and the admin API.
+"""Key management operations shared by the CLI, the admin API and the scheduled rotation.
 
-They change the files under the key folder while holding an exclusive lock on it, so two
-operators (or two starting processes) cannot both create "the first" key.
+Each change reads and writes inside the store's ``exclusive()`` block (a lock on the key
+folder, or one database transaction under an advisory lock), so two operators or two
+processes cannot both create "the first" key, or both carry out one due rotation.
 """
 
 from __future__ import annotations
 
-import fcntl
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, replace
+from typing import Any, Protocol
 
 from authserver.errors import NotFound, SigningKeyError
 from authserver.keys import lifecycle
-from authserver.keys.keystore import KeyStore
+from authserver.keys.keystore import KeyStore, StoredKey
 from authserver.keys.lifecycle import KeySchedule, KeyState
+
+
+class KeyChanges(Protocol):
+    def schedules(self) -> list[KeySchedule]: ...
+    def create(self, schedule_for: Callable[[str], KeySchedule], size: int) -> KeySchedule: ...
+    def save_schedule(self, schedule: KeySchedule) -> None: ...
+
+
+class SigningKeyStore(Protocol):
+    """The folder store (``keys.keystore``) or the database store (``keys.db_store``)."""
+
+    poll_in_request: bool
+
+    def fingerprint(self) -> Any: ...
+    def schedules(self) -> list[KeySchedule]: ...
+    def load(self) -> list[StoredKey]: ...
+    def exclusive(self) -> AbstractContextManager[Any]: ...
 
 
 @dataclass(frozen=True)
@@ -29,18 +47,7 @@ class KeyInfo:
     unpublished_at: float | None
 
 
-@contextmanager
-def _locked(store: KeyStore) -> Iterator[None]:
-    store.directory.mkdir(parents=True, exist_ok=True)
-    with open(store.directory / ".lock", "w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(lock, fcntl.LOCK_UN)
-
-
-def list_keys(store: KeyStore, now: float, grace: float) -> list[KeyInfo]:
+def list_keys(store: SigningKeyStore, now: float, grace: float) -> list[KeyInfo]:
     out = []
     for s in sorted(store.schedules(), key=lambda k: (k.activates_at, k.kid)):
         ends = [t for t in (s.retired_at, s.deactivates_at and s.deactivates_at + grace) if t]
@@ -58,43 +65,87 @@ def list_keys(store: KeyStore, now: float, grace: float) -> list[KeyInfo]:
     return out
 
 
-def ensure_signing_key(store: KeyStore, now: float, grace: float, size: int) -> KeySchedule | None:
+def ensure_signing_key(
+    store: SigningKeyStore, now: float, grace: float, size: int
+) -> KeySchedule | None:
     """First start: create a key that signs at once when there is no key at all.
     (Nobody can have cached a JWKS of a server that never had a key.)"""
-    with _locked(store):
-        if store.schedules():
+    with store.exclusive() as keys:
+        if keys.schedules():
             return None
-        return store.create(lambda kid: KeySchedule(kid, now, now), size)
+        created: KeySchedule = keys.create(lambda kid: KeySchedule(kid, now, now), size)
+        return created
+
+
+def _rotate(keys: KeyChanges, now: float, ahead: float, size: int) -> KeySchedule:
+    current = keys.schedules()
+    holder: dict[str, list[KeySchedule]] = {}
+
+    def schedule_for(kid: str) -> KeySchedule:
+        new, changed = lifecycle.plan_rotation(current, kid, now, ahead)
+        holder["changed"] = changed
+        return new
+
+    new = keys.create(schedule_for, size)
+    for changed in holder["changed"]:
+        keys.save_schedule(changed)
+    return new
 
 
 def rotate(
-    store: KeyStore, now: float, publish_ahead: float, size: int, immediately: bool = False
+    store: SigningKeyStore, now: float, publish_ahead: float, size: int, immediately: bool = False
 ) -> KeySchedule:
     """Publish a new key now; it signs from ``now + publish_ahead`` (or at once when
     ``immediately``: for a compromised key, at the price of verifiers refetching the JWKS
     on the unknown kid). The keys it replaces stop signing then and stay published until
     tokens they signed have expired."""
-    ahead = 0.0 if immediately else publish_ahead
-    with _locked(store):
-        current = store.schedules()
-        holder: dict[str, list[KeySchedule]] = {}
-
-        def schedule_for(kid: str) -> KeySchedule:
-            new, changed = lifecycle.plan_rotation(current, kid, now, ahead)
-            holder["changed"] = changed
-            return new
-
-        new = store.create(schedule_for, size)
-        for changed in holder["changed"]:
-            store.save_schedule(changed)
-        return new
+    with store.exclusive() as keys:
+        return _rotate(keys, now, 0.0 if immediately else publish_ahead, size)
 
 
-def retire(store: KeyStore, kid: str, now: float, grace: float, force: bool = False) -> KeySchedule:
+def rotate_if_due(
+    store: SigningKeyStore,
+    now: float,
+    interval: float,
+    publish_ahead: float,
+    size: int,
+    grace: float,
+) -> KeySchedule | None:
+    """The scheduled rotation: a new key when the newest one is ``interval`` old, decided
+    under the store's lock, so of several processes due at once exactly one rotates (the
+    others then find a new key and nothing due). Publish-ahead as for ``rotate``, unless
+    no key signs at all any more (then the new one signs at once)."""
+    with store.exclusive() as keys:
+        current = keys.schedules()
+        due = lifecycle.next_rotation(current, interval)
+        if due is None or now < due:
+            return None
+        signing = lifecycle.signing_key(current, now, grace) is not None
+        return _rotate(keys, now, publish_ahead if signing else 0.0, size)
+
+
+def import_folder(source: KeyStore, target: SigningKeyStore) -> list[str]:
+    """Copy every key of a key folder, with its schedule, into the database store; the
+    kids added (a key already there is left alone, so an import can be run again)."""
+    keys = source.load()
+    with target.exclusive() as changes:
+        return [k.kid for k in keys if changes.add(k)]
+
+
+def rewrap(store: SigningKeyStore) -> int:
+    """Re-seal the database store's private keys under the first key-encryption key."""
+    with store.exclusive() as changes:
+        count: int = changes.rewrap()
+        return count
+
+
+def retire(
+    store: SigningKeyStore, kid: str, now: float, grace: float, force: bool = False
+) -> KeySchedule:
     """Stop publishing a key now. Refused (unless ``force``) while the key signs or
     tokens it signed may still be valid, since that would break their verification."""
-    with _locked(store):
-        schedules = {s.kid: s for s in store.schedules()}
+    with store.exclusive() as keys:
+        schedules = {s.kid: s for s in keys.schedules()}
         if kid not in schedules:
             raise NotFound(f"no key {kid}")
         target = schedules[kid]
@@ -116,5 +167,5 @@ def retire(store: KeyStore, kid: str, now: float, grace: float, force: bool = Fa
                 "it anyway (they will fail verification)"
             )
         updated = replace(target, retired_at=now)
-        store.save_schedule(updated)
+        keys.save_schedule(updated)
         return updated

@@ -1,9 +1,11 @@
 """The running server's view of the signing keys.
 
 A ``KeySnapshot`` is immutable: the signing key, the published public keys and the JWKS
-document with its ETag. ``KeyRing.snapshot()`` rebuilds it when a key file changed (the
-folder is looked at no more than once per ``check_interval``) or when the clock passed
-the next state transition, so a running process follows rotations without a restart.
+document with its ETag. ``KeyRing.snapshot()`` rebuilds it when the store changed or when
+the clock passed the next state transition, so a running process follows rotations without
+a restart. The folder store is looked at on requests, no more than once per
+``check_interval``; the database store only by ``poll()``, which the process's key
+maintenance thread calls (``keys.maintenance``), never on the event loop.
 """
 
 from __future__ import annotations
@@ -15,11 +17,13 @@ import threading
 from dataclasses import dataclass
 
 from joserfc.jwk import KeySet, RSAKey
+from sqlalchemy.exc import SQLAlchemyError
 
 from authserver.clock import Clock
-from authserver.errors import SigningKeyError
+from authserver.errors import ServiceUnavailable, SigningKeyError
 from authserver.keys import lifecycle
-from authserver.keys.keystore import KeyStore, StoredKey
+from authserver.keys.admin import SigningKeyStore
+from authserver.keys.keystore import StoredKey
 
 log = logging.getLogger(__name__)
 
@@ -68,7 +72,7 @@ def build_snapshot(keys: list[StoredKey], now: float, grace: float) -> KeySnapsh
 
 class KeyRing:
     def __init__(
-        self, store: KeyStore, clock: Clock, grace: float, check_interval: float = 1.0
+        self, store: SigningKeyStore, clock: Clock, grace: float, check_interval: float = 1.0
     ) -> None:
         self.store = store
         self.clock = clock
@@ -76,37 +80,50 @@ class KeyRing:
         self.check_interval = check_interval
         self._lock = threading.Lock()
         self._keys: list[StoredKey] = []
-        self._fingerprint: tuple[tuple[str, int, int], ...] | None = None
+        self._fingerprint: object = None
         self._checked_at = float("-inf")
         self._snapshot: KeySnapshot | None = None
 
     def snapshot(self) -> KeySnapshot:
         now = self.clock.now()
         snap = self._snapshot
+        watch = self.store.poll_in_request
         if (
             snap is not None
-            and now - self._checked_at < self.check_interval
+            and (not watch or now - self._checked_at < self.check_interval)
             and (snap.valid_until is None or now < snap.valid_until)
         ):
             return snap
         with self._lock:
-            return self._refresh(now)
+            return self._refresh(now, reload=watch or self._snapshot is None)
 
-    def _refresh(self, now: float) -> KeySnapshot:
+    def poll(self) -> KeySnapshot:
+        """Look at the store now (the maintenance thread's call)."""
+        with self._lock:
+            return self._refresh(self.clock.now(), reload=True)
+
+    def _refresh(self, now: float, reload: bool) -> KeySnapshot:
         self._checked_at = now
-        fingerprint = self.store.fingerprint()
-        if fingerprint != self._fingerprint:
+        if reload:
             try:
-                self._keys = self.store.load()
-                self._fingerprint = fingerprint
-            except (SigningKeyError, OSError, ValueError) as exc:
+                fingerprint = self.store.fingerprint()
+                if fingerprint != self._fingerprint:
+                    self._keys = self.store.load()
+                    self._fingerprint = fingerprint
+                    self._snapshot = None
+            except (
+                SigningKeyError,
+                OSError,
+                ValueError,
+                SQLAlchemyError,
+                ServiceUnavailable,
+            ) as exc:
                 # A half-copied file or a bad key must not take a running server down:
                 # keep serving the last good key set, and say why.
                 if self._snapshot is None:
                     raise
                 log.error("keeping the previous key set: %s", exc)
                 return self._snapshot
-            self._snapshot = None
         snap = self._snapshot
         if snap is None or (snap.valid_until is not None and now >= snap.valid_until):
             snap = build_snapshot(self._keys, now, self.grace)

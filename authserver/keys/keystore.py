@@ -1,16 +1,20 @@
 """Signing keys on disk: ``<kid>.pem`` (private, mode 0600) and ``<kid>.json`` (schedule).
 
 ``kid`` is the RFC 7638 thumbprint of the public key. Files are written atomically
-(temporary file + rename) so a reading process never sees half a key.
+(temporary file + rename) so a reading process never sees half a key. The other store,
+``keys.db_store``, keeps them in the database; both answer the same calls (``schedules``,
+``load``, ``fingerprint``, and ``exclusive`` for changes).
 """
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 import stat
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -34,6 +38,21 @@ class StoredKey:
         return self.schedule.kid
 
 
+def new_private_key(size: int) -> tuple[rsa.RSAPrivateKey, str]:
+    """A fresh RSA key and its kid (RFC 7638 thumbprint)."""
+    private = rsa.generate_private_key(public_exponent=65537, key_size=size)
+    return private, RSAKey.import_key(private, parameters={**KEY_PARAMETERS}).thumbprint()
+
+
+def private_jwk(key: object, kid: str, where: str) -> RSAKey:
+    """The signing JWK of a loaded private key, checked to be RSA and to match ``kid``."""
+    if not isinstance(key, rsa.RSAPrivateKey):
+        raise SigningKeyError(f"{where}: not an RSA key")
+    if RSAKey.import_key(key, parameters={**KEY_PARAMETERS}).thumbprint() != kid:
+        raise SigningKeyError(f"{where}: key does not match its kid")
+    return RSAKey.import_key(key, parameters={**KEY_PARAMETERS, "kid": kid})
+
+
 def _write_atomic(path: Path, data: bytes, mode: int) -> None:
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
     try:
@@ -49,6 +68,10 @@ def _write_atomic(path: Path, data: bytes, mode: int) -> None:
 
 
 class KeyStore:
+    """The folder store. Running servers re-read it on requests (a few ``stat`` calls)."""
+
+    poll_in_request = True
+
     def __init__(self, directory: Path, passphrase: str | None = None) -> None:
         self.directory = Path(directory)
         self._passphrase = passphrase.encode() if passphrase else None
@@ -97,19 +120,24 @@ class KeyStore:
             key = serialization.load_pem_private_key(path.read_bytes(), self._passphrase)
         except (ValueError, TypeError) as exc:
             raise SigningKeyError(f"{path}: cannot load private key ({exc})") from None
-        if not isinstance(key, rsa.RSAPrivateKey):
-            raise SigningKeyError(f"{path}: not an RSA key")
-        jwk = RSAKey.import_key(key, parameters={**KEY_PARAMETERS})
-        if jwk.thumbprint() != kid:
-            raise SigningKeyError(f"{path}: key does not match its kid")
-        jwk = RSAKey.import_key(key, parameters={**KEY_PARAMETERS, "kid": kid})
-        return jwk
+        return private_jwk(key, kid, str(path))
+
+    @contextmanager
+    def exclusive(self) -> Iterator[KeyStore]:
+        """Read-modify-write under an exclusive lock on the folder, so two operators (or
+        two starting processes) cannot both create "the first" key."""
+        self.directory.mkdir(parents=True, exist_ok=True)
+        with open(self.directory / ".lock", "w") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            try:
+                yield self
+            finally:
+                fcntl.flock(lock, fcntl.LOCK_UN)
 
     def create(self, schedule_for: Callable[[str], KeySchedule], size: int) -> KeySchedule:
         """Generate a key, name it by its thumbprint, write it, return its schedule."""
         self.directory.mkdir(parents=True, exist_ok=True)
-        private = rsa.generate_private_key(public_exponent=65537, key_size=size)
-        kid = RSAKey.import_key(private, parameters={**KEY_PARAMETERS}).thumbprint()
+        private, kid = new_private_key(size)
         encryption: serialization.KeySerializationEncryption = (
             serialization.BestAvailableEncryption(self._passphrase)
             if self._passphrase

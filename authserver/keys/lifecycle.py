@@ -94,3 +94,12 @@ def plan_rotation(
         if k.retired_at is None and (k.deactivates_at is None or k.deactivates_at > activates_at)
     ]
     return new, changed
+
+
+def next_rotation(keys: Iterable[KeySchedule], interval: float | None) -> float | None:
+    """When a scheduled rotation is due: ``interval`` after the newest key was made (None
+    when rotation is off, or before the first key exists)."""
+    newest = max((k.created_at for k in keys), default=None)
+    if interval is None or newest is None:
+        return None
+    return newest + interval

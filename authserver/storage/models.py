@@ -1,5 +1,6 @@
-"""SQLAlchemy 2 models: the whole schema. Secrets are only ever stored as hashes
-(``*_hash`` columns hold SHA-256 hex digests, passwords argon2id / bcrypt strings)."""
+"""SQLAlchemy 2 models: the whole schema. Secrets are stored as hashes (``*_hash``
+columns hold SHA-256 hex digests, passwords argon2id / bcrypt strings), or envelope-encrypted
+where the server must read them back (``keys.envelope``)."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from sqlalchemy import (
     JSON,
     BigInteger,
     Boolean,
+    Double,
     ForeignKey,
     Index,
     Integer,
@@ -358,3 +360,19 @@ class FederationPendingLink(Base):
     created_at: Mapped[datetime]
     expires_at: Mapped[datetime] = mapped_column(index=True)
     used_at: Mapped[datetime | None]
+
+
+class SigningKey(Base):
+    """A signing key of the database key store (`AUTHSERVER_KEY_STORE=database`). The
+    schedule columns are a ``keys.lifecycle.KeySchedule`` (epoch seconds)."""
+
+    __tablename__ = "signing_keys"
+
+    # RFC 7638 thumbprint of the public key.
+    kid: Mapped[str] = mapped_column(String(64), primary_key=True)
+    created_at: Mapped[float] = mapped_column(Double)
+    activates_at: Mapped[float] = mapped_column(Double)
+    deactivates_at: Mapped[float | None] = mapped_column(Double)
+    retired_at: Mapped[float | None] = mapped_column(Double)
+    # PKCS#8 DER, envelope-encrypted (``keys.envelope``) with a context naming the kid.
+    private_key: Mapped[str] = mapped_column(Text)

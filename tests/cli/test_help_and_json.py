@@ -49,7 +49,7 @@ def test_version_and_usage_mistakes(cli):
     assert r.code == 2 and r.err.count("\n") == 1 and "invalid choice" in r.err
 
 
-def test_every_command_prints_json(cli, data_dir):
+def test_every_command_prints_json(cli, data_dir, monkeypatch):
     """One operator session through every command with --json; each answer parses."""
     seen: set[tuple[str, ...]] = set()
 
@@ -131,7 +131,9 @@ def test_every_command_prints_json(cli, data_dir):
     assert run("providers", "disable", "corp")["enabled"] is False
     assert run("providers", "enable", "corp")["enabled"] is True
     assert run("providers", "remove", "corp")["deleted"] is True
-    (first,) = run("keys", "list") or [None]
+    listed = run("keys", "list")
+    assert listed["rotation"] == {"interval": None, "next_at": None}
+    (first,) = listed["keys"] or [None]
     new = run("keys", "rotate")
     assert run("keys", "retire", new["kid"])["retired"] is True
     assert first is None or first["state"] == "active"
@@ -144,4 +146,10 @@ def test_every_command_prints_json(cli, data_dir):
     assert run("scopes", "list")["photos:read"]["en"]["title"] == "See your photos"
     assert run("scopes", "delete", "photos:read")["deleted"] is True
     assert run("cleanup")["deleted"] >= 0
+    # The database key store: the folder's keys move in (once), sealed under the KEK.
+    monkeypatch.setenv("AUTHSERVER_KEY_STORE", "database")
+    monkeypatch.setenv("AUTHSERVER_ENCRYPTION_KEYS", "A" * 43)
+    assert len(run("keys", "import-folder")["imported"]) == len(listed["keys"]) + 1
+    assert run("keys", "import-folder")["imported"] == []
+    assert run("keys", "rewrap")["rewrapped"] == 0
     assert seen >= commands() - NO_JSON, sorted(commands() - NO_JSON - seen)

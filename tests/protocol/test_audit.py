@@ -136,7 +136,7 @@ def test_cli_changes_are_audited_and_audit_tail_shows_them(
 
 def test_key_retirement_is_audited(cli_env, capsys, services):
     _cli(capsys, "keys", "rotate", "--now")
-    listing = json.loads(_cli(capsys, "keys", "list", "--json"))
+    listing = json.loads(_cli(capsys, "keys", "list", "--json"))["keys"]
     retiring = next(k["kid"] for k in listing if k["state"] != "active")
     _cli(capsys, "keys", "retire", "--force", retiring)
     (event,) = _events(services, event=str(AuditEvent.KEY_RETIRED))

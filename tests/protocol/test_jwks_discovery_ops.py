@@ -7,7 +7,7 @@ import time
 import jwt as pyjwt
 
 from authserver.keys import admin as key_admin
-from authserver.services import key_store
+from authserver.services import folder_key_store
 from tests.helpers import password_grant
 
 
@@ -49,7 +49,7 @@ def test_tokens_verify_against_the_served_jwks(client, factory):
 def test_a_rotated_in_key_is_published_before_it_signs(client, settings, services):
     before = client.get("/.well-known/jwks.json")
     new = key_admin.rotate(
-        key_store(settings), services.clock.now(), settings.key_publish_ahead, 2048
+        folder_key_store(settings), services.clock.now(), settings.key_publish_ahead, 2048
     )
     time.sleep(1.1)  # the running server looks at the key folder at most once a second
     after = client.get("/.well-known/jwks.json")

@@ -18,7 +18,7 @@ from authserver.resource_server import (
     InvalidToken,
     RequireAccessToken,
 )
-from authserver.services import key_store
+from authserver.services import folder_key_store
 
 ISSUER = "http://localhost:8000"
 
@@ -79,7 +79,7 @@ def test_unknown_kid_refetches_once_then_finds_the_rotated_key(issued, settings,
     token, fetch, fetches = issued
     v = AccessTokenVerifier(ISSUER, ISSUER, fetch=fetch, min_refetch=0)
     v.verify(token())
-    key_admin.rotate(key_store(settings), time.time(), 0, 2048, immediately=True)
+    key_admin.rotate(folder_key_store(settings), time.time(), 0, 2048, immediately=True)
     time.sleep(1.1)  # the server notices new key files within a second
     v.verify(token())  # signed by the new kid: one refetch
     assert len(fetches) == 2
@@ -95,7 +95,7 @@ def test_a_token_of_another_type_is_refused(issued, settings):
 
     token, fetch, _ = issued
     claims = AccessTokenVerifier(ISSUER, ISSUER, fetch=fetch).verify(token())
-    (stored,) = key_store(settings).load()
+    (stored,) = folder_key_store(settings).load()
     forged = jose_jwt.encode({"alg": "RS256", "typ": "JWT"}, claims, KeySet([stored.private]))
     with pytest.raises(InvalidToken, match="typ"):
         AccessTokenVerifier(ISSUER, ISSUER, fetch=fetch).verify(forged)
