@@ -169,6 +169,15 @@ class Settings(BaseModel):
 
     registration_enabled: bool = True
     """Self-service sign-up: the `/register` page and its JSON form."""
+    unverified_email_sign_in: bool = True
+    """Users who have not yet followed the link e-mailed at sign-up may sign in to apps
+    (their tokens say `email_verified: false`). Off: no app gets a code or token for them
+    until they have; the hosted pages lead them to the link. A client can require a
+    verified address on its own (`clients update --require-verified-email`)."""
+    email_verification_ttl: int = Field(default=86_400, ge=300, le=30 * 86_400)
+    """Seconds an e-mail verification link (sign-up, change of address) stays valid."""
+    account_deletion_enabled: bool = True
+    """Users may delete their own account on the account page (after signing in again)."""
     throttle_window: int = Field(default=900, ge=1, le=86_400)
     """Seconds of the sliding window over which password and reset-link failures are
     counted, per account (e-mail) and per client IP (IPv6: per /64): no span of this many

@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from email.message import EmailMessage
 
-from authserver.accounts import login_sessions, reset, roles
+from authserver.accounts import login_sessions, reset, roles, verification
 from authserver.accounts.policy import check_password
 from authserver.audit import AuditEvent
 from authserver.clock import Clock, to_datetime
@@ -54,6 +54,12 @@ def set_disabled(uow: UnitOfWork, clock: Clock, user_id: str, disabled: bool) ->
         user.disabled_at = None
     user.updated_at = now
     return user
+
+
+def set_email_verified(uow: UnitOfWork, clock: Clock, user_id: str, verified: bool) -> User:
+    """The administrator vouches for the user's address (``True``: pending links are
+    voided), or withdraws that (``False``: the user must follow a new link)."""
+    return verification.mark_verified(uow, clock, get_user(uow, user_id), verified)
 
 
 def delete_user(uow: UnitOfWork, user_id: str) -> None:

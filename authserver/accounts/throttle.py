@@ -109,3 +109,12 @@ class Throttle:
             return wait
         mailbox = f"reset:acct:{account_key(email)}"
         return self.limiter.hit(mailbox, self.hourly_email_limit, HOUR)
+
+    def verification_request(self, email: str, ip: str | None) -> int | None:
+        """Count a verification (or change-of-address) e-mail per address and per client
+        IP, on the reset e-mails' limits: no mail bombing through "send it again"."""
+        wait = self.limiter.hit(f"req:ip:{client_key(ip)}", self.hourly_ip_limit, HOUR)
+        if wait is not None:
+            return wait
+        mailbox = f"verify:acct:{account_key(email)}"
+        return self.limiter.hit(mailbox, self.hourly_email_limit, HOUR)

@@ -21,6 +21,7 @@ CLIENT = {
     "post_logout_redirect_uris": ["https://photos.example.com/"],
     "first_party": False,
     "refresh_without_offline_access": False,
+    "require_verified_email": False,
     "audience": [],
     "allowed_cors_origins": [],
     "client_uri": "https://photos.example.com/",

@@ -63,6 +63,11 @@ class ClientCreate(Strict):
     post_logout_redirect_uris: list[str] = Field(default_factory=list, max_length=50)
     first_party: bool = False
     refresh_without_offline_access: bool = False
+    require_verified_email: bool = Field(
+        default=False,
+        description="Users must have verified their e-mail address before this client "
+        "gets a code or token for them.",
+    )
     audience: list[str] = Field(default_factory=list, max_length=20)
     allowed_cors_origins: list[str] = Field(default_factory=list, max_length=50)
     # Shown on the login and consent pages (https URLs, RFC 7591 §2).
@@ -82,6 +87,7 @@ class ClientUpdate(Patch):
     post_logout_redirect_uris: Annotated[list[str], Field(max_length=50)] | Omittable = None
     first_party: bool | Omittable = None
     refresh_without_offline_access: bool | Omittable = None
+    require_verified_email: bool | Omittable = None
     audience: Annotated[list[str], Field(max_length=20)] | Omittable = None
     allowed_cors_origins: Annotated[list[str], Field(max_length=50)] | Omittable = None
     # Display URIs of the app (https); null removes one.
@@ -106,6 +112,7 @@ class ClientOut(BaseModel):
     post_logout_redirect_uris: list[str]
     first_party: bool
     refresh_without_offline_access: bool
+    require_verified_email: bool = False
     audience: list[str]
     allowed_cors_origins: list[str]
     client_uri: str | None = None
@@ -182,6 +189,11 @@ class UserUpdate(Patch):
     )
     disabled: bool | Omittable = Field(
         default=None, description="Disabling ends every session too."
+    )
+    email_verified: bool | Omittable = Field(
+        default=None,
+        description="`true`: the administrator vouches for the address (pending "
+        "verification links are voided); `false`: the user must verify it again.",
     )
 
 

@@ -70,6 +70,9 @@ async def update_user(request: Request) -> Response:
             user = management.set_roles(call.uow, clock, user_id, changes["roles"])
         if "disabled" in changes:
             user = management.set_disabled(call.uow, clock, user_id, changes["disabled"])
+        if "email_verified" in changes:
+            verified = changes["email_verified"]
+            user = management.set_email_verified(call.uow, clock, user_id, verified)
         call.audit(AuditEvent.USER_CHANGED, user_id=user_id, changes=changes)
         return out(user)
 

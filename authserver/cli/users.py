@@ -48,6 +48,15 @@ def register(sub: SubParsers) -> None:
         ("end-sessions", "log a user out everywhere (sessions, refresh tokens)"),
     ):
         action(us, name, help_text, HANDLERS[name]).add_argument("user", help="id or e-mail")
+    v = action(
+        us,
+        "verify-email",
+        "mark the user's e-mail address verified (you vouch for it); --unverify: the user "
+        "must follow a new link",
+        run_verify_email,
+    )
+    v.add_argument("user", help="id or e-mail")
+    v.add_argument("--unverify", action="store_true", help="withdraw the verification")
     r = action(
         us,
         "reset-password",
@@ -159,6 +168,24 @@ def _set_disabled(args: argparse.Namespace, disabled: bool) -> int:
         )
         out = describe(user)
     return emit(args, out, f"user {out['email']} {'disabled' if disabled else 'enabled'}")
+
+
+def run_verify_email(args: argparse.Namespace) -> int:
+    verified = not args.unverify
+    with services() as svc, svc.db.unit_of_work() as uow:
+        user = find_user(uow, args.user)
+        user = management.set_email_verified(uow, svc.clock, user.id, verified)
+        record(
+            uow,
+            svc.clock,
+            AuditEvent.USER_CHANGED,
+            user_id=user.id,
+            via="cli",
+            changes={"email_verified": verified},
+        )
+        out = describe(user)
+    state = "verified" if verified else "not verified"
+    return emit(args, out, f"e-mail address {out['email']} of user {out['id']} is {state}")
 
 
 def run_disable(args: argparse.Namespace) -> int:

@@ -68,6 +68,9 @@ def _respond(request: Request, decided: tuple[Outcome, list[ScopeView]]) -> Resp
         if outcome.login_hint:
             query["login_hint"] = outcome.login_hint[:320]
         return RedirectResponse("/login?" + urlencode(query), status_code=303)
+    if outcome.kind == "verify_email":
+        query = {"next": outcome.next_path or "/"}
+        return RedirectResponse("/email/verify?" + urlencode(query), status_code=303)
     if outcome.kind == "consent":
         return consent_page(request, outcome, scopes)
     return page_error(

@@ -14,9 +14,14 @@ from urllib.parse import urlencode
 
 from authlib.common.urls import add_params_to_uri
 from authlib.oauth2.rfc6749 import OAuth2Error
-from authlib.oidc.core.errors import ConsentRequiredError, LoginRequiredError
+from authlib.oidc.core.errors import (
+    ConsentRequiredError,
+    InteractionRequiredError,
+    LoginRequiredError,
+)
 
 from authserver.accounts.login_sessions import ActiveSession
+from authserver.accounts.verification import needs_verification
 from authserver.oauth.requests import OAuthRequest, OAuthResponse
 from authserver.oauth.server import AuthServer
 from authserver.oauth.subject import Subject
@@ -47,7 +52,7 @@ AUTHORIZATION_PARAMS = (
 
 @dataclass
 class Outcome:
-    kind: Literal["redirect", "login", "consent", "error_page"]
+    kind: Literal["redirect", "login", "consent", "verify_email", "error_page"]
     response: OAuthResponse | None = None
     # login: where to come back to; consent: what to ask; error_page: what to say.
     next_path: str | None = None
@@ -161,6 +166,11 @@ def authorize(
                     "login", next_path=_login_next(request), login_hint=data.get("login_hint")
                 )
             assert subject is not None
+            if _unverified(server, grant, subject):
+                if "none" in prompts:
+                    # OIDC Core §3.1.2.6: the user must act on a page first.
+                    raise InteractionRequiredError(redirect_uri=redirect_uri)
+                return Outcome("verify_email", next_path=_login_next(request))
             if _needs_consent(server, grant, subject, prompts):
                 if "none" in prompts:
                     raise ConsentRequiredError(redirect_uri=redirect_uri)
@@ -175,6 +185,8 @@ def authorize(
             return Outcome("login", next_path=_login_next(request))
         if decision == "approve":
             assert subject is not None
+            if _unverified(server, grant, subject):
+                return Outcome("verify_email", next_path=_login_next(request))
             server.ctx.uow.consents.grant(
                 subject.user.id,
                 grant.client.client_id,
@@ -186,6 +198,11 @@ def authorize(
         return Outcome("redirect", response=response)
     except OAuth2Error as error:
         return _error_outcome(server, error, state)
+
+
+def _unverified(server: AuthServer, grant: Any, subject: Subject) -> bool:
+    settings = server.ctx.services.settings
+    return needs_verification(settings, subject.user, grant.client.record.require_verified_email)
 
 
 def _needs_consent(server: AuthServer, grant: Any, subject: Subject, prompts: set[str]) -> bool:

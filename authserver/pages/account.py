@@ -30,6 +30,11 @@ LOGIN = "/login?next=/account"
 NOTICES = {
     "password_changed": N_("Your password was changed. Every other device and app was signed out."),
     "session_ended": N_("That session was ended."),
+    "email_verified": N_("Your e-mail address is confirmed."),
+    "email_change_sent": N_(
+        "We sent a link to the new address. Open it to confirm the change; until then your "
+        "address stays as it is."
+    ),
 }
 
 
@@ -59,6 +64,7 @@ def _page_context(uow: UnitOfWork, services: Services, session: ActiveSession) -
     view = account.overview(uow, services, session)
     return {
         "email": session.user.email,
+        "email_verified": session.user.email_verified,
         "name": session.user.name,
         "sessions": view.sessions,
         "other_apps": view.other_apps,

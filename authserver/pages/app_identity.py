@@ -83,3 +83,10 @@ def app_of_next(services: Services, next_path: str | None) -> AppView | None:
     with services.db.unit_of_work() as uow:
         record = services.clients.get(client_id, lambda: uow.clients.get(client_id))
     return app_view(record) if record is not None and matches_request(record, params) else None
+
+
+def return_path(services: Services, next_path: str | None) -> str | None:
+    """``next_path`` when it continues a pending authorization request of a registered
+    client at one of its redirect URIs, else None: the only place a sign-up, reset or
+    verification link may send the browser back to (no open redirect). Thread pool."""
+    return next_path if app_of_next(services, next_path) is not None else None

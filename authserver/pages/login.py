@@ -3,6 +3,8 @@ login session and continues to ``next`` (a local path, e.g. back to /authorize).
 
 from __future__ import annotations
 
+from urllib.parse import urlencode
+
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
@@ -29,12 +31,15 @@ NOTICES = {
 }
 
 
-def _links(request: Request) -> list[dict[str, str | Msg]]:
+def _links(request: Request, return_to: str | None) -> list[dict[str, str | Msg]]:
+    """Onwards from the login page; from an app's authorization request, they carry it
+    (``next``) so that sign-up and reset end back in the app."""
+    query = "?" + urlencode({"next": return_to}) if return_to else ""
     links: list[dict[str, str | Msg]] = [
-        {"href": "/password/forgot", "text": N_("Forgot your password?")}
+        {"href": "/password/forgot" + query, "text": N_("Forgot your password?")}
     ]
     if request.state.services.settings.registration_enabled:
-        links.append({"href": "/register", "text": N_("Create an account")})
+        links.append({"href": "/register" + query, "text": N_("Create an account")})
     return links
 
 
@@ -57,7 +62,7 @@ async def login_page(
             "next": next_path,
             "app": app,
             "notice": NOTICES.get(request.query_params.get("notice", "")),
-            "links": _links(request),
+            "links": _links(request, next_path if app is not None else None),
         },
         status_code=status_code,
     )

@@ -6,19 +6,26 @@ CORS preflight, which we never grant, and sign-up uses no cookie."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from email.message import EmailMessage
 from typing import Any
-from urllib.parse import urlencode
 
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
-from starlette.responses import JSONResponse, RedirectResponse, Response
+from starlette.responses import JSONResponse, Response
 
-from authserver.accounts import signup
+from authserver.accounts import auth_methods, sign_in, signup, verification
 from authserver.accounts.policy import MAX_LENGTH, MIN_LENGTH
+from authserver.accounts.sign_in import SignInStep
+from authserver.accounts.verification import VERIFY_PATH
 from authserver.errors import Conflict, InvalidInput, RateLimited
 from authserver.i18n.message import N_, Text
-from authserver.pages.forms import read_page_form
+from authserver.pages import sign_in as page_sign_in
+from authserver.pages.app_identity import return_path
+from authserver.pages.delivery import deliver_after
+from authserver.pages.forms import read_page_form, safe_next
 from authserver.storage.models import User
+from authserver.web import locale, session_cookie
 from authserver.web.errors import NO_STORE, json_error, page_error
 from authserver.web.oauth_bridge import BadRequest, read_json, request_meta
 from authserver.web.templating import render
@@ -33,23 +40,47 @@ def _enabled(request: Request) -> bool:
 
 
 def _page(
-    request: Request, *, email: str = "", name: str = "", error: Text | None = None, status: int
+    request: Request,
+    *,
+    email: str = "",
+    name: str = "",
+    error: Text | None = None,
+    next_path: str = "",
+    status: int,
 ) -> Response:
     context = {
         "email": email[:320],
         "name": name[:200],
         "error": error,
+        "next": next_path,
         "min_length": MIN_LENGTH,
         "max_length": MAX_LENGTH,
     }
     return render(request, "pages/register.html", context, status_code=status)
 
 
-def _register(request: Request, email: str, password: str, name: str | None) -> User:
+@dataclass(frozen=True)
+class _SignedUp:
+    user: User
+    link: EmailMessage
+    step: SignInStep | None = None
+
+
+def _register(
+    request: Request,
+    email: str,
+    password: str,
+    name: str | None,
+    *,
+    next_path: str | None = None,
+    sign_in_now: bool = False,
+) -> _SignedUp:
+    """Create the account and its verification link (to the pending authorization
+    request ``next_path`` continues, if any); for the page, also sign this browser in."""
     services = request.state.services
     meta = request_meta(request)
     with services.db.unit_of_work() as uow:
-        return signup.register(
+        user = signup.register(
             uow,
             services,
             email=email,
@@ -58,12 +89,33 @@ def _register(request: Request, email: str, password: str, name: str | None) -> 
             ip=meta.ip,
             user_agent=meta.user_agent,
         )
+        link = verification.send_link(
+            uow,
+            services,
+            user,
+            return_path=return_path(services, next_path),
+            ip=meta.ip,
+            user_agent=meta.user_agent,
+            locale=locale.negotiate(request),
+        )
+        step = None
+        if sign_in_now:
+            step = sign_in.after_first_factor(
+                uow,
+                services,
+                user,
+                session_cookie.current(request, uow),
+                [auth_methods.PASSWORD],
+                ip=meta.ip,
+                user_agent=meta.user_agent,
+            )
+        return _SignedUp(user, link, step)
 
 
 async def show(request: Request) -> Response:
     if not _enabled(request):
         return page_error(request, 404, CLOSED_TITLE, CLOSED)
-    return _page(request, status=200)
+    return _page(request, next_path=safe_next(request.query_params.get("next"), ""), status=200)
 
 
 async def submit(request: Request) -> Response:
@@ -75,22 +127,26 @@ async def submit(request: Request) -> Response:
     fields = await read_page_form(request)
     email, name = fields.get("email", "").strip(), fields.get("name", "")
     password = fields.get("password", "")
+    next_path = safe_next(fields.get("next"), "")
+    form = {"email": email, "name": name, "next_path": next_path}
     if not email or not password:
-        return _page(
-            request, email=email, name=name, status=400, error=N_("Enter an e-mail and a password.")
-        )
+        return _page(request, **form, status=400, error=N_("Enter an e-mail and a password."))
     if password != fields.get("password_confirm", ""):
-        return _page(
-            request, email=email, name=name, status=400, error=N_("The two passwords differ.")
-        )
+        return _page(request, **form, status=400, error=N_("The two passwords differ."))
     try:
-        user = await run_in_threadpool(_register, request, email, password, name)
+        done = await run_in_threadpool(
+            _register, request, email, password, name, next_path=next_path, sign_in_now=True
+        )
     except InvalidInput as exc:
-        return _page(request, email=email, name=name, status=400, error=exc.message)
+        return _page(request, **form, status=400, error=exc.message)
     except Conflict as exc:
-        return _page(request, email=email, name=name, status=409, error=exc.message)
-    query = urlencode({"notice": "registered", "login_hint": user.email})
-    return RedirectResponse(f"/login?{query}", status_code=303)
+        return _page(request, **form, status=409, error=exc.message)
+    assert done.step is not None
+    # Back to the app's pending request (which asks for the link first where the app or
+    # the server needs a verified address), else to the "check your inbox" page.
+    back = await run_in_threadpool(return_path, request.state.services, next_path)
+    response = page_sign_in.respond(request, done.step, back or VERIFY_PATH)
+    return deliver_after(request, response, done.link)
 
 
 def _json_fields(data: Any) -> tuple[str, str, str | None]:
@@ -117,7 +173,7 @@ async def submit_json(request: Request) -> Response:
     try:
         data = await read_json(request, request.state.services.settings.max_body_bytes)
         email, password, name = _json_fields(data)
-        user = await run_in_threadpool(_register, request, email, password, name)
+        done = await run_in_threadpool(_register, request, email, password, name)
     except BadRequest as exc:
         return json_error(exc.status, exc.error, exc.description)
     except InvalidInput as exc:
@@ -131,5 +187,7 @@ async def submit_json(request: Request) -> Response:
             "Too many sign-ups; try again later.",
             {"Retry-After": str(exc.retry_after)},
         )
+    user = done.user
     body_out = {"id": user.id, "email": user.email, "name": user.name, "email_verified": False}
-    return JSONResponse(body_out, status_code=201, headers=NO_STORE)
+    response = JSONResponse(body_out, status_code=201, headers=NO_STORE)
+    return deliver_after(request, response, done.link)

@@ -36,6 +36,7 @@ class ClientRecord:
     scope: str
     first_party: bool
     refresh_without_offline_access: bool
+    require_verified_email: bool
     allowed_cors_origins: tuple[str, ...]
     audience: tuple[str, ...]
     jwks: dict[str, Any] | None

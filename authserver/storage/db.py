@@ -18,6 +18,7 @@ from authserver.storage.audit_log import AuditLogRepository
 from authserver.storage.clients import ClientRepository
 from authserver.storage.codes import AuthorizationCodeRepository
 from authserver.storage.consents import ConsentRepository
+from authserver.storage.email_tokens import EmailTokenRepository
 from authserver.storage.federation import (
     FederationFlowRepository,
     IdentityRepository,
@@ -175,6 +176,10 @@ class UnitOfWork:
     @cached_property
     def reset_tokens(self) -> ResetTokenRepository:
         return ResetTokenRepository(self.session)
+
+    @cached_property
+    def email_tokens(self) -> EmailTokenRepository:
+        return EmailTokenRepository(self.session)
 
     @cached_property
     def audit(self) -> AuditLogRepository:

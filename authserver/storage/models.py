@@ -89,6 +89,8 @@ class Client(Base):
     scope: Mapped[str] = mapped_column(Text)
     # First-party clients skip the consent page.
     first_party: Mapped[bool] = mapped_column(Boolean, default=False)
+    # Users must have verified their e-mail address before this client gets a code.
+    require_verified_email: Mapped[bool] = mapped_column(Boolean, default=False)
     # Issue refresh tokens to this client even without `offline_access`.
     refresh_without_offline_access: Mapped[bool] = mapped_column(Boolean, default=False)
     allowed_cors_origins: Mapped[list[str]]
@@ -238,6 +240,27 @@ class PasswordResetToken(Base):
 
     token_hash: Mapped[str] = mapped_column(HASH, primary_key=True)
     user_id: Mapped[str] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    # The pending authorization request (a local ``/authorize?...`` path) the reset was
+    # started from: where the browser goes once the new password is set.
+    return_path: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime]
+    expires_at: Mapped[datetime]
+    used_at: Mapped[datetime | None]
+
+
+class EmailVerificationToken(Base):
+    """A link proving control of ``email`` for ``user_id``: the address the user signed
+    up with, or the new one of an e-mail change. 256-bit, stored hashed, single use."""
+
+    __tablename__ = "email_verification_tokens"
+
+    token_hash: Mapped[str] = mapped_column(HASH, primary_key=True)
+    user_id: Mapped[str] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    email: Mapped[str] = mapped_column(String(320))
+    # A change of address (not the first verification): the old address is told.
+    change: Mapped[bool] = mapped_column(Boolean, default=False)
+    # The pending authorization request to continue once verified (a local path).
+    return_path: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime]
     expires_at: Mapped[datetime]
     used_at: Mapped[datetime | None]

@@ -17,7 +17,15 @@ from authserver.endpoints import (
     token,
     userinfo,
 )
-from authserver.pages import account, branding, login, password, register
+from authserver.pages import (
+    account,
+    account_email,
+    branding,
+    login,
+    password,
+    register,
+    verify_email,
+)
 from authserver.web import cors, static
 from authserver.web.dispatch import route
 
@@ -41,8 +49,11 @@ routes = [
     route("/register", GET=register.show, POST=register.submit),
     route("/password/forgot", GET=password.forgot, POST=password.forgot_submit),
     route("/password/reset", GET=password.reset_form, POST=password.reset_submit),
+    route("/email/verify", GET=verify_email.show, POST=verify_email.confirm),
+    Route("/email/verify/resend", verify_email.resend, methods=["POST"]),
     Route("/account", account.show, methods=["GET"]),
     Route("/account/password", account.change_password, methods=["POST"]),
+    Route("/account/email", account_email.change_email, methods=["POST"]),
     Route("/account/sessions/end", account.end_session, methods=["POST"]),
     Route("/account/logout-all", account.logout_all, methods=["POST"]),
     Route("/logout-all", logout_api.logout_all, methods=["POST"]),

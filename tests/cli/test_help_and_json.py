@@ -80,6 +80,8 @@ def test_every_command_prints_json(cli, data_dir, monkeypatch):
     assert [x["client_id"] for x in run("clients", "list")] == ["admin-cli", "app"]
     assert run("clients", "show", "app")["scope"] == "api"
     assert run("clients", "update", "app", "--scope", "api other")["scope"] == "api other"
+    strict = run("clients", "update", "app", "--require-verified-email")
+    assert strict["require_verified_email"] is True
     assert run("clients", "rotate-secret", "app")["client_secret"] != c["client_secret"]
     assert run("clients", "initial-token")["registration_endpoint"].endswith("/oauth/register")
     assert run("clients", "delete", "app")["deleted"] is True
@@ -100,6 +102,8 @@ def test_every_command_prints_json(cli, data_dir, monkeypatch):
     assert run("users", "enable", u["id"])["disabled"] is False
     assert run("users", "end-sessions", u["id"])["ended_sessions"] == 0
     assert run("users", "reset-password", u["id"])["link_sent"] is True
+    assert run("users", "verify-email", "--unverify", u["id"])["email_verified"] is False
+    assert run("users", "verify-email", u["id"])["email_verified"] is True
     assert run("users", "delete", u["id"])["deleted"] is True
     assert run("roles", "delete", "billing")["deleted"] == "billing"
     added = run(

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from authserver.audit import AuditEvent
-from tests.accounts_helpers import browser, login, submit
+from tests.accounts_helpers import browser, login, outbox, submit
 
 GOOD = "a rather long passphrase"
 
@@ -13,11 +13,14 @@ def _register(http, **fields):
     return submit(http, "/register", **fields)
 
 
-def test_page_creates_an_account_that_can_log_in(client, services):
+def test_page_creates_an_account_signs_in_and_asks_for_the_link(client, services, settings):
     r = _register(client, email="Carol@Example.COM", name="Carol", password=GOOD)
     assert r.status_code == 303
-    assert r.headers["location"] == "/login?notice=registered&login_hint=Carol%40example.com"
-    assert "Your account was created" in client.get(r.headers["location"]).text
+    assert r.headers["location"] == "/email/verify"
+    page = client.get(r.headers["location"])
+    assert "Open the link we sent to <strong>Carol@example.com</strong>" in page.text
+    assert [m["To"] for m in outbox(settings)] == ["Carol@example.com"]
+    assert client.get("/account").status_code == 200  # signed in
     assert login(client, "carol@example.com", GOOD).status_code == 303
     with services.db.unit_of_work() as uow:
         user = uow.users.find_by_email("CAROL@example.com")

@@ -17,6 +17,7 @@ from authlib.oauth2.rfc6749 import (
 )
 
 from authserver.accounts import auth_methods, login
+from authserver.accounts.verification import needs_verification
 from authserver.oauth import client_auth
 from authserver.oauth.grants.issuance import record_issued, start_family
 from authserver.oauth.scopes import check_client_scope
@@ -53,6 +54,9 @@ class PasswordGrant(grants.ResourceOwnerPasswordCredentialsGrant):
             raise InvalidRequestError("The username and password parameters are required.")
         self.request.client = client
         user = self.authenticate_user(username, password)
+        settings = self.server.ctx.services.settings
+        if needs_verification(settings, user, client.record.require_verified_email):
+            raise InvalidGrantError("The user has not verified their e-mail address yet.")
         self.request.scope = check_client_scope(
             client, self.request.payload.scope, user_roles=user.roles
         )
