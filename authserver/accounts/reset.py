@@ -11,6 +11,7 @@ family ends and earlier access tokens stop being valid (``tokens_valid_after``).
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import timedelta
 from email.message import EmailMessage
 from urllib.parse import quote
@@ -35,6 +36,15 @@ MAX_TOKEN_CHARS = 128
 NO_USER = "00000000-0000-0000-0000-000000000000"
 
 
+@dataclass(frozen=True)
+class ResetDone:
+    user: User
+    # "Your password was changed", to deliver after answering.
+    message: EmailMessage
+    # The pending authorization request the reset was started from, if any.
+    return_path: str | None = None
+
+
 class InvalidResetLink(InvalidInput):
     def __init__(self) -> None:
         super().__init__(
@@ -53,9 +63,11 @@ def request_reset(
     ip: str | None = None,
     user_agent: str | None = None,
     locale: str | None = None,
+    return_path: str | None = None,
 ) -> EmailMessage | None:
     """Start a reset for the account with this e-mail, if any. Returns the message to
-    deliver (after answering), or None for an unknown or disabled address. Raises
+    deliver (after answering), or None for an unknown or disabled address. ``return_path``:
+    the pending authorization request to continue once the password is set. Raises
     ``InvalidInput`` for a malformed address and ``RateLimited``, both regardless of
     whether the address is registered."""
     address = normalise_email(email)
@@ -65,7 +77,7 @@ def request_reset(
     user = uow.users.find_by_email(address)
     if user is not None and user.disabled_at is not None:
         user = None
-    message = _mint_link(uow, services, user, address, locale)
+    message = _mint_link(uow, services, user, address, locale, return_path)
     audit.record(
         uow,
         services.clock,
@@ -95,6 +107,7 @@ def _mint_link(
     user: User | None,
     address: str,
     locale: str | None = None,
+    return_path: str | None = None,
 ) -> EmailMessage:
     """A new link for ``user`` (voiding older ones) and its message; for no user, the same
     work with nothing stored, so an unknown address costs what a known one does."""
@@ -118,6 +131,7 @@ def _mint_link(
             PasswordResetToken(
                 token_hash=secret_hash(token),
                 user_id=user.id,
+                return_path=return_path,
                 created_at=now,
                 expires_at=now + RESET_TTL,
             )
@@ -167,7 +181,7 @@ def complete_reset(
     ip: str | None = None,
     user_agent: str | None = None,
     locale: str | None = None,
-) -> EmailMessage:
+) -> ResetDone:
     """Set a new password through a reset link, sign the user out everywhere, and
     return the "your password was changed" message to deliver. Nothing changes when it
     raises (``InvalidResetLink``, ``InvalidInput`` for the policy, ``RateLimited``)."""
@@ -177,6 +191,8 @@ def complete_reset(
     assert token is not None
     if not uow.reset_tokens.mark_used(secret_hash(token), now):
         raise InvalidResetLink()  # used by a concurrent request a moment ago
+    record = uow.reset_tokens.get(secret_hash(token))
+    return_path = record.return_path if record is not None else None
     uow.reset_tokens.void_all(user.id, now)
     message = replace_password(
         uow,
@@ -190,7 +206,7 @@ def complete_reset(
     )
     # Proving control of the mailbox lifts a throttle an attacker may have caused.
     Throttle(services.ratelimiter, services.settings).account_recovered(user.email)
-    return message
+    return ResetDone(user, message, return_path)
 
 
 def replace_password(

@@ -16,12 +16,15 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
-from authserver.accounts import reset
+from authserver.accounts import auth_methods, reset, sign_in
 from authserver.accounts.policy import MAX_LENGTH, MIN_LENGTH
+from authserver.accounts.sign_in import SignInStep
 from authserver.errors import InvalidInput
 from authserver.i18n.message import N_, Text
 from authserver.mail import send_quietly
-from authserver.pages.forms import read_page_form
+from authserver.pages import sign_in as page_sign_in
+from authserver.pages.app_identity import return_path
+from authserver.pages.forms import read_page_form, safe_next
 from authserver.web import cookies, locale
 from authserver.web.oauth_bridge import request_meta
 from authserver.web.templating import render
@@ -46,17 +49,20 @@ def _forgot_page(
     email: str = "",
     error: Text | None = None,
     sent: bool = False,
+    next_path: str = "",
     status: int = 200,
 ) -> Response:
-    context = {"email": email[:320], "error": error, "sent": sent}
+    context = {"email": email[:320], "error": error, "sent": sent, "next": next_path}
     return render(request, "pages/forgot.html", context, status_code=status)
 
 
 async def forgot(request: Request) -> Response:
-    return _forgot_page(request)
+    wanted = safe_next(request.query_params.get("next"), "")
+    pending = await run_in_threadpool(return_path, request.state.services, wanted)
+    return _forgot_page(request, next_path=pending or "")
 
 
-def _request_reset(request: Request, email: str) -> EmailMessage | None:
+def _request_reset(request: Request, email: str, next_path: str) -> EmailMessage | None:
     services = request.state.services
     meta = request_meta(request)
     with services.db.unit_of_work() as uow:
@@ -67,19 +73,26 @@ def _request_reset(request: Request, email: str) -> EmailMessage | None:
             ip=meta.ip,
             user_agent=meta.user_agent,
             locale=locale.negotiate(request),
+            return_path=return_path(services, next_path),
         )
 
 
 async def forgot_submit(request: Request) -> Response:
     fields = await read_page_form(request)
     email = fields.get("email", "").strip()
+    next_path = safe_next(fields.get("next"), "")
     if not email:
-        return _forgot_page(request, status=400, error=N_("Enter your e-mail address."))
+        return _forgot_page(
+            request, next_path=next_path, status=400, error=N_("Enter your e-mail address.")
+        )
     try:
-        message = await run_in_threadpool(_request_reset, request, email)
+        message = await run_in_threadpool(_request_reset, request, email, next_path)
     except InvalidInput as exc:
-        return _forgot_page(request, email=email, status=400, error=exc.message)
-    return _deliver(request, _forgot_page(request, email=email, sent=True), message)
+        return _forgot_page(
+            request, email=email, next_path=next_path, status=400, error=exc.message
+        )
+    page = _forgot_page(request, email=email, next_path=next_path, sent=True)
+    return _deliver(request, page, message)
 
 
 def _reset_page(
@@ -126,11 +139,16 @@ async def reset_form(request: Request) -> Response:
     return _reset_page(request, email=email)
 
 
-def _complete(request: Request, token: str | None, password: str) -> EmailMessage:
+def _complete(
+    request: Request, token: str | None, password: str
+) -> tuple[reset.ResetDone, SignInStep | None]:
+    """Set the password; started from an app's authorization request, also sign this
+    browser in (through the one sign-in funnel: a second factor is still asked for) so
+    the request continues."""
     services = request.state.services
     meta = request_meta(request)
     with services.db.unit_of_work() as uow:
-        return reset.complete_reset(
+        done = reset.complete_reset(
             uow,
             services,
             token,
@@ -139,6 +157,18 @@ def _complete(request: Request, token: str | None, password: str) -> EmailMessag
             user_agent=meta.user_agent,
             locale=locale.negotiate(request),
         )
+        if done.return_path is None:
+            return done, None
+        step = sign_in.after_first_factor(
+            uow,
+            services,
+            done.user,
+            None,
+            [auth_methods.PASSWORD],
+            ip=meta.ip,
+            user_agent=meta.user_agent,
+        )
+        return done, step
 
 
 async def reset_submit(request: Request) -> Response:
@@ -149,11 +179,16 @@ async def reset_submit(request: Request) -> Response:
     if password != fields.get("password_confirm", ""):
         return _reset_page(request, email=email, status=400, error=N_("The two passwords differ."))
     try:
-        message = await run_in_threadpool(_complete, request, token, password)
+        done, step = await run_in_threadpool(_complete, request, token, password)
     except reset.InvalidResetLink as exc:
         return _reset_page(request, invalid=exc.message, status=400)
     except InvalidInput as exc:
         return _reset_page(request, email=email, status=400, error=exc.message)
-    response = RedirectResponse("/login?notice=password_reset", status_code=303)
+    if step is not None and done.return_path is not None:
+        # Re-checked now: the client may have changed since the link was sent.
+        back = await run_in_threadpool(return_path, request.state.services, done.return_path)
+        response = page_sign_in.respond(request, step, back or "/account")
+    else:
+        response = RedirectResponse("/login?notice=password_reset", status_code=303)
     cookies.clear(request, response, RESET_COOKIE)
-    return _deliver(request, response, message)
+    return _deliver(request, response, done.message)

@@ -115,7 +115,9 @@ def _register(
 async def show(request: Request) -> Response:
     if not _enabled(request):
         return page_error(request, 404, CLOSED_TITLE, CLOSED)
-    return _page(request, next_path=safe_next(request.query_params.get("next"), ""), status=200)
+    wanted = safe_next(request.query_params.get("next"), "")
+    pending = await run_in_threadpool(return_path, request.state.services, wanted)
+    return _page(request, next_path=pending or "", status=200)
 
 
 async def submit(request: Request) -> Response:
