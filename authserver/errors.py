@@ -34,7 +34,12 @@ class Conflict(AuthServerError):
 
 
 class InvalidInput(AuthServerError):
-    """A caller-supplied value is malformed; the message is safe to show."""
+    """A caller-supplied value is malformed; the message is safe to show. ``field``: the
+    form field it concerns, when it concerns one (pages mark that input invalid)."""
+
+    def __init__(self, *args: object, field: str | None = None) -> None:
+        super().__init__(*args)
+        self.field = field
 
 
 class SigningKeyError(AuthServerError):

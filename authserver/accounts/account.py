@@ -69,9 +69,11 @@ def change_password(
     if result.retry_after is not None:
         raise RateLimited(result.retry_after)
     if result.user is None or result.user.id != user.id:
-        raise InvalidInput(WRONG_CURRENT)
+        raise InvalidInput(WRONG_CURRENT, field="current_password")
     if new_password == current_password:
-        raise InvalidInput(N_("Choose a new password that differs from the current one."))
+        raise InvalidInput(
+            N_("Choose a new password that differs from the current one."), field="password"
+        )
     check_password(new_password, email=user.email)
     message = replace_password(
         uow,

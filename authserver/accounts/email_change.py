@@ -56,9 +56,9 @@ def request_change(
     if result.retry_after is not None:
         raise RateLimited(result.retry_after)
     if result.user is None or result.user.id != user.id:
-        raise InvalidInput(WRONG_PASSWORD)
+        raise InvalidInput(WRONG_PASSWORD, field="current_password")
     if email_key(address) == user.email_key:
-        raise InvalidInput(SAME_ADDRESS)
+        raise InvalidInput(SAME_ADDRESS, field="email")
     wait = Throttle(services.ratelimiter, services.settings).verification_request(address, ip)
     if wait is not None:
         raise RateLimited(wait)

@@ -42,4 +42,4 @@ def password_problems(password: str, *, email: str | None = None) -> list[Msg]:
 def check_password(password: str, *, email: str | None = None) -> None:
     problems = password_problems(password, email=email)
     if problems:
-        raise InvalidInput(Sentences(problems))
+        raise InvalidInput(Sentences(problems), field="password")

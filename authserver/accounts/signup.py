@@ -32,10 +32,11 @@ def clean_name(name: str | None) -> str | None:
         return None
     if len(name) > MAX_NAME_CHARS:
         raise InvalidInput(
-            N_("Use at most %(count)s characters for your name.", count=MAX_NAME_CHARS)
+            N_("Use at most %(count)s characters for your name.", count=MAX_NAME_CHARS),
+            field="name",
         )
     if any(unicodedata.category(ch) in ("Cc", "Cs") or ch in BIDI_CONTROLS for ch in name):
-        raise InvalidInput(N_("Your name contains characters that cannot be shown."))
+        raise InvalidInput(N_("Your name contains characters that cannot be shown."), field="name")
     return name
 
 

@@ -20,12 +20,12 @@ from authserver.storage.users import email_key
 def normalise_email(email: str) -> str:
     """email-validator's normalised form (syntax only: no DNS lookups)."""
     if len(email) > 320:
-        raise InvalidInput(N_("That e-mail address is too long."))
+        raise InvalidInput(N_("That e-mail address is too long."), field="email")
     try:
         return validate_email(email.strip(), check_deliverability=False).normalized
     except EmailNotValidError as exc:
         raise InvalidInput(
-            N_("That is not a valid e-mail address: %(reason)s", reason=str(exc))
+            N_("That is not a valid e-mail address: %(reason)s", reason=str(exc)), field="email"
         ) from None
 
 

@@ -13,6 +13,7 @@ from authserver.i18n.message import N_
 from authserver.oauth.authorization import Outcome, authorize
 from authserver.oauth.requests import OAuthRequest
 from authserver.oauth.scope_descriptions import ScopeView, scope_views
+from authserver.pages import protocol_errors
 from authserver.pages.consent import consent_page
 from authserver.pages.forms import read_page_form
 from authserver.web import locale, session_cookie
@@ -73,19 +74,17 @@ def _respond(request: Request, decided: tuple[Outcome, list[ScopeView]]) -> Resp
         return RedirectResponse("/email/verify?" + urlencode(query), status_code=303)
     if outcome.kind == "consent":
         return consent_page(request, outcome, scopes)
+    code = outcome.error_code or "invalid_request"
     return page_error(
         request,
         400,
         N_("This sign-in link is not valid"),
-        N_(
-            "The app that sent you here asked for something this server cannot do, so you "
-            "cannot sign in to it this way."
-        ),
+        protocol_errors.sentence(code, outcome.message),
         hint=N_(
             "Go back to the app and start again. If this keeps happening, tell the people "
             "who run the app."
         ),
-        details=outcome.message,
+        details=f"{code}: {outcome.message}" if outcome.message else code,
     )
 
 

@@ -63,6 +63,8 @@ class Outcome:
     scopes: list[str] = field(default_factory=list)
     params: dict[str, str] = field(default_factory=dict)
     message: str | None = None
+    # error_page: the OAuth error code (RFC 6749 §4.1.2.1), for the details line.
+    error_code: str | None = None
 
 
 def subject_of(session: ActiveSession | None) -> Subject | None:
@@ -79,7 +81,7 @@ def subject_of(session: ActiveSession | None) -> Subject | None:
 def _error_outcome(server: AuthServer, error: OAuth2Error, state: str | None) -> Outcome:
     if not error.redirect_uri:
         description = error.description or error.error or "invalid request"
-        return Outcome("error_page", message=str(description))
+        return Outcome("error_page", message=str(description), error_code=error.error)
     params = [("error", error.error)]
     if error.description:
         params.append(("error_description", error.description))

@@ -38,6 +38,10 @@ NOTICES = {
 }
 
 
+# The account page's names of the fields an error is about.
+PASSWORD_FIELDS = {"password": "new_password"}
+
+
 class NotSignedIn(Exception):
     pass
 
@@ -98,7 +102,9 @@ async def change_password(request: Request) -> Response:
     def work(uow: UnitOfWork, services: Services, session: ActiveSession) -> _Change:
         try:
             if new != fields.get("new_password_confirm", ""):
-                raise InvalidInput(N_("The two new passwords differ."))
+                raise InvalidInput(
+                    N_("The two new passwords differ."), field="new_password_confirm"
+                )
             return _Change(
                 done=account.change_password(
                     uow,
@@ -122,9 +128,10 @@ async def change_password(request: Request) -> Response:
     if isinstance(outcome.error, RateLimited):
         raise outcome.error
     if outcome.error is not None or outcome.done is None:
-        outcome.context["password_error"] = (
-            outcome.error.message if outcome.error is not None else None
-        )
+        error = outcome.error
+        outcome.context["password_error"] = error.message if error is not None else None
+        field = getattr(error, "field", None)
+        outcome.context["password_invalid"] = [PASSWORD_FIELDS.get(field, field)] if field else []
         return render(request, "pages/account.html", outcome.context, status_code=400)
     response = RedirectResponse("/account?notice=password_changed", status_code=303)
     session_cookie.store(request, response, outcome.done.cookie_secret)

@@ -22,6 +22,9 @@ from authserver.web import locale
 from authserver.web.oauth_bridge import request_meta
 from authserver.web.templating import render
 
+# The account page's names of the fields an error is about.
+FIELDS = {"email": "new_email", "current_password": "email_current_password"}
+
 
 @dataclass
 class _Outcome:
@@ -62,6 +65,8 @@ async def change_email(request: Request) -> Response:
         raise outcome.error
     if outcome.error is not None:
         outcome.context["email_error"] = outcome.error.message
+        field = getattr(outcome.error, "field", None)
+        outcome.context["email_invalid"] = [FIELDS.get(field, field)] if field else []
         outcome.context["new_email"] = new_email[:320]
         return render(request, "pages/account.html", outcome.context, status_code=400)
     response = RedirectResponse("/account?notice=email_change_sent", status_code=303)

@@ -48,6 +48,7 @@ async def login_page(
     *,
     email: str = "",
     error: Msg | None = None,
+    invalid_fields: list[str] | None = None,
     next_path: str | None = None,
     status_code: int = 200,
 ) -> Response:
@@ -59,6 +60,7 @@ async def login_page(
         {
             "email": email,
             "error": error,
+            "invalid_fields": invalid_fields or [],
             "next": next_path,
             "app": app,
             "notice": NOTICES.get(request.query_params.get("notice", "")),
@@ -115,13 +117,19 @@ async def submit(request: Request) -> Response:
             next_path=next_path,
             status_code=400,
             error=N_("Enter your e-mail address and password."),
+            invalid_fields=[n for n, v in (("email", email), ("password", password)) if not v],
         )
     step = await run_in_threadpool(_authenticate, request, email, password)
     if isinstance(step, int):
         raise RateLimited(step)
     if step is None:
         return await login_page(
-            request, email=email[:320], next_path=next_path, status_code=401, error=FAILED
+            request,
+            email=email[:320],
+            next_path=next_path,
+            status_code=401,
+            error=FAILED,
+            invalid_fields=["password", "email"],
         )
     response = page_sign_in.respond(request, step, next_path)
     device = device_cookie.issue(request.state.services.cookie_secret, email)

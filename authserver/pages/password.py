@@ -52,7 +52,13 @@ def _forgot_page(
     next_path: str = "",
     status: int = 200,
 ) -> Response:
-    context = {"email": email[:320], "error": error, "sent": sent, "next": next_path}
+    context = {
+        "email": email[:320],
+        "error": error,
+        "invalid_fields": ["email"] if error else [],
+        "sent": sent,
+        "next": next_path,
+    }
     return render(request, "pages/forgot.html", context, status_code=status)
 
 
@@ -101,11 +107,13 @@ def _reset_page(
     email: str = "",
     error: Text | None = None,
     invalid: Text | None = None,
+    invalid_fields: list[str] | None = None,
     status: int = 200,
 ) -> Response:
     context = {
         "email": email,
         "error": error,
+        "invalid_fields": invalid_fields or [],
         "invalid": invalid,
         "min_length": MIN_LENGTH,
         "max_length": MAX_LENGTH,
@@ -177,13 +185,21 @@ async def reset_submit(request: Request) -> Response:
     password = fields.get("password", "")
     email = fields.get("username", "")[:320]
     if password != fields.get("password_confirm", ""):
-        return _reset_page(request, email=email, status=400, error=N_("The two passwords differ."))
+        return _reset_page(
+            request,
+            email=email,
+            status=400,
+            error=N_("The two passwords differ."),
+            invalid_fields=["password_confirm"],
+        )
     try:
         done, step = await run_in_threadpool(_complete, request, token, password)
     except reset.InvalidResetLink as exc:
         return _reset_page(request, invalid=exc.message, status=400)
     except InvalidInput as exc:
-        return _reset_page(request, email=email, status=400, error=exc.message)
+        return _reset_page(
+            request, email=email, status=400, error=exc.message, invalid_fields=["password"]
+        )
     if step is not None and done.return_path is not None:
         # Re-checked now: the client may have changed since the link was sent.
         back = await run_in_threadpool(return_path, request.state.services, done.return_path)

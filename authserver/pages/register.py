@@ -45,6 +45,7 @@ def _page(
     email: str = "",
     name: str = "",
     error: Text | None = None,
+    invalid_fields: list[str] | None = None,
     next_path: str = "",
     status: int,
 ) -> Response:
@@ -52,6 +53,7 @@ def _page(
         "email": email[:320],
         "name": name[:200],
         "error": error,
+        "invalid_fields": invalid_fields or [],
         "next": next_path,
         "min_length": MIN_LENGTH,
         "max_length": MAX_LENGTH,
@@ -132,17 +134,31 @@ async def submit(request: Request) -> Response:
     next_path = safe_next(fields.get("next"), "")
     form = {"email": email, "name": name, "next_path": next_path}
     if not email or not password:
-        return _page(request, **form, status=400, error=N_("Enter an e-mail and a password."))
+        missing = [n for n, v in (("email", email), ("password", password)) if not v]
+        return _page(
+            request,
+            **form,
+            status=400,
+            error=N_("Enter an e-mail and a password."),
+            invalid_fields=missing,
+        )
     if password != fields.get("password_confirm", ""):
-        return _page(request, **form, status=400, error=N_("The two passwords differ."))
+        return _page(
+            request,
+            **form,
+            status=400,
+            error=N_("The two passwords differ."),
+            invalid_fields=["password_confirm"],
+        )
     try:
         done = await run_in_threadpool(
             _register, request, email, password, name, next_path=next_path, sign_in_now=True
         )
     except InvalidInput as exc:
-        return _page(request, **form, status=400, error=exc.message)
+        fields = [exc.field] if exc.field else []
+        return _page(request, **form, status=400, error=exc.message, invalid_fields=fields)
     except Conflict as exc:
-        return _page(request, **form, status=409, error=exc.message)
+        return _page(request, **form, status=409, error=exc.message, invalid_fields=["email"])
     assert done.step is not None
     # Back to the app's pending request (which asks for the link first where the app or
     # the server needs a verified address), else to the "check your inbox" page.

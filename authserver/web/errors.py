@@ -125,7 +125,10 @@ async def rate_limited(request: Request, exc: Exception) -> Response:
             ),
             {"Retry-After": str(exc.retry_after)},
             hint=N_("Forgot your password? A reset link by e-mail works right away."),
-            links=[{"href": "/password/forgot", "text": N_("Reset your password")}],
+            links=[
+                {"href": "/password/forgot", "text": N_("Reset your password")},
+                {"href": "/login", "text": N_("Back to sign in")},
+            ],
         )
     return json_error(
         429,

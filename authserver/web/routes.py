@@ -21,6 +21,7 @@ from authserver.pages import (
     account,
     account_email,
     branding,
+    home,
     login,
     password,
     register,
@@ -30,6 +31,7 @@ from authserver.web import cors, static
 from authserver.web.dispatch import route
 
 routes = [
+    Route("/", home.show, methods=["GET"]),
     Route("/.well-known/openid-configuration", discovery.openid_configuration, methods=["GET"]),
     Route(
         "/.well-known/oauth-authorization-server",
