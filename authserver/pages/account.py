@@ -12,7 +12,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
-from authserver.accounts import account
+from authserver.accounts import account, self_service
 from authserver.accounts.login_sessions import ActiveSession
 from authserver.accounts.policy import MAX_LENGTH, MIN_LENGTH
 from authserver.errors import InvalidInput, RateLimited
@@ -31,6 +31,8 @@ NOTICES = {
     "password_changed": N_("Your password was changed. Every other device and app was signed out."),
     "session_ended": N_("That session was ended."),
     "email_verified": N_("Your e-mail address is confirmed."),
+    "name_changed": N_("Your name was saved."),
+    "app_removed": N_("That app's access was removed: it was signed out and asks again next time."),
     "email_change_sent": N_(
         "We sent a link to the new address. Open it to confirm the change; until then your "
         "address stays as it is."
@@ -64,9 +66,14 @@ def _to_login() -> Response:
     return RedirectResponse(LOGIN, status_code=303)
 
 
-def _page_context(uow: UnitOfWork, services: Services, session: ActiveSession) -> dict[str, Any]:
+def _page_context(
+    uow: UnitOfWork, services: Services, session: ActiveSession, language: str | None = None
+) -> dict[str, Any]:
     view = account.overview(uow, services, session)
+    language = language or services.settings.default_locale
     return {
+        "apps": self_service.connected_apps(uow, services, session.user.id, language),
+        "deletion_enabled": services.settings.account_deletion_enabled,
         "email": session.user.email,
         "email_verified": session.user.email_verified,
         "name": session.user.name,
@@ -78,8 +85,11 @@ def _page_context(uow: UnitOfWork, services: Services, session: ActiveSession) -
 
 
 async def show(request: Request) -> Response:
+    language = locale.negotiate(request)
     try:
-        context = await _run(request, _page_context)
+        context = await _run(
+            request, lambda uow, s, session: _page_context(uow, s, session, language)
+        )
     except NotSignedIn:
         return _to_login()
     context["notice"] = NOTICES.get(request.query_params.get("notice", ""))

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import delete
+from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
-from authserver.storage.models import Consent
+from authserver.storage.models import Client, Consent
 
 
 class ConsentRepository:
@@ -33,6 +33,16 @@ class ConsentRepository:
         else:
             consent.scope = " ".join(sorted(set(consent.scope.split()) | scopes))
             consent.updated_at = now
+
+    def list_for_user(self, user_id: str) -> list[tuple[str, str, str]]:
+        """(client id, client name, granted scope) of each app the user consented to."""
+        stmt = (
+            select(Consent.client_id, Client.name, Consent.scope)
+            .join(Client, Client.client_id == Consent.client_id)
+            .where(Consent.user_id == user_id)
+            .order_by(Client.name, Consent.client_id)
+        )
+        return [(row[0], row[1], row[2]) for row in self.session.execute(stmt)]
 
     def revoke(self, user_id: str, client_id: str) -> None:
         self.session.execute(

@@ -207,6 +207,35 @@ class TokenRepository:
         )
         return int(result.rowcount)  # type: ignore[attr-defined]
 
+    def revoke_client_families(
+        self, user_id: str, client_id: str, reason: str, now: datetime
+    ) -> int:
+        """Revoke the user's live families at one client (its access tokens with them)."""
+        result = self.session.execute(
+            update(TokenFamily)
+            .where(
+                TokenFamily.user_id == user_id,
+                TokenFamily.client_id == client_id,
+                TokenFamily.revoked_at.is_(None),
+            )
+            .values(revoked_at=now, revoked_reason=reason)
+        )
+        return int(result.rowcount)  # type: ignore[attr-defined]
+
+    def live_family_scopes(self, user_id: str, now: datetime) -> list[tuple[str, str, str]]:
+        """(client id, client name, scope) of each live family of the user."""
+        stmt = (
+            select(Client.client_id, Client.name, TokenFamily.scope)
+            .join(Client, Client.client_id == TokenFamily.client_id)
+            .where(
+                TokenFamily.user_id == user_id,
+                TokenFamily.revoked_at.is_(None),
+                TokenFamily.expires_at > now,
+            )
+            .order_by(TokenFamily.created_at)
+        )
+        return [(row[0], row[1], row[2]) for row in self.session.execute(stmt)]
+
     def revoke_login_session_families(
         self, login_session_id: str, reason: str, now: datetime
     ) -> int:

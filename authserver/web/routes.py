@@ -20,6 +20,7 @@ from authserver.endpoints import (
 from authserver.pages import (
     account,
     account_email,
+    account_self,
     branding,
     home,
     login,
@@ -56,6 +57,9 @@ routes = [
     Route("/account", account.show, methods=["GET"]),
     Route("/account/password", account.change_password, methods=["POST"]),
     Route("/account/email", account_email.change_email, methods=["POST"]),
+    Route("/account/profile", account_self.change_name, methods=["POST"]),
+    Route("/account/apps/remove", account_self.remove_app, methods=["POST"]),
+    route("/account/delete", GET=account_self.confirm_page, POST=account_self.delete),
     Route("/account/sessions/end", account.end_session, methods=["POST"]),
     Route("/account/logout-all", account.logout_all, methods=["POST"]),
     Route("/logout-all", logout_api.logout_all, methods=["POST"]),
