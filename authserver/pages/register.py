@@ -14,7 +14,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-from authserver.accounts import auth_methods, sign_in, signup, verification
+from authserver.accounts import auth_methods, device_cookie, sign_in, signup, verification
 from authserver.accounts.policy import MAX_LENGTH, MIN_LENGTH
 from authserver.accounts.sign_in import SignInStep
 from authserver.accounts.verification import VERIFY_PATH
@@ -25,7 +25,7 @@ from authserver.pages.app_identity import return_path
 from authserver.pages.delivery import deliver_after
 from authserver.pages.forms import read_page_form, safe_next
 from authserver.storage.models import User
-from authserver.web import locale, session_cookie
+from authserver.web import cookies, locale, session_cookie
 from authserver.web.errors import NO_STORE, json_error, page_error
 from authserver.web.oauth_bridge import BadRequest, read_json, request_meta
 from authserver.web.templating import render
@@ -164,6 +164,9 @@ async def submit(request: Request) -> Response:
     # the server needs a verified address), else to the "check your inbox" page.
     back = await run_in_threadpool(return_path, request.state.services, next_path)
     response = page_sign_in.respond(request, done.step, back or VERIFY_PATH)
+    # This browser proved the password, as on the login page (accounts.device_cookie).
+    device = device_cookie.issue(request.state.services.cookie_secret, done.user.email)
+    cookies.write(request, response, device_cookie.COOKIE, device, max_age=device_cookie.LIFETIME)
     return deliver_after(request, response, done.link)
 
 
