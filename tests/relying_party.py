@@ -77,9 +77,10 @@ class RelyingParty:
 
         async def login(request: Request) -> RedirectResponse:
             verifier, nonce = secrets.token_urlsafe(48), secrets.token_urlsafe(16)
+            extra = dict(request.query_params)  # e.g. ui_locales, passed on as given
             with self.oauth() as authz:
                 uri, state = authz.create_authorization_url(
-                    config["authorization_endpoint"], code_verifier=verifier, nonce=nonce
+                    config["authorization_endpoint"], code_verifier=verifier, nonce=nonce, **extra
                 )
             self.state[state] = (verifier, nonce)
             return RedirectResponse(uri)
