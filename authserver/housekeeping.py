@@ -20,9 +20,9 @@ def purge(uow: UnitOfWork, clock: Clock, settings: Settings) -> dict[str, int]:
         "tokens": uow.tokens.purge_expired(now),
         "authorization_codes": uow.codes.purge(kept_since),
         "reset_tokens": uow.reset_tokens.purge(kept_since),
-        "email_verification_tokens": uow.email_tokens.purge(kept_since),
         "login_sessions": login_sessions.purge(uow, clock, settings),
         "audit_events": uow.audit.purge(now - timedelta(days=settings.audit_retention_days)),
         # Round trips and pending links matter only until they expire (minutes).
         "federation_flows": uow.federation_flows.purge(now),
+        "email_verification_tokens": uow.email_tokens.purge(kept_since),
     }
