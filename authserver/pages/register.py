@@ -21,7 +21,7 @@ from authserver.accounts.verification import VERIFY_PATH
 from authserver.errors import Conflict, InvalidInput, RateLimited
 from authserver.i18n.message import N_, Text
 from authserver.pages import sign_in as page_sign_in
-from authserver.pages.app_identity import return_path
+from authserver.pages.app_identity import AppView, app_of_next, return_path
 from authserver.pages.delivery import deliver_after
 from authserver.pages.forms import read_page_form, safe_next
 from authserver.storage.models import User
@@ -48,8 +48,10 @@ def _page(
     invalid_fields: list[str] | None = None,
     next_path: str = "",
     status: int,
+    app: AppView | None = None,
 ) -> Response:
     context = {
+        "app": app,
         "email": email[:320],
         "name": name[:200],
         "error": error,
@@ -114,12 +116,18 @@ def _register(
         return _SignedUp(user, link, step)
 
 
+async def _app(request: Request, next_path: str | None) -> AppView | None:
+    if not next_path:
+        return None
+    return await run_in_threadpool(app_of_next, request.state.services, next_path)
+
+
 async def show(request: Request) -> Response:
     if not _enabled(request):
         return page_error(request, 404, CLOSED_TITLE, CLOSED)
     wanted = safe_next(request.query_params.get("next"), "")
     pending = await run_in_threadpool(return_path, request.state.services, wanted)
-    return _page(request, next_path=pending or "", status=200)
+    return _page(request, next_path=pending or "", status=200, app=await _app(request, pending))
 
 
 async def submit(request: Request) -> Response:

@@ -98,4 +98,5 @@ def test_sign_up_page_carries_the_request_and_the_sign_in_link_keeps_it(client, 
     register = client.get(_link_on_login_page(client, flow, "Create an account"))
     pending = hidden_fields(register.text)["next"]
     assert pending.startswith("/authorize?") and f"client_id={app.client_id}" in pending
+    assert "to continue to <strong>Photo App</strong>" in register.text
     assert 'href="/login?next=/authorize%3F' in register.text
