@@ -113,7 +113,10 @@ def test_a_half_written_row_is_named_and_a_running_ring_keeps_its_keys(db_servic
             .where(TABLE.c.kid == new.kid)
             .values(private_key=row.private_key[: len(row.private_key) // 2])
         )
-    assert ring.poll() is good  # logged; still signs with the key it could read
+    # Logged; still signs with the key it could read (until the store says it stops).
+    kept = ring.poll()
+    assert kept.signing_kid == good.signing_kid
+    assert {k.kid for k in kept.public_keyset.keys} == {good.signing_kid}
     with pytest.raises(SigningKeyError, match=new.kid):
         KeyRing(svc.key_store, svc.clock, GRACE).snapshot()  # a starting process refuses
 
@@ -208,3 +211,43 @@ def test_settings_for_the_database_store():
         build_settings(key_store="database")
     with pytest.raises(UnsafeSettings, match="KEY_ROTATION_INTERVAL: must be longer"):
         build_settings(key_rotation_interval=60, key_publish_ahead=600)
+
+
+def break_row(svc, kid: str) -> None:
+    with svc.db.engine.begin() as conn:
+        sealed = conn.execute(sa.select(TABLE.c.private_key).where(TABLE.c.kid == kid)).scalar()
+        conn.execute(
+            TABLE.update().where(TABLE.c.kid == kid).values(private_key=sealed[: len(sealed) // 2])
+        )
+
+
+def test_a_retired_key_stops_signing_even_where_a_new_key_does_not_open(db_services):
+    # A compromised key: rotate --now, then retire --force. A process that cannot read the
+    # new key (a KEK it lacks) must not go on signing with, or publishing, the retired one.
+    svc = db_services()
+    now = time.time()
+    old = admin.ensure_signing_key(svc.key_store, now, GRACE, 2048)
+    ring = KeyRing(svc.key_store, svc.clock, GRACE)
+    assert ring.snapshot().signing_kid == old.kid
+    new = admin.rotate(svc.key_store, now, 600, 2048, immediately=True)
+    break_row(svc, new.kid)
+    admin.retire(svc.key_store, old.kid, time.time(), GRACE, force=True)
+    snap = ring.poll()
+    assert snap.signing_kid is None
+    assert old.kid not in {k.kid for k in snap.public_keyset.keys}
+    with pytest.raises(SigningKeyError):
+        snap.require_signing_keyset()
+
+
+def test_an_import_with_a_kek_the_stored_keys_do_not_open_adds_nothing(
+    db_services, keys_dir, tmp_path
+):
+    svc = db_services()
+    admin.ensure_signing_key(svc.key_store, time.time(), GRACE, 2048)
+    folder = KeyStore(tmp_path / "other-keys")
+    admin.rotate(folder, time.time(), 600, 2048)
+    wrong = db_services(encryption_keys=KEK2)
+    with pytest.raises(SigningKeyError, match="AUTHSERVER_ENCRYPTION_KEYS"):
+        admin.import_folder(folder, wrong.key_store)
+    assert len(rows(svc)) == 1
+    assert len(svc.key_store.load()) == 1
