@@ -50,6 +50,14 @@ class AuditEvent(StrEnum):
     FEDERATION_UNLINKED = "federation.unlinked"
     FEDERATION_ROLE_MAPPED = "federation.role_mapped"
     FEDERATION_REJECTED = "federation.rejected"
+    MFA_ENROLLED = "mfa.enrolled"
+    MFA_REMOVED = "mfa.removed"
+    MFA_OK = "mfa.ok"
+    MFA_FAILED = "mfa.failed"
+    MFA_THROTTLED = "mfa.throttled"
+    RECOVERY_CODE_USED = "mfa.recovery_code_used"
+    RECOVERY_CODES_GENERATED = "mfa.recovery_codes_generated"
+    MFA_RESET = "mfa.reset"
 
 
 def record(

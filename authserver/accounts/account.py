@@ -83,8 +83,15 @@ def change_password(
         user_agent=user_agent,
         locale=locale,
     )
+    # The fresh session keeps what this one proved (a second factor included).
     _, secret = login_sessions.start(
-        uow, services.clock, services.settings, user, ip=ip, user_agent=user_agent
+        uow,
+        services.clock,
+        services.settings,
+        user,
+        methods=session.amr,
+        ip=ip,
+        user_agent=user_agent,
     )
     return PasswordChanged(secret, message)
 

@@ -18,6 +18,7 @@ from authserver.accounts.policy import MAX_LENGTH, MIN_LENGTH
 from authserver.errors import InvalidInput, RateLimited
 from authserver.i18n.message import N_
 from authserver.mail import send_quietly
+from authserver.pages import account_mfa
 from authserver.pages.forms import read_page_form
 from authserver.services import Services
 from authserver.storage.db import UnitOfWork
@@ -28,6 +29,7 @@ from authserver.web.templating import render
 T = TypeVar("T")
 LOGIN = "/login?next=/account"
 NOTICES = {
+    **account_mfa.NOTICES,
     "password_changed": N_("Your password was changed. Every other device and app was signed out."),
     "session_ended": N_("That session was ended."),
 }
@@ -64,6 +66,7 @@ def _page_context(uow: UnitOfWork, services: Services, session: ActiveSession) -
         "other_apps": view.other_apps,
         "min_length": MIN_LENGTH,
         "max_length": MAX_LENGTH,
+        **account_mfa.section_context(uow, services, session),
     }
 
 

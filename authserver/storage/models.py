@@ -359,6 +359,56 @@ class FederationPendingLink(Base):
     return_to: Mapped[str] = mapped_column(Text)
     created_at: Mapped[datetime]
     expires_at: Mapped[datetime] = mapped_column(index=True)
+class TotpFactor(Base):
+    """A user's authenticator app (RFC 6238). The shared secret must be read back to check
+    codes, so it is sealed (``keys.envelope``, context binding the row), never hashed."""
+
+    __tablename__ = "totp_factors"
+
+    id: Mapped[str] = mapped_column(ID, primary_key=True)
+    # One authenticator app per user; re-enrolling replaces it.
+    user_id: Mapped[str] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), unique=True
+    )
+    secret_sealed: Mapped[str] = mapped_column(Text)
+    # None until the user typed a first code (enrolment confirmed): until then it is no
+    # factor at all.
+    confirmed_at: Mapped[datetime | None]
+    # The RFC 6238 time step of the last accepted code: a code of that step or an earlier
+    # one is refused, so no code works twice (set by one conditional UPDATE).
+    last_used_step: Mapped[int | None] = mapped_column(BigInteger)
+    last_used_at: Mapped[datetime | None]
+    created_at: Mapped[datetime]
+
+
+class RecoveryCode(Base):
+    """One single-use recovery code, stored hashed (with the user id, so equal codes of two
+    users differ)."""
+
+    __tablename__ = "recovery_codes"
+
+    code_hash: Mapped[str] = mapped_column(HASH, primary_key=True)
+    user_id: Mapped[str] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    created_at: Mapped[datetime]
+    used_at: Mapped[datetime | None]
+
+
+class PendingSignIn(Base):
+    """A browser that passed the first factor and still owes the second: no login session
+    exists yet. Its cookie carries a random secret; only the hash is here."""
+
+    __tablename__ = "pending_sign_ins"
+
+    id: Mapped[str] = mapped_column(ID, primary_key=True)
+    secret_hash: Mapped[str] = mapped_column(HASH, unique=True)
+    user_id: Mapped[str] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    # RFC 8176 methods of the first factor (``pwd``, ``fed``), added to the session later.
+    methods: Mapped[list[str]]
+    ip: Mapped[str | None] = mapped_column(String(64))
+    user_agent: Mapped[str | None] = mapped_column(String(512))
+    created_at: Mapped[datetime]
+    expires_at: Mapped[datetime] = mapped_column(index=True)
+    # Set once, by the conditional UPDATE that completes the sign-in.
     used_at: Mapped[datetime | None]
 
 

@@ -17,7 +17,15 @@ from authserver.endpoints import (
     token,
     userinfo,
 )
-from authserver.pages import account, branding, login, password, register
+from authserver.pages import (
+    account,
+    account_mfa,
+    branding,
+    login,
+    password,
+    register,
+    second_factor,
+)
 from authserver.web import cors, static
 from authserver.web.dispatch import route
 
@@ -38,6 +46,7 @@ routes = [
     route("/userinfo", GET=userinfo.userinfo, POST=userinfo.userinfo, OPTIONS=cors.preflight),
     Route("/logout", logout.logout, methods=["GET", "POST"]),
     route("/login", GET=login.show, POST=login.submit),
+    route("/login/second-factor", GET=second_factor.show, POST=second_factor.submit),
     route("/register", GET=register.show, POST=register.submit),
     route("/password/forgot", GET=password.forgot, POST=password.forgot_submit),
     route("/password/reset", GET=password.reset_form, POST=password.reset_submit),
@@ -45,6 +54,10 @@ routes = [
     Route("/account/password", account.change_password, methods=["POST"]),
     Route("/account/sessions/end", account.end_session, methods=["POST"]),
     Route("/account/logout-all", account.logout_all, methods=["POST"]),
+    route("/account/mfa/totp", GET=account_mfa.show_totp, POST=account_mfa.begin_totp),
+    Route("/account/mfa/totp/confirm", account_mfa.confirm_totp, methods=["POST"]),
+    Route("/account/mfa/totp/remove", account_mfa.remove_totp, methods=["POST"]),
+    Route("/account/mfa/recovery-codes", account_mfa.new_recovery_codes, methods=["POST"]),
     Route("/logout-all", logout_api.logout_all, methods=["POST"]),
     Route("/healthz", ops.healthz, methods=["GET"]),
     Route("/readyz", ops.readyz, methods=["GET"]),

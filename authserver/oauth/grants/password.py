@@ -17,6 +17,7 @@ from authlib.oauth2.rfc6749 import (
 )
 
 from authserver.accounts import auth_methods, login
+from authserver.mfa import factors
 from authserver.oauth import client_auth
 from authserver.oauth.grants.issuance import record_issued, start_family
 from authserver.oauth.scopes import check_client_scope
@@ -77,6 +78,12 @@ class PasswordGrant(grants.ResourceOwnerPasswordCredentialsGrant):
             raise SlowDownError(result.retry_after)
         if result.user is None:
             raise InvalidGrantError("Invalid username or password.")
+        if factors.has_second_factor(ctx.uow, result.user.id):
+            # The password grant has no step for a second factor: accepting the password
+            # alone would bypass it (RFC 9700 §2.4 deprecates this grant for such reasons).
+            raise InvalidGrantError(
+                "This account uses two-step verification: sign in through the browser."
+            )
         return result.user
 
     def create_token_response(self) -> tuple[int, dict[str, Any], list[tuple[str, str]]]:
