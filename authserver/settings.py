@@ -182,6 +182,15 @@ class Settings(BaseModel):
     """Sign-ups and reset requests per client IP per hour."""
     throttle_email_hourly_resets: int = Field(default=5, ge=1)
     """Reset e-mails per address per hour."""
+    mfa_required: bool = False
+    """Every user must have a second factor. One without is led through setting up an
+    authenticator app right after the password, before any app gets a code."""
+    mfa_required_roles: str = "admin"
+    """Roles whose holders must have a second factor, comma-separated (empty: none): the
+    same as `MFA_REQUIRED`, for them only. A client's `require_mfa` does it for its users."""
+    mfa_reauth_max_age: int = Field(default=600, ge=30, le=86_400)
+    """Removing a second factor needs a sign-in (password and second factor) at most this
+    many seconds old; an older session is asked to sign in again first."""
 
     smtp_host: str | None = None
     """SMTP server for outgoing e-mail. Unset: each message is written as an `.eml` file
@@ -327,6 +336,11 @@ class Settings(BaseModel):
     @property
     def audience(self) -> str:
         return self.access_token_audience or self.issuer
+
+    @property
+    def mfa_roles(self) -> frozenset[str]:
+        """The roles of `MFA_REQUIRED_ROLES`."""
+        return frozenset(r.strip() for r in self.mfa_required_roles.split(",") if r.strip())
 
     @property
     def locale_list(self) -> tuple[str, ...]:

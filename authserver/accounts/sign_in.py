@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from authserver.accounts import auth_methods, login_sessions
-from authserver.mfa import factors, pending
+from authserver.mfa import factors, pending, policy
 from authserver.services import Services
 from authserver.storage.db import UnitOfWork
 from authserver.storage.models import User
@@ -27,6 +27,9 @@ class SessionStarted:
 
     secret: str
     session: login_sessions.ActiveSession
+    # The user must have a second factor and has none: lead them through setting one up
+    # (``/account/mfa/setup``) before anything else.
+    enrol: bool = False
 
 
 @dataclass(frozen=True)
@@ -75,7 +78,8 @@ def after_first_factor(
         ip=ip,
         user_agent=user_agent,
     )
-    return SessionStarted(secret, session)
+    enrol = policy.required_for(services.settings, user) and not multi
+    return SessionStarted(secret, session, enrol=enrol)
 
 
 def after_second_factor(

@@ -21,6 +21,7 @@ CLIENT = {
     "post_logout_redirect_uris": ["https://photos.example.com/"],
     "first_party": False,
     "refresh_without_offline_access": False,
+    "require_mfa": False,
     "audience": [],
     "allowed_cors_origins": [],
     "client_uri": "https://photos.example.com/",
@@ -126,6 +127,29 @@ EXAMPLES: dict[Any, dict[str, Any]] = {
     s.PasswordReset: {},
     s.PasswordResetOut: {"user_id": USER_ID, "link_sent": True, "password_set": False},
     s.SessionsEnded: {"ended_sessions": 3},
+    s.MfaFactorOut: {
+        "kind": "totp",
+        "id": "0b6f3d2e-5c1a-4f7e-9d3b-2a1c4e5f6a7b",
+        "created_at": WHEN,
+        "last_used_at": WHEN,
+    },
+    s.MfaOut: {
+        "user_id": "7d2c9a4e-1b3f-4e5d-8c6a-9f0e1d2c3b4a",
+        "factors": [
+            {
+                "kind": "totp",
+                "id": "0b6f3d2e-5c1a-4f7e-9d3b-2a1c4e5f6a7b",
+                "created_at": WHEN,
+                "last_used_at": WHEN,
+            }
+        ],
+        "recovery_codes_left": 9,
+    },
+    s.MfaReset: {
+        "user_id": "7d2c9a4e-1b3f-4e5d-8c6a-9f0e1d2c3b4a",
+        "factors_removed": 1,
+        "ended_sessions": 2,
+    },
     s.RoleCreate: {"name": "billing", "description": "Sees and pays invoices"},
     s.RoleOut: {"name": "billing", "description": "Sees and pays invoices", "built_in": False},
     s.KeyRotate: {"immediately": False},

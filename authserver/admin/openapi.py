@@ -26,6 +26,8 @@ MODELS = [
     s.PasswordReset,
     s.PasswordResetOut,
     s.SessionsEnded,
+    s.MfaOut,
+    s.MfaReset,
     s.RoleOut,
     s.RoleCreate,
     s.Page[s.RoleOut],
@@ -240,6 +242,25 @@ def _paths() -> dict[str, Any]:
                 "users",
                 "End every session of the user and revoke their tokens",
                 {"200": _json(s.SessionsEnded), **NOT_FOUND},
+            ),
+        },
+        "/admin/users/{user_id}/mfa": {
+            "parameters": uid,
+            "get": _op(
+                "getUserMfa",
+                "users",
+                "The user's second factors and unused recovery codes (no secrets)",
+                {"200": _json(s.MfaOut), **NOT_FOUND},
+            ),
+        },
+        "/admin/users/{user_id}/mfa/reset": {
+            "parameters": uid,
+            "post": _op(
+                "resetUserMfa",
+                "users",
+                "Remove every second factor and recovery code of the user (a lost phone); "
+                "ends their sessions and tokens",
+                {"200": _json(s.MfaReset), **NOT_FOUND},
             ),
         },
         "/admin/roles": {

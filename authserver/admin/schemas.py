@@ -63,6 +63,8 @@ class ClientCreate(Strict):
     post_logout_redirect_uris: list[str] = Field(default_factory=list, max_length=50)
     first_party: bool = False
     refresh_without_offline_access: bool = False
+    # Its users must pass a second factor (and set one up first if they have none).
+    require_mfa: bool = False
     audience: list[str] = Field(default_factory=list, max_length=20)
     allowed_cors_origins: list[str] = Field(default_factory=list, max_length=50)
     # Shown on the login and consent pages (https URLs, RFC 7591 §2).
@@ -82,6 +84,7 @@ class ClientUpdate(Patch):
     post_logout_redirect_uris: Annotated[list[str], Field(max_length=50)] | Omittable = None
     first_party: bool | Omittable = None
     refresh_without_offline_access: bool | Omittable = None
+    require_mfa: bool | Omittable = None
     audience: Annotated[list[str], Field(max_length=20)] | Omittable = None
     allowed_cors_origins: Annotated[list[str], Field(max_length=50)] | Omittable = None
     # Display URIs of the app (https); null removes one.
@@ -106,6 +109,7 @@ class ClientOut(BaseModel):
     post_logout_redirect_uris: list[str]
     first_party: bool
     refresh_without_offline_access: bool
+    require_mfa: bool
     audience: list[str]
     allowed_cors_origins: list[str]
     client_uri: str | None = None
@@ -197,6 +201,27 @@ class RoleCreate(Strict):
 
 
 class SessionsEnded(BaseModel):
+    ended_sessions: int
+
+
+class MfaFactorOut(BaseModel):
+    kind: Literal["totp"]
+    id: str
+    created_at: datetime
+    last_used_at: datetime | None
+
+
+class MfaOut(BaseModel):
+    """A user's second factors (never their secrets)."""
+
+    user_id: str
+    factors: list[MfaFactorOut]
+    recovery_codes_left: int
+
+
+class MfaReset(BaseModel):
+    user_id: str
+    factors_removed: int
     ended_sessions: int
 
 

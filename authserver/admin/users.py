@@ -11,6 +11,9 @@ from authserver.accounts.roles import primary_role
 from authserver.accounts.users import create_user as create_account
 from authserver.admin.base import AdminCall, int_param, run
 from authserver.admin.schemas import (
+    MfaFactorOut,
+    MfaOut,
+    MfaReset,
     Page,
     PasswordReset,
     PasswordResetOut,
@@ -22,6 +25,7 @@ from authserver.admin.schemas import (
 from authserver.audit import AuditEvent
 from authserver.errors import Conflict
 from authserver.mail import send_quietly
+from authserver.mfa import factors
 from authserver.storage.models import User
 
 
@@ -139,3 +143,41 @@ async def reset_password(request: Request) -> Response:
         )
 
     return await run(request, work, body=PasswordReset)
+
+
+async def get_mfa(request: Request) -> Response:
+    user_id = request.path_params["user_id"]
+
+    def work(call: AdminCall) -> MfaOut:
+        management.get_user(call.uow, user_id)
+        view = factors.overview(call.uow, user_id)
+        return MfaOut(
+            user_id=user_id,
+            factors=[MfaFactorOut(**vars(f)) for f in view.factors],
+            recovery_codes_left=view.recovery_codes_left,
+        )
+
+    return await run(request, work)
+
+
+async def reset_mfa(request: Request) -> Response:
+    user_id = request.path_params["user_id"]
+
+    def work(call: AdminCall) -> MfaReset:
+        management.get_user(call.uow, user_id)
+        done = factors.reset(
+            call.uow,
+            call.services,
+            user_id,
+            actor=call.admin_id,
+            via="admin_api",
+            ip=call.ip,
+            user_agent=call.user_agent,
+        )
+        return MfaReset(
+            user_id=user_id,
+            factors_removed=done.factors_removed,
+            ended_sessions=done.sessions_ended,
+        )
+
+    return await run(request, work)

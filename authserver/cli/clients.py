@@ -79,6 +79,11 @@ def register(sub: SubParsers) -> None:
         )
     c.add_argument("--first-party", action="store_true", help="skip the consent page")
     c.add_argument("--refresh-without-offline-access", action="store_true")
+    c.add_argument(
+        "--require-mfa",
+        action="store_true",
+        help="its users must pass a second factor (and set one up if they have none)",
+    )
     _display_options(c, removable=False)
 
     action(cs, "list", "list clients", run_list)
@@ -104,6 +109,7 @@ def register(sub: SubParsers) -> None:
     u.add_argument(
         "--refresh-without-offline-access", action=argparse.BooleanOptionalAction, default=None
     )
+    u.add_argument("--require-mfa", action=argparse.BooleanOptionalAction, default=None)
     _display_options(u, removable=True)
 
     action(
@@ -143,6 +149,7 @@ def run_create(args: argparse.Namespace) -> int:
         post_logout_redirect_uris=args.post_logout_redirect_uris,
         first_party=args.first_party,
         refresh_without_offline_access=args.refresh_without_offline_access,
+        require_mfa=args.require_mfa,
         audience=args.audience,
         allowed_cors_origins=args.allowed_cors_origins,
         extra_metadata={k: getattr(args, k) for k in DISPLAY_URIS if getattr(args, k)},
@@ -192,7 +199,8 @@ def _text(value: Any) -> str:
 
 def _changes(args: argparse.Namespace, current: Client) -> dict[str, object]:
     changes: dict[str, object] = {}
-    for name in ("name", "scope", "first_party", "refresh_without_offline_access", *DISPLAY_URIS):
+    simple = ("name", "scope", "first_party", "refresh_without_offline_access", "require_mfa")
+    for name in (*simple, *DISPLAY_URIS):
         if getattr(args, name) is not None:
             changes[name] = getattr(args, name)
     for dest, _ in LISTS.values():

@@ -68,6 +68,12 @@ def _respond(request: Request, decided: tuple[Outcome, list[ScopeView]]) -> Resp
         if outcome.login_hint:
             query["login_hint"] = outcome.login_hint[:320]
         return RedirectResponse("/login?" + urlencode(query), status_code=303)
+    if outcome.kind == "second_factor":
+        query = {"next": outcome.next_path or "/"}
+        return RedirectResponse("/login/second-factor?" + urlencode(query), status_code=303)
+    if outcome.kind == "enrol":
+        query = {"next": outcome.next_path or "/"}
+        return RedirectResponse("/account/mfa/setup?" + urlencode(query), status_code=303)
     if outcome.kind == "consent":
         return consent_page(request, outcome, scopes)
     return page_error(

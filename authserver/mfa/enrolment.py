@@ -85,3 +85,11 @@ def new_recovery_codes(
         user_agent=user_agent,
     )
     return codes
+
+
+def signed_in_recently(services: Services, session: ActiveSession) -> bool:
+    """Whether the session's last sign-in is recent enough (``mfa_reauth_max_age``) to
+    remove a factor: someone at an unattended, signed-in browser cannot take the second
+    step off the account without the password (and the factor) again."""
+    age = services.clock.now() - session.auth_time
+    return age <= services.settings.mfa_reauth_max_age

@@ -97,6 +97,12 @@ def remove_totp(
     return True
 
 
+@dataclass(frozen=True)
+class Reset:
+    factors_removed: int
+    sessions_ended: int
+
+
 def reset(
     uow: UnitOfWork,
     services: Services,
@@ -106,10 +112,10 @@ def reset(
     via: str,
     ip: str | None = None,
     user_agent: str | None = None,
-) -> int:
+) -> Reset:
     """An administrator removes every second factor and recovery code of a user (lost
     phone); their sessions and tokens end and sign-ins waiting for a factor are void.
-    Audited with the acting admin. Returns how many factors were removed."""
+    Audited with the acting admin (``actor``: their user id, or "cli")."""
     removed = len(overview(uow, user_id).factors)
     uow.mfa.delete_totp(user_id)
     uow.mfa.delete_recovery_codes(user_id)
@@ -127,4 +133,4 @@ def reset(
         factors_removed=removed,
         sessions_ended=ended,
     )
-    return removed
+    return Reset(removed, ended)

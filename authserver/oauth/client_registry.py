@@ -44,6 +44,7 @@ class ClientSpec:
     post_logout_redirect_uris: list[str] = field(default_factory=list)
     first_party: bool = False
     refresh_without_offline_access: bool = False
+    require_mfa: bool = False
     audience: list[str] = field(default_factory=list)
     allowed_cors_origins: list[str] = field(default_factory=list)
     # private_key_jwt: the client's public keys, inline (a JWK Set) or by https URL.
@@ -195,6 +196,7 @@ def register_client(uow: UnitOfWork, clock: Clock, spec: ClientSpec) -> tuple[Cl
             scope=" ".join(dict.fromkeys(spec.scope.split())),
             first_party=spec.first_party,
             refresh_without_offline_access=spec.refresh_without_offline_access,
+            require_mfa=spec.require_mfa,
             allowed_cors_origins=list(dict.fromkeys(spec.allowed_cors_origins)),
             audience=list(spec.audience),
             jwks=spec.jwks,
@@ -230,6 +232,7 @@ def spec_of(client: Client) -> ClientSpec:
         post_logout_redirect_uris=list(client.post_logout_redirect_uris),
         first_party=client.first_party,
         refresh_without_offline_access=client.refresh_without_offline_access,
+        require_mfa=client.require_mfa,
         audience=list(client.audience),
         allowed_cors_origins=list(client.allowed_cors_origins),
         jwks=client.jwks,
@@ -275,6 +278,7 @@ def update_client(
     client.post_logout_redirect_uris = list(dict.fromkeys(spec.post_logout_redirect_uris))
     client.first_party = spec.first_party
     client.refresh_without_offline_access = spec.refresh_without_offline_access
+    client.require_mfa = spec.require_mfa
     client.audience = list(spec.audience)
     client.allowed_cors_origins = list(dict.fromkeys(spec.allowed_cors_origins))
     client.jwks, client.jwks_uri = spec.jwks, spec.jwks_uri

@@ -14,6 +14,7 @@ from authlib.oauth2.rfc6749 import OAuth2Request
 from authlib.oidc.core import OpenIDCode, OpenIDToken, UserInfo
 from joserfc.jwk import KeySet
 
+from authserver.mfa import policy
 from authserver.oauth import claims
 from authserver.oauth.client import OAuthClient
 from authserver.oauth.subject import Subject
@@ -46,6 +47,8 @@ class _IdTokenClaims:
             out["sid"] = subject.login_session_id
         if subject.amr:
             out["amr"] = list(subject.amr)
+            # OIDC Core §2: the level the authentication performed satisfied.
+            out["acr"] = policy.acr_of(subject.amr)
         return out
 
     def generate_user_info(self, user: Subject, scope: str) -> UserInfo:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from typing import Any, TypeVar
+from urllib.parse import urlencode
 
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
@@ -15,7 +16,7 @@ from starlette.responses import RedirectResponse, Response
 from authserver.accounts.login_sessions import ActiveSession
 from authserver.i18n.message import N_, N_plural
 from authserver.mfa import enrolment, factors, totp
-from authserver.pages.forms import read_page_form
+from authserver.pages.forms import read_page_form, safe_next
 from authserver.services import Services
 from authserver.storage.db import UnitOfWork
 from authserver.web import session_cookie
@@ -24,6 +25,8 @@ from authserver.web.templating import render
 
 T = TypeVar("T")
 LOGIN = "/login?next=/account"
+# A sign-in, then back to the account page's second factors, to try again.
+REAUTH = "/login?next=/account%23two-step&notice=reauth"
 SETUP = "/account/mfa/totp"
 WRONG_CODE = N_("That code is not correct. Check the time on your phone and try again.")
 NOTICES = {
@@ -78,8 +81,34 @@ def section_context(uow: UnitOfWork, services: Services, session: ActiveSession)
     }
 
 
+def _next(value: str | None) -> str | None:
+    """Where to continue after setting up a factor, when the user was sent to do so."""
+    return safe_next(value) if value else None
+
+
+def _with_next(path: str, next_path: str | None) -> str:
+    return f"{path}?{urlencode({'next': next_path})}" if next_path else path
+
+
+async def setup(request: Request) -> Response:
+    """GET /account/mfa/setup?next=...: a user who must have a second factor and has none
+    is sent here right after the password (or by /authorize): set one up, then continue."""
+    next_path = safe_next(request.query_params.get("next"))
+
+    def work(uow: UnitOfWork, services: Services, session: ActiveSession) -> bool:
+        return factors.has_second_factor(uow, session.user.id)
+
+    has_factor = await _run(request, work)
+    if isinstance(has_factor, _SignedOut):
+        return _to(_with_next("/login", next_path))
+    if has_factor:
+        return _to(next_path)
+    return render(request, "pages/mfa_required.html", {"next": next_path})
+
+
 async def begin_totp(request: Request) -> Response:
-    await read_page_form(request)
+    fields = await read_page_form(request)
+    next_path = _next(fields.get("next"))
 
     def work(uow: UnitOfWork, services: Services, session: ActiveSession) -> bool:
         if factors.has_second_factor(uow, session.user.id):
@@ -90,7 +119,7 @@ async def begin_totp(request: Request) -> Response:
     started = await _run(request, work)
     if isinstance(started, _SignedOut):
         return _to(LOGIN)
-    return _to(SETUP if started else "/account")
+    return _to(_with_next(SETUP, next_path) if started else next_path or "/account")
 
 
 def _setup_context(
@@ -110,6 +139,7 @@ async def show_totp(request: Request) -> Response:
         return _to(LOGIN)
     if context is None:
         return _to("/account")
+    context["next"] = _next(request.query_params.get("next"))
     return render(request, "pages/totp_setup.html", context)
 
 
@@ -117,6 +147,7 @@ async def confirm_totp(request: Request) -> Response:
     fields = await read_page_form(request)
     meta = request_meta(request)
     code = fields.get("code", "")[:64]
+    next_path = _next(fields.get("next"))
 
     def work(
         uow: UnitOfWork, services: Services, session: ActiveSession
@@ -133,6 +164,7 @@ async def confirm_totp(request: Request) -> Response:
     if not done.ok:
         if context is None:
             return _to("/account")
+        context["next"] = next_path
         if done.retry_after is not None:
             minutes = max(1, round(done.retry_after / 60))
             context["error"] = N_plural(
@@ -150,9 +182,11 @@ async def confirm_totp(request: Request) -> Response:
         context["error"] = WRONG_CODE
         return render(request, "pages/totp_setup.html", context, status_code=400)
     if done.recovery_codes is None:
-        return _to("/account?notice=totp_added")
+        return _to(next_path or "/account?notice=totp_added")
     return render(
-        request, "pages/recovery_codes.html", {"codes": done.recovery_codes, "first": True}
+        request,
+        "pages/recovery_codes.html",
+        {"codes": done.recovery_codes, "first": True, "next": next_path},
     )
 
 
@@ -177,7 +211,9 @@ async def remove_totp(request: Request) -> Response:
     await read_page_form(request)
     meta = request_meta(request)
 
-    def work(uow: UnitOfWork, services: Services, session: ActiveSession) -> bool:
+    def work(uow: UnitOfWork, services: Services, session: ActiveSession) -> bool | None:
+        if not enrolment.signed_in_recently(services, session):
+            return None
         return factors.remove_totp(
             uow, services, session.user.id, ip=meta.ip, user_agent=meta.user_agent
         )
@@ -185,4 +221,6 @@ async def remove_totp(request: Request) -> Response:
     removed = await _run(request, work)
     if isinstance(removed, _SignedOut):
         return _to(LOGIN)
+    if removed is None:
+        return _to(REAUTH)
     return _to("/account?notice=totp_removed" if removed else "/account")

@@ -26,6 +26,7 @@ NOTICES = {
     "registered": N_("Your account was created. Sign in to continue."),
     "password_reset": N_("Your password was changed. Sign in with your new password."),
     "logged_out": N_("You have been signed out."),
+    "reauth": N_("For your security, sign in again to make this change."),
 }
 
 

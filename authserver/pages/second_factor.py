@@ -1,7 +1,9 @@
 """GET|POST /login/second-factor: the sign-in step after the password for a user with a
 second factor. Works without JavaScript: a code from the authenticator app, or one of
 the recovery codes. Only a browser holding a live pending sign-in (``mfa.pending``) gets
-here; a success starts the login session and continues to ``next``."""
+here, where a success starts the login session; or a signed-in browser asked to pass its
+second factor again (a step-up: `acr_values`, `max_age`, a client or role requiring MFA),
+where a success records the factor on the session. Then on to ``next``."""
 
 from __future__ import annotations
 
@@ -10,19 +12,22 @@ from typing import Any
 
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
-from starlette.responses import Response
+from starlette.responses import RedirectResponse, Response
 
 from authserver import audit
-from authserver.accounts import sign_in
+from authserver.accounts import login_sessions, sign_in
+from authserver.accounts.login_sessions import ActiveSession
 from authserver.accounts.sign_in import SessionStarted
 from authserver.audit import AuditEvent
 from authserver.i18n.message import N_, Msg, N_plural
-from authserver.mfa import pending, second_factor
+from authserver.mfa import factors, pending, second_factor
 from authserver.pages import sign_in as page_sign_in
 from authserver.pages.app_identity import app_of_next
 from authserver.pages.forms import read_page_form, safe_next
+from authserver.services import Services
+from authserver.storage.db import UnitOfWork
 from authserver.web import cookies, session_cookie
-from authserver.web.oauth_bridge import request_meta
+from authserver.web.oauth_bridge import RequestMeta, request_meta
 from authserver.web.templating import render
 
 WRONG = N_("That code is not correct, or was already used. Try again.")
@@ -62,9 +67,13 @@ def _expired_page(request: Request, next_path: str) -> Response:
 
 
 def _is_pending(request: Request) -> bool:
+    """A pending sign-in, or a live session whose user has a factor (a step-up)."""
     services = request.state.services
     with services.db.unit_of_work() as uow:
-        return pending.resolve(uow, services.clock, _pending_secret(request)) is not None
+        if pending.resolve(uow, services.clock, _pending_secret(request)) is not None:
+            return True
+        session = session_cookie.current(request, uow)
+        return session is not None and factors.has_second_factor(uow, session.user.id)
 
 
 async def show(request: Request) -> Response:
@@ -77,6 +86,8 @@ async def show(request: Request) -> Response:
 @dataclass(frozen=True)
 class _Outcome:
     started: SessionStarted | None = None
+    # A live session passed its second factor again (step-up): same session and cookie.
+    stepped_up: bool = False
     no_pending: bool = False
     retry_after: int | None = None
 
@@ -87,6 +98,9 @@ def _check(request: Request, kind: str, code: str) -> _Outcome:
     with services.db.unit_of_work() as uow:
         waiting = pending.resolve(uow, services.clock, _pending_secret(request))
         if waiting is None:
+            session = session_cookie.current(request, uow)
+            if session is not None and factors.has_second_factor(uow, session.user.id):
+                return _step_up(uow, services, session, kind, code, meta)
             audit.record(
                 uow,
                 services.clock,
@@ -119,6 +133,31 @@ def _check(request: Request, kind: str, code: str) -> _Outcome:
         return _Outcome(started=started, no_pending=started is None)
 
 
+def _step_up(
+    uow: UnitOfWork,
+    services: Services,
+    session: ActiveSession,
+    kind: str,
+    code: str,
+    meta: RequestMeta,
+) -> _Outcome:
+    checked = second_factor.check(
+        uow,
+        services,
+        session.user.id,
+        "recovery" if kind == "recovery" else "totp",
+        code,
+        ip=meta.ip,
+        user_agent=meta.user_agent,
+        purpose="step_up",
+    )
+    if not checked.ok:
+        return _Outcome(retry_after=checked.retry_after)
+    methods = sign_in.with_second_factor([], checked.methods)
+    login_sessions.add_methods(uow, services.clock, session, methods)
+    return _Outcome(stepped_up=True)
+
+
 async def submit(request: Request) -> Response:
     fields = await read_page_form(request)
     next_path = safe_next(fields.get("next"))
@@ -143,6 +182,8 @@ async def submit(request: Request) -> Response:
             status_code=429,
             headers={"Retry-After": str(outcome.retry_after)},
         )
+    if outcome.stepped_up:
+        return RedirectResponse(next_path, status_code=303)
     if outcome.started is None:
         return await _page(request, next_path, error=WRONG, kind=kind, status_code=401)
     response = page_sign_in.respond(request, outcome.started, next_path)

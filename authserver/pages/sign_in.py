@@ -15,11 +15,13 @@ from authserver.web import cookies, session_cookie
 
 PENDING_COOKIE = "signin_pending"
 SECOND_FACTOR_PAGE = "/login/second-factor"
+ENROL_PAGE = "/account/mfa/setup"
 
 
 def respond(request: Request, step: SignInStep, next_path: str) -> Response:
-    """A 303 to ``next_path`` (already checked to be a local path) carrying the session,
-    or to the second-factor page (which continues to ``next_path``)."""
+    """A 303 to ``next_path`` (already checked to be a local path) carrying the session;
+    or to the second-factor page, or for a user who must set up a second factor first to
+    the set-up page (both continue to ``next_path``)."""
     if isinstance(step, SecondFactorNeeded):
         target = f"{SECOND_FACTOR_PAGE}?{urlencode({'next': next_path})}"
         response = RedirectResponse(target, status_code=303)
@@ -31,6 +33,9 @@ def respond(request: Request, step: SignInStep, next_path: str) -> Response:
             max_age=int(pending.TTL.total_seconds()),
         )
         return response
-    response = RedirectResponse(next_path, status_code=303)
+    target = next_path
+    if step.enrol:
+        target = f"{ENROL_PAGE}?{urlencode({'next': next_path})}"
+    response = RedirectResponse(target, status_code=303)
     session_cookie.store(request, response, step.secret)
     return response

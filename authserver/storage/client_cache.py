@@ -41,6 +41,8 @@ class ClientRecord:
     jwks: dict[str, Any] | None
     jwks_uri: str | None
     extra_metadata: dict[str, Any]
+    # Its users must pass a second factor.
+    require_mfa: bool = False
 
     @classmethod
     def of(cls, row: Client) -> ClientRecord:

@@ -19,6 +19,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    false,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -91,6 +92,8 @@ class Client(Base):
     first_party: Mapped[bool] = mapped_column(Boolean, default=False)
     # Issue refresh tokens to this client even without `offline_access`.
     refresh_without_offline_access: Mapped[bool] = mapped_column(Boolean, default=False)
+    # Its users must pass a second factor (and set one up first if they have none).
+    require_mfa: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     allowed_cors_origins: Mapped[list[str]]
     # `aud` of this client's access tokens; the server default when empty.
     audience: Mapped[list[str]]
@@ -359,6 +362,9 @@ class FederationPendingLink(Base):
     return_to: Mapped[str] = mapped_column(Text)
     created_at: Mapped[datetime]
     expires_at: Mapped[datetime] = mapped_column(index=True)
+    used_at: Mapped[datetime | None]
+
+
 class TotpFactor(Base):
     """A user's authenticator app (RFC 6238). The shared secret must be read back to check
     codes, so it is sealed (``keys.envelope``, context binding the row), never hashed."""

@@ -54,6 +54,7 @@ routes = [
     Route("/account/password", account.change_password, methods=["POST"]),
     Route("/account/sessions/end", account.end_session, methods=["POST"]),
     Route("/account/logout-all", account.logout_all, methods=["POST"]),
+    Route("/account/mfa/setup", account_mfa.setup, methods=["GET"]),
     route("/account/mfa/totp", GET=account_mfa.show_totp, POST=account_mfa.begin_totp),
     Route("/account/mfa/totp/confirm", account_mfa.confirm_totp, methods=["POST"]),
     Route("/account/mfa/totp/remove", account_mfa.remove_totp, methods=["POST"]),

@@ -26,6 +26,7 @@ from authlib.oauth2.rfc6749.hooks import hooked
 from authserver.audit import AuditEvent
 from authserver.clock import to_datetime, to_timestamp
 from authserver.hashing import secret_hash
+from authserver.mfa import policy
 from authserver.oauth import client_auth
 from authserver.oauth.client import OAuthClient
 from authserver.oauth.grants.issuance import record_issued
@@ -62,8 +63,8 @@ class CodeView:
     def get_auth_time(self) -> int:
         return int(to_timestamp(self.record.auth_time))
 
-    def get_acr(self) -> None:
-        return None
+    def get_acr(self) -> str | None:
+        return policy.acr_of(self.record.amr) if self.record.amr else None
 
     def get_amr(self) -> list[str] | None:
         return list(self.record.amr) if self.record.amr else None
