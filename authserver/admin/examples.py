@@ -132,6 +132,7 @@ EXAMPLES: dict[Any, dict[str, Any]] = {
         "id": "0b6f3d2e-5c1a-4f7e-9d3b-2a1c4e5f6a7b",
         "created_at": WHEN,
         "last_used_at": WHEN,
+        "name": None,
     },
     s.MfaOut: {
         "user_id": "7d2c9a4e-1b3f-4e5d-8c6a-9f0e1d2c3b4a",
@@ -141,6 +142,7 @@ EXAMPLES: dict[Any, dict[str, Any]] = {
                 "id": "0b6f3d2e-5c1a-4f7e-9d3b-2a1c4e5f6a7b",
                 "created_at": WHEN,
                 "last_used_at": WHEN,
+                "name": None,
             }
         ],
         "recovery_codes_left": 9,

@@ -205,10 +205,12 @@ class SessionsEnded(BaseModel):
 
 
 class MfaFactorOut(BaseModel):
-    kind: Literal["totp"]
+    kind: Literal["totp", "webauthn"]
     id: str
     created_at: datetime
     last_used_at: datetime | None
+    # A passkey's or security key's name (null for the authenticator app).
+    name: str | None = None
 
 
 class MfaOut(BaseModel):

@@ -32,6 +32,8 @@ WRONG_CODE = N_("That code is not correct. Check the time on your phone and try 
 NOTICES = {
     "totp_added": N_("Your authenticator app is set up."),
     "totp_removed": N_("Your authenticator app was removed."),
+    "passkey_added": N_("Your passkey or security key was added."),
+    "passkey_removed": N_("That passkey or security key was removed."),
 }
 
 
@@ -75,6 +77,7 @@ def section_context(uow: UnitOfWork, services: Services, session: ActiveSession)
     return {
         "mfa": {
             "totp": totp_factor,
+            "keys": [f for f in view.factors if f.kind == "webauthn"],
             "has_second_factor": view.has_second_factor,
             "recovery_codes_left": view.recovery_codes_left,
         }
@@ -111,7 +114,8 @@ async def begin_totp(request: Request) -> Response:
     next_path = _next(fields.get("next"))
 
     def work(uow: UnitOfWork, services: Services, session: ActiveSession) -> bool:
-        if factors.has_second_factor(uow, session.user.id):
+        current = uow.mfa.totp_of(session.user.id)
+        if current is not None and current.confirmed_at is not None:
             return False
         totp.begin(uow, services, session.user)
         return True
@@ -224,3 +228,23 @@ async def remove_totp(request: Request) -> Response:
     if removed is None:
         return _to(REAUTH)
     return _to("/account?notice=totp_removed" if removed else "/account")
+
+
+async def remove_webauthn(request: Request) -> Response:
+    fields = await read_page_form(request)
+    meta = request_meta(request)
+    target = fields.get("credential", "")
+
+    def work(uow: UnitOfWork, services: Services, session: ActiveSession) -> bool | None:
+        if not enrolment.signed_in_recently(services, session):
+            return None
+        return factors.remove_webauthn(
+            uow, services, session.user.id, target, ip=meta.ip, user_agent=meta.user_agent
+        )
+
+    removed = await _run(request, work)
+    if isinstance(removed, _SignedOut):
+        return _to(LOGIN)
+    if removed is None:
+        return _to(REAUTH)
+    return _to("/account?notice=passkey_removed" if removed else "/account")

@@ -12,7 +12,13 @@ from datetime import datetime
 from sqlalchemy import delete, func, or_, select, update
 from sqlalchemy.orm import Session
 
-from authserver.storage.models import PendingSignIn, RecoveryCode, TotpFactor
+from authserver.storage.models import (
+    PendingSignIn,
+    RecoveryCode,
+    TotpFactor,
+    WebAuthnChallenge,
+    WebAuthnCredential,
+)
 
 
 class MfaRepository:
@@ -128,5 +134,71 @@ class MfaRepository:
             delete(PendingSignIn).where(
                 or_(PendingSignIn.expires_at < before, PendingSignIn.used_at < before)
             )
+        )
+        return int(result.rowcount)  # type: ignore[attr-defined]
+
+    # Passkeys and security keys (WebAuthn)
+
+    def webauthn_of(self, user_id: str) -> Sequence[WebAuthnCredential]:
+        stmt = (
+            select(WebAuthnCredential)
+            .where(WebAuthnCredential.user_id == user_id)
+            .order_by(WebAuthnCredential.created_at)
+        )
+        return self.session.scalars(stmt).all()
+
+    def webauthn_by_credential_id(self, credential_id: str) -> WebAuthnCredential | None:
+        stmt = select(WebAuthnCredential).where(WebAuthnCredential.credential_id == credential_id)
+        return self.session.scalars(stmt).first()
+
+    def add_webauthn(self, credential: WebAuthnCredential) -> None:
+        self.session.add(credential)
+        self.session.flush()
+
+    def count_webauthn(self, user_id: str) -> int:
+        stmt = select(func.count()).where(WebAuthnCredential.user_id == user_id)
+        return int(self.session.scalar(stmt) or 0)
+
+    def claim_webauthn_use(
+        self, row_id: str, old_count: int, new_count: int, now: datetime
+    ) -> bool:
+        """Record a use with the counter the authenticator reported; False when another
+        use recorded a counter meanwhile (the same assertion twice at once)."""
+        result = self.session.execute(
+            update(WebAuthnCredential)
+            .where(WebAuthnCredential.id == row_id, WebAuthnCredential.sign_count == old_count)
+            .values(sign_count=new_count, last_used_at=now)
+        )
+        return result.rowcount == 1  # type: ignore[attr-defined]
+
+    def delete_webauthn(self, user_id: str, row_id: str | None = None) -> int:
+        stmt = delete(WebAuthnCredential).where(WebAuthnCredential.user_id == user_id)
+        if row_id is not None:
+            stmt = stmt.where(WebAuthnCredential.id == row_id)
+        result = self.session.execute(stmt)
+        return int(result.rowcount)  # type: ignore[attr-defined]
+
+    def add_challenge(self, challenge: WebAuthnChallenge) -> None:
+        self.session.add(challenge)
+
+    def use_challenge(self, challenge_hash: str, now: datetime) -> WebAuthnChallenge | None:
+        """The live ceremony with this challenge, now used; None if unknown, expired or
+        used already (a replayed response)."""
+        result = self.session.execute(
+            update(WebAuthnChallenge)
+            .where(
+                WebAuthnChallenge.challenge_hash == challenge_hash,
+                WebAuthnChallenge.used_at.is_(None),
+                WebAuthnChallenge.expires_at > now,
+            )
+            .values(used_at=now)
+        )
+        if result.rowcount != 1:  # type: ignore[attr-defined]
+            return None
+        return self.session.get(WebAuthnChallenge, challenge_hash)
+
+    def purge_challenges(self, before: datetime) -> int:
+        result = self.session.execute(
+            delete(WebAuthnChallenge).where(WebAuthnChallenge.expires_at < before)
         )
         return int(result.rowcount)  # type: ignore[attr-defined]

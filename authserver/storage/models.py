@@ -432,3 +432,44 @@ class SigningKey(Base):
     retired_at: Mapped[float | None] = mapped_column(Double)
     # PKCS#8 DER, envelope-encrypted (``keys.envelope``) with a context naming the kid.
     private_key: Mapped[str] = mapped_column(Text)
+
+
+class WebAuthnCredential(Base):
+    """A passkey or security key (WebAuthn). Only public data: the credential id, the
+    attested credential data (AAGUID, id, COSE public key) and the signature counter."""
+
+    __tablename__ = "webauthn_credentials"
+
+    id: Mapped[str] = mapped_column(ID, primary_key=True)
+    user_id: Mapped[str] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    # base64url of the raw credential id (WebAuthn §6.1: at most 1023 bytes).
+    credential_id: Mapped[str] = mapped_column(String(1400), unique=True)
+    # base64url of the attested credential data (fido2 ``AttestedCredentialData``).
+    credential_data: Mapped[str] = mapped_column(Text)
+    # The authenticator's signature counter: a value that does not grow (when either is
+    # non-zero) means a cloned authenticator (WebAuthn §6.1.1), and is refused.
+    sign_count: Mapped[int] = mapped_column(BigInteger, default=0)
+    aaguid: Mapped[str] = mapped_column(String(36))
+    transports: Mapped[list[str]]
+    # Backup eligible: a synced passkey (RFC 8176 `swk`), else device-bound (`hwk`).
+    backup_eligible: Mapped[bool] = mapped_column(Boolean, default=False)
+    name: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime]
+    last_used_at: Mapped[datetime | None]
+
+
+class WebAuthnChallenge(Base):
+    """One WebAuthn ceremony in flight: its challenge (hashed: it is the lookup key), what
+    it is for, and the server state to check the answer against. Used once."""
+
+    __tablename__ = "webauthn_challenges"
+
+    challenge_hash: Mapped[str] = mapped_column(HASH, primary_key=True)
+    # register | second_factor | passwordless
+    purpose: Mapped[str] = mapped_column(String(20))
+    # register: the signed-in user; second_factor: the pending sign-in's user.
+    user_id: Mapped[str | None] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    state: Mapped[dict[str, Any]]
+    created_at: Mapped[datetime]
+    expires_at: Mapped[datetime] = mapped_column(index=True)
+    used_at: Mapped[datetime | None]

@@ -25,6 +25,7 @@ from authserver.pages import (
     password,
     register,
     second_factor,
+    webauthn,
 )
 from authserver.web import cors, static
 from authserver.web.dispatch import route
@@ -46,6 +47,8 @@ routes = [
     route("/userinfo", GET=userinfo.userinfo, POST=userinfo.userinfo, OPTIONS=cors.preflight),
     Route("/logout", logout.logout, methods=["GET", "POST"]),
     route("/login", GET=login.show, POST=login.submit),
+    Route("/login/webauthn/options", webauthn.sign_in_options_endpoint, methods=["POST"]),
+    Route("/login/webauthn", webauthn.sign_in_endpoint, methods=["POST"]),
     route("/login/second-factor", GET=second_factor.show, POST=second_factor.submit),
     route("/register", GET=register.show, POST=register.submit),
     route("/password/forgot", GET=password.forgot, POST=password.forgot_submit),
@@ -58,6 +61,11 @@ routes = [
     route("/account/mfa/totp", GET=account_mfa.show_totp, POST=account_mfa.begin_totp),
     Route("/account/mfa/totp/confirm", account_mfa.confirm_totp, methods=["POST"]),
     Route("/account/mfa/totp/remove", account_mfa.remove_totp, methods=["POST"]),
+    Route(
+        "/account/mfa/webauthn/options", webauthn.register_options_endpoint, methods=["POST"]
+    ),
+    Route("/account/mfa/webauthn", webauthn.register_endpoint, methods=["POST"]),
+    Route("/account/mfa/webauthn/remove", account_mfa.remove_webauthn, methods=["POST"]),
     Route("/account/mfa/recovery-codes", account_mfa.new_recovery_codes, methods=["POST"]),
     Route("/logout-all", logout_api.logout_all, methods=["POST"]),
     Route("/healthz", ops.healthz, methods=["GET"]),
