@@ -109,7 +109,9 @@ def _login_too_old(request: OAuthRequest, session: ActiveSession | None, now: fl
     if session is None or max_age is None:
         return False
     done = policy.first_factor_time(session.login_session.auth_methods)
-    return now - (done if done is not None else session.auth_time) > max_age
+    # The older of the two: a step-up moves `auth_time` but not the password's time.
+    performed = session.auth_time if done is None else min(done, session.auth_time)
+    return now - performed > max_age
 
 
 def _second_factor_step(
