@@ -21,10 +21,10 @@ def purge(uow: UnitOfWork, clock: Clock, settings: Settings) -> dict[str, int]:
         "authorization_codes": uow.codes.purge(kept_since),
         "reset_tokens": uow.reset_tokens.purge(kept_since),
         "login_sessions": login_sessions.purge(uow, clock, settings),
-        # Minutes-long by design: nothing to investigate once expired.
-        "pending_sign_ins": uow.mfa.purge_pending(now),
-        "webauthn_challenges": uow.mfa.purge_challenges(now),
         "audit_events": uow.audit.purge(now - timedelta(days=settings.audit_retention_days)),
         # Round trips and pending links matter only until they expire (minutes).
         "federation_flows": uow.federation_flows.purge(now),
+        # Sign-ins waiting for a second factor and WebAuthn ceremonies: minutes long.
+        "pending_sign_ins": uow.mfa.purge_pending(now),
+        "webauthn_challenges": uow.mfa.purge_challenges(now),
     }
