@@ -379,7 +379,8 @@ def _paths() -> dict[str, Any]:
                 "putScopeDescription",
                 "scopes",
                 "Set the consent page's texts of a scope (plain text, per language)",
-                {"200": _json(s.ScopeDescriptionOut)},
+                # 404: a path no route takes (a scope name with a control character).
+                {"200": _json(s.ScopeDescriptionOut), **NOT_FOUND},
                 body=s.ScopeDescriptionIn,
             ),
             "delete": _op(
