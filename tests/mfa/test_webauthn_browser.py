@@ -2,7 +2,7 @@
 against a real server process: add a passkey on the account page, sign in with it without
 a password, use it as the second factor after the password; and the refusals a browser
 can produce: an answer from another origin, a replayed answer, a signature counter that
-went backwards."""
+went backwards, another user's credential."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ import json
 import os
 import threading
 
+import pyotp
 import pytest
 import sqlalchemy as sa
 
@@ -193,8 +194,32 @@ def test_passkey_enrol_passwordless_second_factor_and_refusals(chromium, server,
     page.wait_for_selector("[data-webauthn-error]:not([hidden])")
     assert page.url.startswith(f"{url}/login")
 
+    # A credential of another user: Sam (an authenticator app, no passkey) is asked for a
+    # second factor, and the authenticator offers Pat's passkey.
+    context.clear_cookies()
+    page.goto(f"{url}/register")
+    page.fill("#email", "sam@example.com")
+    page.fill("#password", PASSWORD)
+    page.fill("#password_confirm", PASSWORD)
+    page.click("button[type=submit]")
+    page.wait_for_url(f"{url}/login?**")
+    _log_in(page, url, "sam@example.com")
+    page.wait_for_url(f"{url}/account")
+    page.click("text=Set up an authenticator app")
+    key = page.inner_text(".totp-key").replace(" ", "")
+    page.fill("#code", pyotp.TOTP(key).now())
+    page.click("form[action='/account/mfa/totp/confirm'] button[type=submit]")
+    page.wait_for_selector(".recovery-codes")
+    context.clear_cookies()
+    _log_in(page, url, "sam@example.com")
+    page.wait_for_url(f"{url}/login/second-factor?**")
+    page.click("text=Use a passkey or security key")
+    page.wait_for_selector("[data-webauthn-error]:not([hidden])")
+    assert "/login/second-factor" in page.url
+
     reasons = [f.get("reason", "") for f in _failures(db_url)]
     assert "unknown_or_used_challenge" in reasons
     assert any("origin" in r for r in reasons), reasons
     assert "sign_count_not_increasing" in reasons
+    assert "unknown_credential" in reasons
     context.close()
