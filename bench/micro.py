@@ -133,16 +133,23 @@ async def run(args, env: dict[str, str], creds: dict[str, str], work: Path) -> N
             chains.append(out.split(b'"refresh_token":"')[1].split(b'"')[0].decode())
 
     chains: list[str] = []
+    statements = count_statements(state["services"].db.engine, args.show_sql)
     # Warm-up, then the measured requests, `concurrency` at a time.
     for i in range(0, args.warmup, args.concurrency):
         await asyncio.gather(*(one(j) for j in range(i, min(args.warmup, i + args.concurrency))))
     gc_time = gc_watch()
+    statements.clear()
     cpu0, wall0 = time.process_time(), time.perf_counter()
     end = args.warmup + args.n
     for i in range(args.warmup, end, args.concurrency):
         await asyncio.gather(*(one(j) for j in range(i, min(end, i + args.concurrency))))
     cpu, wall = time.process_time() - cpu0, time.perf_counter() - wall0
     collections, seconds = gc_time()
+    print(
+        "database: "
+        + ", ".join(f"{n / args.n:.2f} {kind}" for kind, n in sorted(statements.items()))
+        + " per request"
+    )
     print(
         f"gc: {collections} collections ({sum(collections)}), "
         f"{seconds / args.n * 1e6:,.0f} us/request"
@@ -153,6 +160,25 @@ async def run(args, env: dict[str, str], creds: dict[str, str], work: Path) -> N
     )
     await queue.put({"type": "lifespan.shutdown"})
     await task
+
+
+def count_statements(engine, show: bool):
+    """Statements, commits and rollbacks the app sends its database, by kind."""
+    from collections import Counter
+
+    from sqlalchemy import event
+
+    seen: Counter[str] = Counter()
+
+    def statement(conn, cursor, sql, params, context, executemany) -> None:
+        seen[sql.split(None, 1)[0].upper()] += 1
+        if show:
+            print(sql.replace("\n", " ")[:160], file=sys.stderr)
+
+    event.listen(engine, "before_cursor_execute", statement)
+    event.listen(engine, "commit", lambda conn: seen.update(["COMMIT"]))
+    event.listen(engine, "rollback", lambda conn: seen.update(["ROLLBACK"]))
+    return seen
 
 
 def gc_watch():
@@ -207,6 +233,7 @@ def main() -> None:
     ap.add_argument("--concurrency", type=int, default=16)
     ap.add_argument("--postgres")
     ap.add_argument("--redis-url")
+    ap.add_argument("--show-sql", action="store_true", help="print each statement (stderr)")
     args = ap.parse_args()
     work = Path(tempfile.mkdtemp(prefix="authserver-micro-"))
     database_url = scratch_database(args.postgres, "_micro") if args.postgres else None
