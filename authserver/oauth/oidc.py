@@ -21,9 +21,14 @@ from authserver.oauth.subject import Subject
 
 
 class _IdTokenClaims:
-    """What both extensions share; they are per-server objects (one per request)."""
+    """What both extensions share; they belong to one server and read the request it
+    serves from it."""
 
-    ctx: Any
+    server: Any
+
+    @property
+    def ctx(self) -> Any:
+        return self.server.ctx
 
     def resolve_client_private_key(self, client: OAuthClient) -> KeySet:
         return self.ctx.services.keys.snapshot().require_signing_keyset()
@@ -56,9 +61,9 @@ class _IdTokenClaims:
 
 
 class IdTokenForCode(_IdTokenClaims, OpenIDCode):
-    def __init__(self, ctx: Any) -> None:
+    def __init__(self, server: Any) -> None:
         super().__init__(require_nonce=False)
-        self.ctx = ctx
+        self.server = server
 
     def exists_nonce(self, nonce: str, request: OAuth2Request) -> bool:
         """Only nonces bound to codes already issued count as replays (AUTHLIB.md §5.4:
@@ -67,5 +72,5 @@ class IdTokenForCode(_IdTokenClaims, OpenIDCode):
 
 
 class IdTokenForRefresh(_IdTokenClaims, OpenIDToken):
-    def __init__(self, ctx: Any) -> None:
-        self.ctx = ctx
+    def __init__(self, server: Any) -> None:
+        self.server = server

@@ -32,7 +32,7 @@ from authserver.oauth.client import OAuthClient
 from authserver.oauth.grants.issuance import record_issued
 from authserver.oauth.scopes import OFFLINE_ACCESS, OPENID, UNKNOWN_USER, check_client_scope
 from authserver.oauth.subject import Subject
-from authserver.storage.models import AuthorizationCode
+from authserver.storage.models import AuthorizationCode, User
 
 MAX_CODE_CHARS = 512
 
@@ -42,6 +42,7 @@ class CodeView:
     """A stored code as Authlib and its PKCE / OIDC extensions read it."""
 
     record: AuthorizationCode
+    user: User  # read with the code
 
     @property
     def code_challenge(self) -> str | None:
@@ -141,15 +142,16 @@ class AuthorizationCodeGrant(grants.AuthorizationCodeGrant):
         ctx = self.server.ctx
         if not code or len(code) > MAX_CODE_CHARS:
             return None
-        record = ctx.uow.codes.get(secret_hash(code))
-        if record is None or record.client_id != client.client_id:
+        found = ctx.uow.codes.find_for_exchange(secret_hash(code))
+        if found is None or found[0].client_id != client.client_id:
             return None
+        record, user = found
         if record.used_at is not None:
             self._revoke_first_use(record, record.family_id)
             return None
         if record.expires_at <= ctx.now_dt():
             return None
-        return CodeView(record)
+        return CodeView(record, user)
 
     def _revoke_first_use(self, record: AuthorizationCode, family_id: str | None) -> None:
         """RFC 6749 §4.1.2: a code used twice is denied, and what its first use issued is
@@ -164,9 +166,8 @@ class AuthorizationCodeGrant(grants.AuthorizationCodeGrant):
             )
 
     def authenticate_user(self, authorization_code: CodeView) -> Subject:
-        record = authorization_code.record
-        user = self.server.ctx.uow.users.get(record.user_id)
-        if user is None or user.disabled_at is not None:
+        record, user = authorization_code.record, authorization_code.user
+        if user.disabled_at is not None:
             raise InvalidGrantError()
         return Subject(
             user,
