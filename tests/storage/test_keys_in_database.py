@@ -251,3 +251,31 @@ def test_an_import_with_a_kek_the_stored_keys_do_not_open_adds_nothing(
         admin.import_folder(folder, wrong.key_store)
     assert len(rows(svc)) == 1
     assert len(svc.key_store.load()) == 1
+
+
+def test_kek_rotation_rewraps_every_sealed_secret(db_services):
+    # Upstream client secrets and authenticator-app keys are sealed too: after the rewrap
+    # the new KEK alone opens them (dropping the old one must not lock TOTP users out).
+    from authserver.federation import providers
+    from authserver.federation.config import ProviderConfig
+    from authserver.keys import sealed_values
+    from authserver.mfa import totp
+    from authserver.storage.models import TotpFactor
+    from tests.factories import Factory
+
+    svc = db_services()
+    user = Factory(svc).user()
+    with svc.db.unit_of_work() as uow:
+        config = ProviderConfig(display_name="GitHub", settings={"client_id": "Iv1.abc"})
+        providers.create(uow, providers.registry(svc), "gh", "github", config, "gh-secret")
+        enrolment = totp.begin(uow, svc, uow.users.get(user.id))
+    both = db_services(encryption_keys=f"{KEK2},{KEK1}")
+    with both.db.engine.begin() as conn:
+        assert sum(sealed_values.rewrap(conn, both.envelope).values()) == 2
+    with both.db.engine.begin() as conn:
+        assert sum(sealed_values.rewrap(conn, both.envelope).values()) == 0
+    only_new = db_services(encryption_keys=KEK2)
+    with only_new.db.unit_of_work() as uow:
+        assert providers.client_secret(only_new.envelope, providers.get(uow, "gh")) == "gh-secret"
+        factor = uow.session.get(TotpFactor, enrolment.factor_id)
+        assert only_new.envelope.decrypt(factor.secret_sealed, f"totp:{factor.id}:secret")

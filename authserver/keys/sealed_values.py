@@ -1,0 +1,68 @@
+"""The values sealed with the envelope outside the key store (upstream client secrets,
+authenticator-app keys), for ``authserver keys rewrap``: rotating the key-encryption key
+must re-seal *every* sealed value, or dropping the old KEK locks out each TOTP user and
+breaks each provider login (DESIGN: one mechanism, with a documented way to rotate it).
+
+A new sealed column joins ``COLUMNS`` with the context its owner seals under."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from authserver.federation.providers import secret_context
+from authserver.keys.envelope import DecryptionError, Envelope
+from authserver.mfa import totp
+from authserver.storage.models import IdentityProvider, TotpFactor
+
+
+@dataclass(frozen=True)
+class SealedColumn:
+    name: str
+    table: sa.Table
+    column: str
+    context: Callable[[str], str]
+
+
+COLUMNS = (
+    SealedColumn(
+        "upstream client secrets",
+        IdentityProvider.__table__,  # type: ignore[arg-type]
+        "client_secret_sealed",
+        secret_context,
+    ),
+    SealedColumn(
+        "authenticator app keys",
+        TotpFactor.__table__,  # type: ignore[arg-type]
+        "secret_sealed",
+        totp._context,
+    ),
+)
+
+
+def rewrap(conn: Connection, envelope: Envelope) -> dict[str, int]:
+    """Re-seal each value under the first KEK; how many changed, per column. A value
+    that does not open raises ``DecryptionError`` naming its row."""
+    counts: dict[str, int] = {}
+    for sealed in COLUMNS:
+        id_, value = sealed.table.c.id, sealed.table.c[sealed.column]
+        changed = 0
+        for row_id, token in conn.execute(sa.select(id_, value).where(value.is_not(None))).all():
+            try:
+                if not envelope.needs_rewrap(token):
+                    continue
+                new = envelope.rewrap(token, sealed.context(row_id))
+            except DecryptionError as exc:
+                raise DecryptionError(f"{sealed.name}, row {row_id}: {exc}") from None
+            # Only if unchanged meanwhile (a re-enrolment or a new secret wins).
+            conn.execute(
+                sealed.table.update()
+                .where(id_ == row_id, value == token)
+                .values({sealed.column: new})
+            )
+            changed += 1
+        counts[sealed.name] = changed
+    return counts
