@@ -53,6 +53,7 @@ routes = [
     route("/register", GET=register.show, POST=register.submit),
     route("/password/forgot", GET=password.forgot, POST=password.forgot_submit),
     route("/password/reset", GET=password.reset_form, POST=password.reset_submit),
+    Route("/password/reset/accept", password.reset_accept, methods=["POST"]),
     Route("/account", account.show, methods=["GET"]),
     Route("/account/password", account.change_password, methods=["POST"]),
     Route("/account/sessions/end", account.end_session, methods=["POST"]),
