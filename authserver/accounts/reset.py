@@ -19,7 +19,7 @@ from authserver import audit
 from authserver.accounts import login_sessions
 from authserver.accounts.policy import check_password
 from authserver.accounts.throttle import Throttle
-from authserver.accounts.users import normalise_email
+from authserver.accounts.users import name_for_mail, normalise_email
 from authserver.audit import AuditEvent
 from authserver.clock import to_datetime
 from authserver.errors import InvalidInput, RateLimited
@@ -105,7 +105,7 @@ def _mint_link(
         user.email if user else address,
         {
             "email": user.email if user else address,
-            "name": user.name if user else None,
+            "name": name_for_mail(user) if user else None,
             "link": f"{services.settings.issuer}/password/reset?token={quote(token)}",
             "minutes": int(RESET_TTL.total_seconds() // 60),
             "issuer": services.settings.issuer,
@@ -232,7 +232,7 @@ def changed_message(
         user.email,
         {
             "email": user.email,
-            "name": user.name,
+            "name": name_for_mail(user),
             "when": to_datetime(when),
             "issuer": services.settings.issuer,
             "forgot_link": f"{services.settings.issuer}/password/forgot",

@@ -307,3 +307,25 @@ def test_reset_email_text_names_the_account_and_lifetime(client, factory, settin
     body = text_of(outbox(settings)[0])
     assert "pia@example.com" in body and "60 minutes" in body
 
+
+def test_mail_to_an_unverified_address_carries_no_name_a_stranger_typed(client, settings, services):
+    """Anyone can sign up with someone else's address and a "name" of their choosing;
+    the reset and password-changed e-mails to that address must not carry it until the
+    address is verified."""
+    bait = "Prize! Claim it at evil.example"
+    fields = {"email": "quinn@example.com", "name": bait, "password": "a rather long passphrase"}
+    assert (
+        submit(client, "/register", password_confirm=fields["password"], **fields).status_code
+        == 303
+    )
+    _forgot(client, "quinn@example.com")
+    _open_link(client, reset_link(outbox(settings)[0]))
+    assert _set_password(client, NEW).status_code == 303
+    reset_mail, changed_mail = outbox(settings)
+    for message in (reset_mail, changed_mail):
+        assert bait not in message.as_string() and bait not in text_of(message)
+        assert text_of(message).startswith("Hello,")
+    with services.db.unit_of_work() as uow:
+        uow.users.find_by_email("quinn@example.com").email_verified = True
+    _forgot(client, "quinn@example.com")
+    assert text_of(outbox(settings)[-1]).startswith(f"Hello {bait},")
