@@ -23,6 +23,7 @@ CLIENT = {
     "refresh_without_offline_access": False,
     "require_mfa": False,
     "audience": [],
+    "allow_introspection": False,
     "allowed_cors_origins": [],
     "client_uri": "https://photos.example.com/",
     "logo_uri": None,

@@ -66,6 +66,11 @@ class ClientCreate(Strict):
     # Its users must pass a second factor (and set one up first if they have none).
     require_mfa: bool = False
     audience: list[str] = Field(default_factory=list, max_length=20)
+    allow_introspection: bool = Field(
+        default=False,
+        description="A resource server that may introspect any access token; without it, "
+        "only tokens issued to this client or whose `aud` names it (RFC 7662 §4).",
+    )
     allowed_cors_origins: list[str] = Field(default_factory=list, max_length=50)
     # Shown on the login and consent pages (https URLs, RFC 7591 §2).
     client_uri: str | None = Field(default=None, max_length=2000)
@@ -86,6 +91,7 @@ class ClientUpdate(Patch):
     refresh_without_offline_access: bool | Omittable = None
     require_mfa: bool | Omittable = None
     audience: Annotated[list[str], Field(max_length=20)] | Omittable = None
+    allow_introspection: bool | Omittable = None
     allowed_cors_origins: Annotated[list[str], Field(max_length=50)] | Omittable = None
     # Display URIs of the app (https); null removes one.
     client_uri: str | None = Field(default=None, max_length=2000, description="null removes it")
@@ -111,6 +117,7 @@ class ClientOut(BaseModel):
     refresh_without_offline_access: bool
     require_mfa: bool
     audience: list[str]
+    allow_introspection: bool
     allowed_cors_origins: list[str]
     client_uri: str | None = None
     logo_uri: str | None = None

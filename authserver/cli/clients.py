@@ -28,6 +28,10 @@ LISTS = {
     "audience": ("audience", "an `aud` of its access tokens"),
     "cors-origin": ("allowed_cors_origins", "a browser origin allowed to call /token"),
 }
+INTROSPECTION_HELP = (
+    "a resource server: may introspect any access token (otherwise only tokens issued to "
+    "it or whose aud names it)"
+)
 DISPLAY_HELP = {
     "client_uri": "the app's home page, linked from the login and consent pages",
     "logo_uri": "the app's logo, shown on the login and consent pages",
@@ -84,6 +88,7 @@ def register(sub: SubParsers) -> None:
         action="store_true",
         help="its users must pass a second factor (and set one up if they have none)",
     )
+    c.add_argument("--allow-introspection", action="store_true", help=INTROSPECTION_HELP)
     _display_options(c, removable=False)
 
     action(cs, "list", "list clients", run_list)
@@ -110,6 +115,12 @@ def register(sub: SubParsers) -> None:
         "--refresh-without-offline-access", action=argparse.BooleanOptionalAction, default=None
     )
     u.add_argument("--require-mfa", action=argparse.BooleanOptionalAction, default=None)
+    u.add_argument(
+        "--allow-introspection",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help=INTROSPECTION_HELP,
+    )
     _display_options(u, removable=True)
 
     action(
@@ -151,6 +162,7 @@ def run_create(args: argparse.Namespace) -> int:
         refresh_without_offline_access=args.refresh_without_offline_access,
         require_mfa=args.require_mfa,
         audience=args.audience,
+        allow_introspection=args.allow_introspection,
         allowed_cors_origins=args.allowed_cors_origins,
         extra_metadata={k: getattr(args, k) for k in DISPLAY_URIS if getattr(args, k)},
     )
@@ -199,7 +211,14 @@ def _text(value: Any) -> str:
 
 def _changes(args: argparse.Namespace, current: Client) -> dict[str, object]:
     changes: dict[str, object] = {}
-    simple = ("name", "scope", "first_party", "refresh_without_offline_access", "require_mfa")
+    simple = (
+        "name",
+        "scope",
+        "first_party",
+        "refresh_without_offline_access",
+        "require_mfa",
+        "allow_introspection",
+    )
     for name in (*simple, *DISPLAY_URIS):
         if getattr(args, name) is not None:
             changes[name] = getattr(args, name)

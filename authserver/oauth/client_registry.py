@@ -46,6 +46,8 @@ class ClientSpec:
     refresh_without_offline_access: bool = False
     require_mfa: bool = False
     audience: list[str] = field(default_factory=list)
+    # May introspect every access token, not only its own and those naming it (RFC 7662 §4).
+    allow_introspection: bool = False
     allowed_cors_origins: list[str] = field(default_factory=list)
     # private_key_jwt: the client's public keys, inline (a JWK Set) or by https URL.
     jwks: dict[str, Any] | None = None
@@ -199,6 +201,7 @@ def register_client(uow: UnitOfWork, clock: Clock, spec: ClientSpec) -> tuple[Cl
             require_mfa=spec.require_mfa,
             allowed_cors_origins=list(dict.fromkeys(spec.allowed_cors_origins)),
             audience=list(spec.audience),
+            allow_introspection=spec.allow_introspection,
             jwks=spec.jwks,
             jwks_uri=spec.jwks_uri,
             extra_metadata=dict(spec.extra_metadata),
@@ -234,6 +237,7 @@ def spec_of(client: Client) -> ClientSpec:
         refresh_without_offline_access=client.refresh_without_offline_access,
         require_mfa=client.require_mfa,
         audience=list(client.audience),
+        allow_introspection=client.allow_introspection,
         allowed_cors_origins=list(client.allowed_cors_origins),
         jwks=client.jwks,
         jwks_uri=client.jwks_uri,
@@ -280,6 +284,7 @@ def update_client(
     client.refresh_without_offline_access = spec.refresh_without_offline_access
     client.require_mfa = spec.require_mfa
     client.audience = list(spec.audience)
+    client.allow_introspection = spec.allow_introspection
     client.allowed_cors_origins = list(dict.fromkeys(spec.allowed_cors_origins))
     client.jwks, client.jwks_uri = spec.jwks, spec.jwks_uri
     client.extra_metadata = dict(spec.extra_metadata)

@@ -38,6 +38,7 @@ class ClientRecord:
     refresh_without_offline_access: bool
     allowed_cors_origins: tuple[str, ...]
     audience: tuple[str, ...]
+    allow_introspection: bool
     jwks: dict[str, Any] | None
     jwks_uri: str | None
     extra_metadata: dict[str, Any]

@@ -97,6 +97,9 @@ class Client(Base):
     allowed_cors_origins: Mapped[list[str]]
     # `aud` of this client's access tokens; the server default when empty.
     audience: Mapped[list[str]]
+    # A resource server that may introspect any access token (RFC 7662 §4); without it a
+    # client introspects only tokens issued to it or whose `aud` names it.
+    allow_introspection: Mapped[bool] = mapped_column(Boolean, default=False)
     # private_key_jwt: the client's public keys, inline or by URL (RFC 7591 §2).
     jwks: Mapped[dict[str, Any] | None]
     jwks_uri: Mapped[str | None] = mapped_column(Text)

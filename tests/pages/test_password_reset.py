@@ -138,7 +138,7 @@ def test_a_reset_signs_out_every_session_and_app(
 ):
     user = factory.user(email="hal@example.com")
     app = factory.password_client()
-    rs = factory.client(scope="api:read")
+    rs = factory.resource_server(scope="api:read")
     tokens = password_grant(client, app, user).json()
     with browser(settings, ip="192.0.2.1") as elsewhere:
         assert login(elsewhere, user.email, user.password).status_code == 303

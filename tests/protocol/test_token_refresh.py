@@ -32,7 +32,7 @@ def test_each_refresh_rotates_the_refresh_token(client, factory):
 
 def test_reuse_revokes_the_whole_family_and_is_audited(client, factory, services):
     app, user, first = _login(client, factory)
-    rs = factory.client(scope="api:read")
+    rs = factory.resource_server(scope="api:read")
     second = refresh_grant(client, app, first["refresh_token"]).json()
 
     replay = refresh_grant(client, app, first["refresh_token"])
