@@ -140,6 +140,10 @@ class Settings(BaseModel):
     dynamic_registration_enabled: bool = True
     """Dynamic client registration (RFC 7591) at `/oauth/register`, behind initial access
     tokens (`authserver clients initial-token`)."""
+    initial_access_token_ttl: int = Field(default=86_400, ge=60)
+    """Lifetime of an initial access token, seconds, unless `authserver clients
+    initial-token --expires-in` says otherwise (`--max-uses` also limits how many
+    clients one token registers)."""
     registration_allowed_scopes: str = "openid profile email offline_access"
     """The scopes dynamically registered clients may ask for (space-separated)."""
     jwks_uri_allow_private_networks: bool = False

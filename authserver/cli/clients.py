@@ -9,6 +9,7 @@ from authserver.admin.clients import out as client_out
 from authserver.audit import AuditEvent, record
 from authserver.cli.common import SubParsers, action, emit, group, services
 from authserver.errors import InvalidInput, NotFound
+from authserver.hashing import secret_hash
 from authserver.oauth import registration
 from authserver.oauth.client_registry import (
     DISPLAY_URIS,
@@ -139,7 +140,15 @@ def register(sub: SubParsers) -> None:
         run_initial_token,
     )
     it.add_argument("--description", default="")
-    it.add_argument("--expires-in", type=int, metavar="SECONDS", help="lifetime in seconds")
+    it.add_argument(
+        "--expires-in",
+        type=int,
+        metavar="SECONDS",
+        help="lifetime in seconds (default AUTHSERVER_INITIAL_ACCESS_TOKEN_TTL, one day)",
+    )
+    it.add_argument(
+        "--max-uses", type=int, metavar="N", help="registrations it may make (default: any)"
+    )
 
 
 def describe(c: Client) -> dict[str, Any]:
@@ -292,15 +301,33 @@ def run_delete(args: argparse.Namespace) -> int:
 
 def run_initial_token(args: argparse.Namespace) -> int:
     with services() as svc, svc.db.unit_of_work() as uow:
-        token = registration.issue_initial_token(uow, svc.clock, args.description, args.expires_in)
+        expires_in = (
+            args.expires_in
+            if args.expires_in is not None
+            else svc.settings.initial_access_token_ttl
+        )
+        token = registration.issue_initial_token(
+            uow, svc.clock, args.description, expires_in, args.max_uses
+        )
+        record(
+            uow,
+            svc.clock,
+            AuditEvent.INITIAL_TOKEN_ISSUED,
+            token=registration.token_id(secret_hash(token)),
+            expires_in=expires_in,
+            max_uses=args.max_uses,
+            via="cli",
+        )
         endpoint = f"{svc.settings.issuer}/oauth/register"
+    uses = f"{args.max_uses} registration(s)" if args.max_uses else "any number of registrations"
     return emit(
         args,
         {
             "initial_access_token": token,
             "registration_endpoint": endpoint,
-            "expires_in": args.expires_in,
+            "expires_in": expires_in,
+            "max_uses": args.max_uses,
         },
-        f"initial access token: {token}\n(shown once: POST client metadata to {endpoint} "
-        "with `Authorization: Bearer <token>`)",
+        f"initial access token: {token}\n(shown once; valid {expires_in} s for {uses}: POST "
+        f"client metadata to {endpoint} with `Authorization: Bearer <token>`)",
     )

@@ -257,8 +257,13 @@ class InitialAccessToken(Base):
     token_hash: Mapped[str] = mapped_column(HASH, primary_key=True)
     description: Mapped[str] = mapped_column(String(200), default="")
     created_at: Mapped[datetime]
-    expires_at: Mapped[datetime | None]
+    # AUTHSERVER_INITIAL_ACCESS_TOKEN_TTL after issue unless the operator chose another.
+    expires_at: Mapped[datetime]
     revoked_at: Mapped[datetime | None]
+    # Registrations it may make (None: any number until it expires), and made so far.
+    max_uses: Mapped[int | None] = mapped_column(Integer)
+    uses: Mapped[int] = mapped_column(Integer, default=0)
+    last_used_at: Mapped[datetime | None]
 
 
 class AuditEvent(Base):

@@ -101,7 +101,7 @@ def test_unsafe_display_uris_are_refused_everywhere(client, initial_token, admin
 @pytest.fixture
 def initial_token(services):
     with services.db.unit_of_work() as uow:
-        return dcr.issue_initial_token(uow, services.clock, "tests", None)
+        return dcr.issue_initial_token(uow, services.clock, "tests", 3600)
 
 
 def test_admin_sets_and_clears_display_uris(admin_http):

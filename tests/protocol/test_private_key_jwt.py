@@ -154,7 +154,7 @@ def http(app_settings, clock, trust_test_ca) -> Iterator[TestClient]:
 @pytest.fixture
 def initial_token(services):
     with services.db.unit_of_work() as uow:
-        return dcr.issue_initial_token(uow, services.clock, "tests", None)
+        return dcr.issue_initial_token(uow, services.clock, "tests", 3600)
 
 
 def register(http: TestClient, token: str, **keys: Any) -> str:

@@ -14,7 +14,7 @@ from alembic.script import ScriptDirectory
 
 from authserver.storage import migrate
 from authserver.storage.db import make_engine
-from authserver.storage.models import Base, LoginSession, User
+from authserver.storage.models import Base, InitialAccessToken, LoginSession, User
 
 
 def test_one_head() -> None:
@@ -94,3 +94,27 @@ def test_0003_turns_the_role_into_a_set_and_sessions_get_pwd(empty_database):
         engine.dispose()
     assert roles == {"u-admin": ["admin", "user"], "u-user": ["user"]}
     assert methods == {"pwd": int(auth_time.replace(tzinfo=UTC).timestamp())}
+
+
+def test_0005_gives_initial_access_tokens_without_expiry_one(empty_database):
+    migrate.upgrade(empty_database, "0004")
+    engine = make_engine(empty_database, pool_size=1)
+    issued = datetime(2026, 1, 1, 12, 0, 0)
+    try:
+        with engine.begin() as conn:
+            conn.execute(
+                sa.text(
+                    "INSERT INTO initial_access_tokens (token_hash, description, created_at) "
+                    "VALUES ('h-old', 'forever', :t)"
+                ),
+                {"t": issued},
+            )
+        migrate.upgrade(empty_database)
+        with engine.connect() as conn:
+            row = conn.execute(
+                sa.select(InitialAccessToken.expires_at, InitialAccessToken.uses)
+            ).one()
+    finally:
+        engine.dispose()
+    left = (row.expires_at - datetime.now(UTC)).total_seconds()
+    assert 86_000 < left <= 86_400 and row.uses == 0
