@@ -12,6 +12,7 @@ from urllib.parse import urlsplit
 from joserfc.errors import JoseError
 from joserfc.jwk import KeySet
 
+from authserver import text
 from authserver.clock import Clock, to_datetime
 from authserver.errors import Conflict, InvalidInput, NotFound
 from authserver.hashing import new_secret, secret_hash
@@ -106,6 +107,10 @@ def spec_problems(spec: ClientSpec) -> list[str]:
     problems = []
     if not spec.name.strip() or len(spec.name) > 200:
         problems.append("name: required, at most 200 characters")
+    elif not text.displayable(spec.name):
+        # Shown to users on the login and consent pages: a bidi override would let a name
+        # read as another's (consent phishing).
+        problems.append("name: no control characters or bidirectional formatting characters")
     if spec.client_id is not None and not CLIENT_ID.fullmatch(spec.client_id):
         problems.append("client_id: 1-100 printable ASCII characters, no spaces")
     if spec.token_endpoint_auth_method not in AUTH_METHODS:
