@@ -50,7 +50,8 @@ class User(Base):
     id: Mapped[str] = mapped_column(ID, primary_key=True)
     # As the user typed it, after email-validator normalisation (shown back to them).
     email: Mapped[str] = mapped_column(String(320))
-    # Case-folded form; unique, so a second account differing only in case is a duplicate.
+    # ``email_keys.email_key``: lower-cased local part, IDNA ASCII domain; unique, so a
+    # second account differing only in case is a duplicate.
     email_key: Mapped[str] = mapped_column(String(320), unique=True)
     email_verified: Mapped[bool] = mapped_column(Boolean, default=False)
     name: Mapped[str | None] = mapped_column(String(200))

@@ -9,14 +9,12 @@ from sqlalchemy import delete, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from authserver.email_keys import email_key
 from authserver.errors import Conflict
 from authserver.i18n.message import N_
 from authserver.storage.models import User
 
-
-def email_key(email: str) -> str:
-    """The unique lookup form of an e-mail address: case-folded."""
-    return email.strip().casefold()
+__all__ = ["UserRepository", "email_key"]
 
 
 class UserRepository:

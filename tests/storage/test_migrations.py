@@ -52,8 +52,10 @@ def empty_database(request, tmp_path):
         admin.dispose()
         _service_missing("PostgreSQL", exc)
     try:
-        yield sa.engine.make_url(PG_ADMIN_URL).set(database=name).render_as_string(
-            hide_password=False
+        yield (
+            sa.engine.make_url(PG_ADMIN_URL)
+            .set(database=name)
+            .render_as_string(hide_password=False)
         )
     finally:
         with admin.connect() as conn:
@@ -118,3 +120,44 @@ def test_0005_gives_initial_access_tokens_without_expiry_one(empty_database):
         engine.dispose()
     left = (row.expires_at - datetime.now(UTC)).total_seconds()
     assert 86_000 < left <= 86_400 and row.uses == 0
+
+
+def test_0006_rekeys_emails_keeps_every_account_and_records_conflicts(empty_database):
+    migrate.upgrade(empty_database, "0005")
+    engine = make_engine(empty_database, pool_size=1)
+    t0 = datetime(2026, 1, 1, 12, 0, 0)
+    rows = [  # id, email (as stored), key under str.casefold()
+        ("u-sharp", "x@straße.de", "x@strasse.de"),
+        ("u-plain", "Ann@example.com", "ann@example.com"),
+        ("u-a", "a@example.com", "a@example.com"),
+        ("u-wide", "a@\uff45xample.com", "a@\uff45xample.com"),  # stored by hand, unnormalised
+        ("u-cap", "\u1e9e@x.de", "ss@x.de"),  # capital sharp s: case-folds to "ss"
+    ]
+    try:
+        with engine.begin() as conn:
+            for i, (uid, email, key) in enumerate(rows):
+                conn.execute(
+                    sa.text(
+                        "INSERT INTO users (id, email, email_key, email_verified, roles, "
+                        "tokens_valid_after, created_at, updated_at) VALUES "
+                        "(:id, :e, :k, false, '[\"user\"]', 0, :t, :t)"
+                    ),
+                    {"id": uid, "e": email, "k": key, "t": t0.replace(minute=i)},
+                )
+        migrate.upgrade(empty_database)
+        with engine.connect() as conn:
+            keys = dict(conn.execute(sa.select(User.id, User.email_key)).all())  # type: ignore[arg-type]
+            events = conn.execute(
+                sa.text("SELECT user_id, details FROM audit_events WHERE event = :e"),
+                {"e": "user.email_key_conflict"},
+            ).all()
+    finally:
+        engine.dispose()
+    assert keys == {
+        "u-sharp": "x@xn--strae-oqa.de",
+        "u-plain": "ann@example.com",
+        "u-a": "a@example.com",
+        "u-wide": "~u-wide~a@example.com",  # kept, reachable by id; u-a keeps the address
+        "u-cap": "ß@x.de",
+    }
+    assert len(events) == 1 and events[0][0] == "u-wide"
