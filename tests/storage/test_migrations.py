@@ -98,8 +98,8 @@ def test_0003_turns_the_role_into_a_set_and_sessions_get_pwd(empty_database):
     assert methods == {"pwd": int(auth_time.replace(tzinfo=UTC).timestamp())}
 
 
-def test_0007_gives_initial_access_tokens_without_expiry_one(empty_database):
-    migrate.upgrade(empty_database, "0006")
+def test_0010_gives_initial_access_tokens_without_expiry_one(empty_database):
+    migrate.upgrade(empty_database, "0009")
     engine = make_engine(empty_database, pool_size=1)
     issued = datetime(2026, 1, 1, 12, 0, 0)
     try:
@@ -122,8 +122,8 @@ def test_0007_gives_initial_access_tokens_without_expiry_one(empty_database):
     assert 86_000 < left <= 86_400 and row.uses == 0
 
 
-def test_0008_rekeys_emails_keeps_every_account_and_records_conflicts(empty_database):
-    migrate.upgrade(empty_database, "0007")
+def test_0011_rekeys_emails_keeps_every_account_and_records_conflicts(empty_database):
+    migrate.upgrade(empty_database, "0010")
     engine = make_engine(empty_database, pool_size=1)
     t0 = datetime(2026, 1, 1, 12, 0, 0)
     rows = [  # id, email (as stored), key under str.casefold()

@@ -1,8 +1,8 @@
 """users.email_key by the documented rule (lower-cased local part, IDNA ASCII domain)
 instead of str.casefold(), which merged distinct mailboxes (x@straße.de, x@strasse.de)
 
-Revision ID: 0008
-Revises: 0007
+Revision ID: 0011
+Revises: 0010
 """
 
 from __future__ import annotations
@@ -16,8 +16,8 @@ from alembic import op
 import authserver.storage.types
 from authserver.email_keys import email_key
 
-revision = "0008"
-down_revision = "0007"
+revision = "0011"
+down_revision = "0010"
 branch_labels = None
 depends_on = None
 
