@@ -62,6 +62,12 @@ class Metrics:
             "Replayed refresh tokens (family revoked)",
             registry=target,
         )
+        self.federation_logins = Counter(
+            "authserver_federation_logins_total",
+            "Sign-ins through upstream identity providers, by outcome",
+            ["provider", "outcome"],
+            registry=target,
+        )
         self.throttled = Counter(
             "authserver_throttled_total",
             "Password checks refused by rate limiting",
@@ -95,6 +101,11 @@ class Metrics:
         if child is None:
             child = self._issued_children[label] = self.tokens_issued.labels(label)
         child.inc()
+
+    def federation_login(self, provider: str, outcome: str) -> None:
+        """Count a federated sign-in by provider and outcome (known, created, linked,
+        link_required, rejected:<reason>)."""
+        self.federation_logins.labels(provider, outcome).inc()
 
     def exposition(self) -> bytes:
         return bytes(generate_latest(self.registry))

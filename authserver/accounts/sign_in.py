@@ -58,10 +58,14 @@ def after_first_factor(
     *,
     ip: str | None = None,
     user_agent: str | None = None,
+    identity_id: str | None = None,
+    max_lifetime: int | None = None,
 ) -> SignInStep:
     """``user`` authenticated with ``methods`` in a browser whose current session (if any)
     is ``current``: what the browser gets next. The caller has checked the credentials
-    (and that the user is not disabled) and commits ``uow``."""
+    (and that the user is not disabled) and commits ``uow``. A federated sign-in names
+    the upstream identity (``identity_id``: the session ends when it is unlinked or its
+    provider disabled) and the provider's cap on the session (``max_lifetime`` seconds)."""
     multi = auth_methods.MULTI_FACTOR in methods or bool(
         auth_methods.SECOND_FACTORS & set(methods)
     )
@@ -77,6 +81,8 @@ def after_first_factor(
         methods=methods,
         ip=ip,
         user_agent=user_agent,
+        identity_id=identity_id,
+        max_lifetime=max_lifetime,
     )
     enrol = policy.required_for(services.settings, user) and not multi
     return SessionStarted(secret, session, enrol=enrol)

@@ -37,6 +37,7 @@ PAGE_PREFIXES = (
     "/register",
     "/password",
     "/account",
+    "/federation",
 )
 
 
