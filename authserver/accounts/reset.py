@@ -65,6 +65,9 @@ def request_reset(
     user = uow.users.find_by_email(address)
     if user is not None and user.disabled_at is not None:
         user = None
+    refused = user is not None and not may_set_password(uow, user)
+    if refused:
+        user = None  # same answer, same work: nothing tells the address is registered
     message = _mint_link(uow, services, user, address, locale)
     audit.record(
         uow,
@@ -74,8 +77,25 @@ def request_reset(
         ip=ip,
         user_agent=user_agent,
         known=user is not None,
+        **({"refused": "federated_only"} if refused else {}),
     )
     return message if user is not None else None
+
+
+def may_set_password(uow: UnitOfWork, user: User) -> bool:
+    """Whether a reset link may give this user a password: always for a user who has
+    one; a user created by an upstream provider (no password) only when one of their
+    providers allows local passwords (its `allow_local_password` policy)."""
+    if user.password_hash is not None:
+        return True
+    linked = uow.identities.of_user(user.id)
+    if not linked:
+        return True
+    for identity in linked:
+        provider = uow.providers.get(identity.provider_id)
+        if provider is not None and (provider.policy or {}).get("allow_local_password") is True:
+            return True
+    return False
 
 
 def send_link(uow: UnitOfWork, services: Services, user: User, actor: str | None) -> EmailMessage:

@@ -168,6 +168,16 @@ EXAMPLES: dict[Any, dict[str, Any]] = {
     },
     s.ProviderUpdate: {"enabled": False},
     s.ProviderOut: PROVIDER,
+    s.IdentityOut: {
+        "id": "0b7e3c1a-52f4-4a8e-9c61-2d0f5e8b7a13",
+        "provider_id": "corp",
+        "provider_name": "Corp SSO",
+        "subject": "00u1a2b3c4D5e6F7g8h9",
+        "email": "alice@corp.example",
+        "email_verified": True,
+        "linked_at": WHEN,
+        "last_login_at": WHEN,
+    },
     s.Error: {"error": "invalid_request", "error_description": "scope: Field required"},
 }
 

@@ -47,6 +47,8 @@ MODELS = [
     s.ProviderUpdate,
     s.ProviderOut,
     s.Page[s.ProviderOut],
+    s.IdentityOut,
+    s.Page[s.IdentityOut],
 ]
 
 
@@ -261,6 +263,24 @@ def _paths() -> dict[str, Any]:
                 "Remove every second factor and recovery code of the user (a lost phone); "
                 "ends their sessions and tokens",
                 {"200": _json(s.MfaReset), **NOT_FOUND},
+            ),
+        },
+        "/admin/users/{user_id}/identities": {
+            "parameters": uid,
+            "get": _op(
+                "listUserIdentities",
+                "users",
+                "The upstream identities linked to the user",
+                {"200": _json(s.Page[s.IdentityOut]), **NOT_FOUND},
+            ),
+        },
+        "/admin/users/{user_id}/identities/{identity_id}": {
+            "parameters": [*uid, _path("identity_id")],
+            "delete": _op(
+                "unlinkUserIdentity",
+                "users",
+                "Unlink an upstream identity (its sessions and refresh tokens end)",
+                {**DELETED, **NOT_FOUND},
             ),
         },
         "/admin/roles": {

@@ -25,6 +25,12 @@ routes = [
     Route("/users/{user_id}/sessions/end", users.end_sessions, methods=["POST"]),
     Route("/users/{user_id}/mfa", users.get_mfa, methods=["GET"]),
     Route("/users/{user_id}/mfa/reset", users.reset_mfa, methods=["POST"]),
+    Route("/users/{user_id}/identities", providers.list_identities, methods=["GET"]),
+    Route(
+        "/users/{user_id}/identities/{identity_id}",
+        providers.unlink_identity,
+        methods=["DELETE"],
+    ),
     route("/roles", GET=roles.list_roles, POST=roles.create_role),
     route("/roles/{name}", DELETE=roles.delete_role),
     route("/providers", GET=providers.list_providers, POST=providers.create_provider),

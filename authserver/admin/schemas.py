@@ -343,6 +343,17 @@ class ProviderOut(BaseModel):
     updated_at: datetime
 
 
+class IdentityOut(BaseModel):
+    id: str
+    provider_id: str
+    provider_name: str
+    subject: str = Field(description="The user's identifier at the provider.")
+    email: str | None = Field(description="The e-mail the provider sent at the last login.")
+    email_verified: bool
+    linked_at: datetime
+    last_login_at: datetime
+
+
 class Page(BaseModel, Generic[T]):
     items: list[T]
     total: int | None = None

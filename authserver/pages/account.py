@@ -16,6 +16,7 @@ from authserver.accounts import account
 from authserver.accounts.login_sessions import ActiveSession
 from authserver.accounts.policy import MAX_LENGTH, MIN_LENGTH
 from authserver.errors import InvalidInput, RateLimited
+from authserver.federation import identities
 from authserver.i18n.message import N_
 from authserver.mail import send_quietly
 from authserver.pages import account_mfa
@@ -32,6 +33,10 @@ NOTICES = {
     **account_mfa.NOTICES,
     "password_changed": N_("Your password was changed. Every other device and app was signed out."),
     "session_ended": N_("That session was ended."),
+    "identity_unlinked": N_("That sign-in method was unlinked."),
+    "identity_last": N_(
+        "That is the only way you can sign in, so it stays linked. Set a password first."
+    ),
 }
 
 
@@ -64,6 +69,7 @@ def _page_context(uow: UnitOfWork, services: Services, session: ActiveSession) -
         "name": session.user.name,
         "sessions": view.sessions,
         "other_apps": view.other_apps,
+        "identities": identities.linked(uow, session.user.id),
         "min_length": MIN_LENGTH,
         "max_length": MAX_LENGTH,
         **account_mfa.section_context(uow, services, session),

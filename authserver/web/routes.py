@@ -72,6 +72,7 @@ routes = [
     Route("/account/mfa/webauthn", webauthn.register_endpoint, methods=["POST"]),
     Route("/account/mfa/webauthn/remove", account_mfa.remove_webauthn, methods=["POST"]),
     Route("/account/mfa/recovery-codes", account_mfa.new_recovery_codes, methods=["POST"]),
+    Route("/account/identities/unlink", federation.unlink_identity, methods=["POST"]),
     Route("/logout-all", logout_api.logout_all, methods=["POST"]),
     Route("/healthz", ops.healthz, methods=["GET"]),
     Route("/readyz", ops.readyz, methods=["GET"]),

@@ -288,3 +288,70 @@ def test_idp_hint_and_home_realm_discovery_go_straight_upstream(client, app, ups
     assert r.status_code == 303 and r.headers["location"].startswith(upstream.url)
     # An unknown hint is ignored: the login page as usual.
     assert client.get("/login?idp_hint=nope").status_code == 200
+
+
+def test_account_page_unlink_reset_and_the_providers_lifetime_cap(
+    client, app, upstream, provider, services, settings, factory
+):
+    from tests.accounts_helpers import outbox, submit
+
+    provider(max_session_seconds=900)
+    hank_email = upstream.email("hank")
+    hank = upstream.user(hank_email, verified=True)
+    tokens, _ = sign_in(client, app, upstream, hank)
+    sub = claims(tokens["access_token"])["sub"]
+    with services.db.unit_of_work() as uow:
+        (session,) = uow.login_sessions.list_active(sub, session_now(services))
+        assert (session.expires_at - session.created_at).total_seconds() == 900
+        (family,) = [f for f in all_families(uow, sub)]
+        assert (family.expires_at - family.created_at).total_seconds() == 900
+
+    # The account page lists the identity; the only way to sign in cannot be unlinked.
+    page = client.get("/account")
+    assert page.status_code == 200 and "Corp SSO" in page.text and hank_email in page.text
+    with services.db.unit_of_work() as uow:
+        (identity,) = uow.identities.of_user(sub)
+    fields = hidden_fields(page.text)
+    r = client.post(
+        "/account/identities/unlink",
+        data={"csrf_token": fields["csrf_token"], "identity_id": identity.id},
+    )
+    assert r.status_code == 200 and "only way you can sign in" in r.text
+
+    # Forgot password: the same answer as for anyone, but no link for a federated-only user.
+    assert submit(client, "/password/forgot", email=hank_email).status_code == 200
+    assert outbox(settings) == []
+    with services.db.unit_of_work() as uow:
+        (event,) = uow.audit.query(event="password.reset_requested")
+        assert event.details == {"known": False, "refused": "federated_only"}
+
+    # An administrator unlinks it: its sessions and refresh tokens end.
+    admin = factory.user(role="admin")
+    admin_app = factory.password_client(scope="openid admin")
+    from tests.helpers import password_grant
+
+    bearer = password_grant(client, admin_app, admin, scope="admin").json()["access_token"]
+    auth = {"Authorization": f"Bearer {bearer}"}
+    listed = client.get(f"/admin/users/{sub}/identities", headers=auth).json()["items"]
+    assert [i["provider_id"] for i in listed] == ["up"] and listed[0]["subject"] == hank.id
+    r = client.delete(f"/admin/users/{sub}/identities/{identity.id}", headers=auth)
+    assert r.status_code == 204
+    assert refresh_grant(client, app, tokens["refresh_token"]).json()["error"] == "invalid_grant"
+    assert client.get("/account", follow_redirects=False).status_code == 303
+    assert client.get(f"/admin/users/{sub}/identities", headers=auth).json()["items"] == []
+    (event,) = events(services, "federation.unlinked")
+    assert event.details["actor"] == admin.id and event.details["sessions_ended"] == 1
+
+
+def session_now(services):
+    from authserver.clock import to_datetime
+
+    return to_datetime(services.clock.now())
+
+
+def all_families(uow, user_id):
+    from sqlalchemy import select
+
+    from authserver.storage.models import TokenFamily
+
+    return uow.session.scalars(select(TokenFamily).where(TokenFamily.user_id == user_id)).all()

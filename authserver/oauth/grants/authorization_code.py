@@ -25,6 +25,7 @@ from authlib.oauth2.rfc6749.hooks import hooked
 
 from authserver.audit import AuditEvent
 from authserver.clock import to_datetime, to_timestamp
+from authserver.federation.providers import family_lifetime_cap
 from authserver.hashing import secret_hash
 from authserver.mfa import policy
 from authserver.oauth import client_auth
@@ -210,7 +211,7 @@ class AuthorizationCodeGrant(grants.AuthorizationCodeGrant):
             auth_time=code.record.auth_time,
             amr=code.record.amr,
             now=ctx.now_dt(),
-            lifetime=timedelta(seconds=ctx.services.settings.refresh_token_ttl),
+            lifetime=timedelta(seconds=_family_lifetime(ctx, subject)),
             login_session_id=subject.login_session_id,
         )
         record_issued(ctx, token, self.request.client, subject, family_id)
@@ -218,3 +219,11 @@ class AuthorizationCodeGrant(grants.AuthorizationCodeGrant):
     def delete_authorization_code(self, authorization_code: CodeView) -> None:
         """Codes are marked used (in ``save_token``), never deleted: a replay must be
         recognised as one."""
+
+
+def _family_lifetime(ctx: Any, subject: Subject) -> int:
+    """The refresh family's lifetime: the server's, or less when the login came through
+    an upstream provider that caps it (``federation.providers``)."""
+    ttl = int(ctx.services.settings.refresh_token_ttl)
+    cap = family_lifetime_cap(ctx.uow, subject.login_session_id)
+    return ttl if cap is None else min(ttl, cap)
