@@ -335,4 +335,3 @@ def profile_of_link(link: FederationPendingLink) -> UpstreamProfile:
         groups=None,
         claims=dict(stored.get("profile") or {}),
     )
-

@@ -79,9 +79,7 @@ def request(
             connection.request(method, target, body=body, headers=sent)
             response = connection.getresponse()
             data = _read_capped(response)
-            return UpstreamAnswer(
-                response.status, data, response.getheader("Content-Type") or ""
-            )
+            return UpstreamAnswer(response.status, data, response.getheader("Content-Type") or "")
         finally:
             connection.close()
     except UpstreamUnavailable:

@@ -181,9 +181,15 @@ def profile(up: Upstream, code: str, verifier: str, nonce: str, now: float) -> U
         )
     except IdTokenRejected as exc:
         raise UpstreamRejected(exc.reason) from None
-    if up.kind == "google" and up.settings.hosted_domain and (
-        claims.get("hd") != up.settings.hosted_domain
-    ):
+    return profile_of_claims(up, claims)
+
+
+def profile_of_claims(up: Upstream, claims: dict[str, Any]) -> UpstreamProfile:
+    """The profile of a validated ID token's claims, by the kind's rules."""
+    # Google Workspace: `hd` names the account's domain (absent for consumer accounts);
+    # the `hd` request parameter is only a hint to the account chooser.
+    hosted = up.settings.hosted_domain if up.kind == "google" else None
+    if hosted and claims.get("hd") != hosted:
         raise UpstreamRejected("hosted_domain")
     # Entra's `email` is whatever the tenant's admin typed: verified only with xms_edov.
     verified_claim = "xms_edov" if up.kind == "microsoft" else "email_verified"

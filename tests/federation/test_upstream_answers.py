@@ -218,3 +218,30 @@ def test_private_addresses_are_not_fetched_without_the_setting():
         http.get_json("http://127.0.0.1:9/x", allow_private=False, timeout=1)
     with pytest.raises(UpstreamUnavailable, match=r"Unavailable|non-public"):
         http.get_json("https://127.0.0.1:9/x", allow_private=False, timeout=1)
+
+
+def test_google_hosted_domain_and_microsoft_verified_flag_by_kind():
+    def up(kind, **settings):
+        return upstream.Upstream(
+            "p",
+            kind,
+            ProviderSettings(client_id="c", **settings),
+            "groups",
+            "x",
+            "cb",
+            False,
+            1.0,
+            UpstreamCache(),
+        )
+
+    google = {"sub": "1", "email": "a@corp.example", "email_verified": True, "hd": "corp.example"}
+    assert upstream.profile_of_claims(up("google", hosted_domain="corp.example"), google)
+    for claims in (
+        {**google, "hd": "other.example"},
+        {k: v for k, v in google.items() if k != "hd"},
+    ):
+        with pytest.raises(upstream.UpstreamRejected, match="hosted_domain"):
+            upstream.profile_of_claims(up("google", hosted_domain="corp.example"), claims)
+    assert upstream.profile_of_claims(up("google"), google).email_verified
+    entra = {"sub": "1", "email": "a@corp.example", "email_verified": True, "tid": TENANT}
+    assert not upstream.profile_of_claims(up("microsoft", tenant=TENANT), entra).email_verified

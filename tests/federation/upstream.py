@@ -19,7 +19,7 @@ from authserver.settings import build_settings
 from tests.conftest import FAST_HASHING
 from tests.factories import CreatedUser, Factory, RegisteredClient
 from tests.oidc import hidden_fields
-from tests.servers import running_server
+from tests.servers import free_port, running_server
 
 OUR_ISSUER = "http://localhost:8000"
 
@@ -52,18 +52,23 @@ class Upstream:
 
 
 @contextmanager
-def running_upstream(workdir: Path, key_template: Path, callbacks: list[str]) -> Iterator[Upstream]:
+def running_upstream(
+    workdir: Path, key_template: Path, callbacks: list[str], host: str = "127.0.0.1"
+) -> Iterator[Upstream]:
+    """``host``: the issuer's host name (a browser keeps cookies per host, not port: a
+    second server on the same host would share them)."""
     keys = workdir / "keys"
     shutil.copytree(key_template, keys)
+    port = free_port()
     env = {
+        "AUTHSERVER_ISSUER": f"http://{host}:{port}",
         "AUTHSERVER_DATA_DIR": str(workdir),
         "AUTHSERVER_KEYS_DIR": str(keys),
         **{f"AUTHSERVER_{k.upper()}": str(v) for k, v in FAST_HASHING.items()},
     }
-    with running_server(env, workdir) as server:
-        settings = build_settings(
-            data_dir=workdir, keys_dir=keys, issuer=server.url, **FAST_HASHING
-        )
+    with running_server(env, workdir, port=port):
+        issuer = env["AUTHSERVER_ISSUER"]
+        settings = build_settings(data_dir=workdir, keys_dir=keys, issuer=issuer, **FAST_HASHING)
         services = build_services(settings)
         try:
             factory = Factory(services)
@@ -75,7 +80,7 @@ def running_upstream(workdir: Path, key_template: Path, callbacks: list[str]) ->
                 redirect_uris=callbacks,
                 first_party=True,
             )
-            yield Upstream(server.url, services, factory, client)
+            yield Upstream(issuer, services, factory, client)
         finally:
             close_services(services)
 
