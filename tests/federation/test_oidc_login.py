@@ -108,10 +108,13 @@ def sign_in(client, app, upstream, user, provider_id="up"):
 def test_jit_login_maps_groups_and_keeps_the_identity(client, app, upstream, provider, services):
     alice_email = upstream.email("alice")
     provider()
-    alice = upstream.user(alice_email, ["eng"], verified=True)
+    # `admin` upstream maps to nothing here: only an explicit rule grants a role.
+    alice = upstream.user(alice_email, ["eng", "admin"], verified=True)
     tokens, _ = sign_in(client, app, upstream, alice)
     access = claims(tokens["access_token"])
     assert access["roles"] == ["developer", "user"] and access["role"] == "user"
+    metrics = client.get("/metrics").text
+    assert 'authserver_federation_logins_total{outcome="created",provider="up"} 1.0' in metrics
     assert "fed" in access["amr"] and "pwd" not in access["amr"]
     with services.db.unit_of_work() as uow:
         user = uow.users.get(access["sub"])
@@ -125,9 +128,14 @@ def test_jit_login_maps_groups_and_keeps_the_identity(client, app, upstream, pro
     # Refresh works; the upstream e-mail changes: still the same user (never by e-mail).
     assert refresh_grant(client, app, tokens["refresh_token"]).status_code == 200
     upstream.set_email(alice, "new." + alice_email)
+    with upstream.services.db.unit_of_work() as uow:  # she left engineering upstream
+        uow.users.get(alice.id).roles = ["user"]
     client.cookies.clear()
     again, _ = sign_in(client, app, upstream, alice)
     assert claims(again["access_token"])["sub"] == access["sub"]
+    assert claims(again["access_token"])["roles"] == ["user"]  # roles_managed: recomputed
+    mapped = events(services, "federation.role_mapped")
+    assert [e.details["roles"] for e in mapped] == [["user"], ["developer", "user"]]
     with services.db.unit_of_work() as uow:
         assert uow.identities.of_user(access["sub"])[0].email == "new." + alice_email
 
