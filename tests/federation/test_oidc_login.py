@@ -108,8 +108,8 @@ def sign_in(client, app, upstream, user, provider_id="up"):
 def test_jit_login_maps_groups_and_keeps_the_identity(client, app, upstream, provider, services):
     alice_email = upstream.email("alice")
     provider()
-    # `admin` upstream maps to nothing here: only an explicit rule grants a role.
-    alice = upstream.user(alice_email, ["eng", "admin"], verified=True)
+    # A group without a rule (`ops`) grants nothing: only an explicit rule grants a role.
+    alice = upstream.user(alice_email, ["eng", "ops"], verified=True)
     tokens, _ = sign_in(client, app, upstream, alice)
     access = claims(tokens["access_token"])
     assert access["roles"] == ["developer", "user"] and access["role"] == "user"

@@ -74,6 +74,7 @@ def running_upstream(
             factory = Factory(services)
             with services.db.unit_of_work() as uow:
                 roles.define(uow, services.clock, "eng")
+                roles.define(uow, services.clock, "ops")
             client = factory.client(
                 grant_types=["authorization_code", "refresh_token"],
                 scope="openid email profile roles",
