@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from authserver.federation.providers import secret_context
-from authserver.keys.envelope import DecryptionError, Envelope
+from authserver.keys.envelope import SETTING, VERSION, DecryptionError, Envelope, kek_id
 from authserver.mfa import totp
 from authserver.storage.models import IdentityProvider, TotpFactor
 
@@ -66,3 +66,22 @@ def rewrap(conn: Connection, envelope: Envelope) -> dict[str, int]:
             changed += 1
         counts[sealed.name] = changed
     return counts
+
+
+def unknown_keks(conn: Connection, envelope: Envelope) -> list[str]:
+    """A problem per column holding values sealed under a KEK that is not configured
+    (dropped before ``keys rewrap``): found from the stored KEK ids, nothing decrypted."""
+    known = {kek_id(k) for k in envelope.keks}
+    start = len(VERSION) + 2  # "v1.<kek id>.": 1-based position of the id
+    problems = []
+    for sealed in COLUMNS:
+        value = sealed.table.c[sealed.column]
+        query = sa.select(sa.func.substr(value, start, 16)).where(value.is_not(None)).distinct()
+        missing = sorted(set(conn.execute(query).scalars()) - known)
+        if missing:
+            problems.append(
+                f"{SETTING}: {sealed.name} are sealed under key-encryption key(s) "
+                f"{', '.join(missing)}, which are not configured: add them back (and run "
+                "`authserver keys rewrap` before dropping a key)"
+            )
+    return problems

@@ -13,6 +13,7 @@ import jwt as pyjwt
 import pytest
 import sqlalchemy as sa
 
+from authserver import preflight
 from authserver.audit import AuditEvent
 from authserver.errors import SigningKeyError, UnsafeSettings
 from authserver.keys import admin, lifecycle
@@ -269,12 +270,20 @@ def test_kek_rotation_rewraps_every_sealed_secret(db_services):
         config = ProviderConfig(display_name="GitHub", settings={"client_id": "Iv1.abc"})
         providers.create(uow, providers.registry(svc), "gh", "github", config, "gh-secret")
         enrolment = totp.begin(uow, svc, uow.users.get(user.id))
+    # Dropping KEK1 before the rewrap is refused at start, naming the setting.
+    problems = preflight.signing_key_problems(db_services(encryption_keys=KEK2).settings)
+    assert [p.split(" are sealed")[0] for p in problems] == [
+        "AUTHSERVER_ENCRYPTION_KEYS: upstream client secrets",
+        "AUTHSERVER_ENCRYPTION_KEYS: authenticator app keys",
+    ]
     both = db_services(encryption_keys=f"{KEK2},{KEK1}")
+    assert preflight.signing_key_problems(both.settings) == []
     with both.db.engine.begin() as conn:
         assert sum(sealed_values.rewrap(conn, both.envelope).values()) == 2
     with both.db.engine.begin() as conn:
         assert sum(sealed_values.rewrap(conn, both.envelope).values()) == 0
     only_new = db_services(encryption_keys=KEK2)
+    assert preflight.signing_key_problems(only_new.settings) == []
     with only_new.db.unit_of_work() as uow:
         assert providers.client_secret(only_new.envelope, providers.get(uow, "gh")) == "gh-secret"
         factor = uow.session.get(TotpFactor, enrolment.factor_id)
