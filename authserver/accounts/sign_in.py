@@ -66,9 +66,7 @@ def after_first_factor(
     (and that the user is not disabled) and commits ``uow``. A federated sign-in names
     the upstream identity (``identity_id``: the session ends when it is unlinked or its
     provider disabled) and the provider's cap on the session (``max_lifetime`` seconds)."""
-    multi = auth_methods.MULTI_FACTOR in methods or bool(
-        auth_methods.SECOND_FACTORS & set(methods)
-    )
+    multi = auth_methods.MULTI_FACTOR in methods or bool(auth_methods.SECOND_FACTORS & set(methods))
     if not multi and factors.has_second_factor(uow, user.id):
         secret = pending.start(uow, services.clock, user, methods, ip=ip, user_agent=user_agent)
         return SecondFactorNeeded(secret)
@@ -103,6 +101,7 @@ def after_second_factor(
     replay): nothing is started twice."""
     if not pending.complete(uow, services.clock, waiting):
         return None
+    identity_id, max_lifetime = _federated_origin(uow, waiting)
     session, secret = login_sessions.login(
         uow,
         services.clock,
@@ -112,5 +111,23 @@ def after_second_factor(
         methods=with_second_factor(waiting.methods, methods),
         ip=ip,
         user_agent=user_agent,
+        identity_id=identity_id,
+        max_lifetime=max_lifetime,
     )
     return SessionStarted(secret, session)
+
+
+def _federated_origin(uow: UnitOfWork, waiting: pending.Pending) -> tuple[str | None, int | None]:
+    """For a pending sign-in whose first factor was an upstream provider (``fed``): the
+    identity it came through -- the user's one used last, which the callback touched in
+    the transaction that started the pending sign-in -- and its provider's session cap,
+    so the session ends with the identity as a one-factor federated session does."""
+    if auth_methods.FEDERATED not in waiting.methods:
+        return None, None
+    linked = uow.identities.of_user(waiting.user.id)
+    if not linked:
+        return None, None
+    identity = max(linked, key=lambda i: i.last_login_at)
+    provider = uow.providers.get(identity.provider_id)
+    cap = (provider.policy or {}).get("max_session_seconds") if provider is not None else None
+    return identity.id, cap if isinstance(cap, int) else None

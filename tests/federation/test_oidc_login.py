@@ -363,3 +363,31 @@ def all_families(uow, user_id):
     from authserver.storage.models import TokenFamily
 
     return uow.session.scalars(select(TokenFamily).where(TokenFamily.user_id == user_id)).all()
+
+
+def test_a_second_factor_after_the_upstream_keeps_the_session_tied_to_the_identity(
+    client, app, upstream, provider, services
+):
+    import time
+
+    from tests.mfa.helpers import answer, code_at, enrol_totp
+
+    provider(max_session_seconds=900)
+    jo_email = upstream.email("jo")
+    jo = upstream.user(jo_email, verified=True)
+    tokens, _ = sign_in(client, app, upstream, jo)
+    sub = claims(tokens["access_token"])["sub"]
+    key, _codes = enrol_totp(client, time.time())
+    client.cookies.clear()
+    callback = upstream_login(upstream, start_federated(client, "up", "/account"), jo)
+    r = client.get(callback, follow_redirects=False)
+    assert r.status_code == 303 and r.headers["location"].startswith("/login/second-factor")
+    done = answer(client, code_at(key, time.time() + 30))
+    assert done.status_code == 303, done.text
+    with services.db.unit_of_work() as uow:
+        (identity,) = uow.identities.of_user(sub)
+        live = uow.login_sessions.list_active(sub, session_now(services))
+        session = max(live, key=lambda s: s.created_at)
+        assert session.identity_id == identity.id
+        assert (session.expires_at - session.created_at).total_seconds() <= 900
+        assert {"fed", "otp", "mfa"} <= set(session.auth_methods)
