@@ -9,6 +9,7 @@ from typing import Any
 
 from authserver.accounts.users import normalise_email
 from authserver.errors import InvalidInput
+from authserver.federation.config import ascii_domain
 from authserver.text import displayable, storable
 
 MAX_SUBJECT = 255
@@ -30,7 +31,12 @@ class UpstreamProfile:
 
     @property
     def email_domain(self) -> str | None:
-        return self.email.rpartition("@")[2].lower() if self.email else None
+        if not self.email:
+            return None
+        try:  # stored domains are in IDNA form (federation.config)
+            return ascii_domain(self.email.rpartition("@")[2])
+        except ValueError:
+            return None
 
 
 def text(value: Any, limit: int) -> str | None:

@@ -16,7 +16,7 @@ from authserver.accounts import roles
 from authserver.clock import Clock, to_datetime
 from authserver.errors import Conflict, InvalidInput, NotFound
 from authserver.federation import kinds
-from authserver.federation.config import PROVIDER_ID, ProviderConfig
+from authserver.federation.config import PROVIDER_ID, ProviderConfig, ascii_domain
 from authserver.federation.urls import display_url_problem
 from authserver.keys.envelope import Envelope
 from authserver.services import Services
@@ -102,7 +102,10 @@ def login_choices(uow: UnitOfWork) -> list[IdentityProvider]:
 
 def for_email(uow: UnitOfWork, email: str) -> IdentityProvider | None:
     """The enabled provider an e-mail's domain is bound to (home-realm discovery)."""
-    domain = email.rpartition("@")[2].strip().lower().rstrip(".")
+    try:
+        domain = ascii_domain(email.rpartition("@")[2])
+    except ValueError:
+        return None
     if not domain:
         return None
     for provider in uow.providers.list(enabled_only=True):
