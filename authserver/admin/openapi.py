@@ -144,7 +144,7 @@ def _paths() -> dict[str, Any]:
                 "clients",
                 "List clients",
                 {"200": _json(s.Page[s.ClientOut])},
-                params=PAGING,
+                params=[*PAGING, _q("q", TEXT, "id or name contains (case-insensitive)")],
             ),
             "post": _op(
                 "createClient",
@@ -191,7 +191,11 @@ def _paths() -> dict[str, Any]:
                 "users",
                 "List users",
                 {"200": _json(s.Page[s.UserOut])},
-                params=[*PAGING, _q("email", TEXT, "exact e-mail")],
+                params=[
+                    *PAGING,
+                    _q("email", TEXT, "exact e-mail"),
+                    _q("q", TEXT, "e-mail or id contains (case-insensitive)"),
+                ],
             ),
             "post": _op(
                 "createUser",
