@@ -106,6 +106,18 @@ class Metrics:
         """Count a federated sign-in by provider and outcome (known, created, linked,
         link_required, rejected:<reason>)."""
         self.federation_logins.labels(provider, outcome).inc()
+    def tokens_by_grant(self) -> dict[str, int]:
+        """Tokens issued per grant type since the server started (summed over the
+        workers of ``authserver serve``)."""
+        counts = {grant: 0 for grant in sorted(GRANTS)}
+        for metric in self.registry.collect():
+            if metric.name != "authserver_tokens_issued":
+                continue
+            for sample in metric.samples:
+                if sample.name.endswith("_total"):
+                    label = sample.labels.get("grant_type", "other")
+                    counts[label] = counts.get(label, 0) + int(sample.value)
+        return counts
 
     def exposition(self) -> bytes:
         return bytes(generate_latest(self.registry))

@@ -125,6 +125,13 @@ class Settings(BaseModel):
     sessions_per_user: int = Field(default=100, ge=1, le=10_000)
     """Live login sessions a user may have; a new login ends the least recently used
     beyond this (and the token families issued under them)."""
+    console_idle_ttl: int = Field(default=900, ge=60)
+    """The admin console (`/console`) asks for a new sign-in (with a second factor) after
+    this many seconds without a console page view; shorter than `SESSION_IDLE_TTL`."""
+    console_allowed_networks: str = ""
+    """Addresses the admin console may be used from: comma-separated IP addresses or CIDR
+    blocks (`10.0.0.0/8, 2001:db8::/32`). Empty: any (the admin role and a second factor
+    are required in any case)."""
     secret_key: str | None = Field(default=None, min_length=32)
     """Key for the HMACs over cookies (CSRF tokens, device cookies), at least 32
     characters. Unset: generated once into `<KEYS_DIR>/cookie-secret` (share that folder
@@ -345,6 +352,10 @@ class Settings(BaseModel):
     def mfa_roles(self) -> frozenset[str]:
         """The roles of `MFA_REQUIRED_ROLES`."""
         return frozenset(r.strip() for r in self.mfa_required_roles.split(",") if r.strip())
+    def console_networks(self) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:
+        """``console_allowed_networks`` parsed (empty: no restriction)."""
+        parts = [p.strip() for p in self.console_allowed_networks.split(",") if p.strip()]
+        return tuple(ipaddress.ip_network(p, strict=False) for p in parts)
 
     @property
     def locale_list(self) -> tuple[str, ...]:
@@ -519,6 +530,12 @@ def find_problems(s: Settings) -> list[str]:
         )
     if s.session_idle_ttl > s.session_absolute_ttl:
         problems.append(f"{PREFIX}SESSION_IDLE_TTL: longer than {PREFIX}SESSION_ABSOLUTE_TTL")
+    if s.console_idle_ttl > s.session_idle_ttl:
+        problems.append(f"{PREFIX}CONSOLE_IDLE_TTL: longer than {PREFIX}SESSION_IDLE_TTL")
+    try:
+        s.console_networks  # noqa: B018
+    except ValueError as exc:
+        problems.append(f"{PREFIX}CONSOLE_ALLOWED_NETWORKS: {exc}")
     if s.access_token_ttl > s.refresh_token_ttl:
         problems.append(f"{PREFIX}ACCESS_TOKEN_TTL: longer than {PREFIX}REFRESH_TOKEN_TTL")
     problems += _mail_problems(s)

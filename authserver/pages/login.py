@@ -30,6 +30,9 @@ NOTICES = {
     "password_reset": N_("Your password was changed. Sign in with your new password."),
     "logged_out": N_("You have been signed out."),
     "reauth": N_("For your security, sign in again to make this change."),
+    "console_expired": N_(
+        "The administration console was left unused for a while. Sign in again to continue."
+    ),
 }
 
 

@@ -38,6 +38,7 @@ PAGE_PREFIXES = (
     "/password",
     "/account",
     "/federation",
+    "/console",
 )
 
 

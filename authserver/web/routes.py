@@ -6,6 +6,8 @@ from starlette.routing import Mount, Route, Router
 
 from authserver import ops
 from authserver.admin import routes as admin_routes
+from authserver.console import dashboard as console_dashboard
+from authserver.console import routes as console_routes
 from authserver.endpoints import (
     authorize,
     discovery,
@@ -79,6 +81,8 @@ routes = [
     Route("/metrics", ops.metrics, methods=["GET"]),
     # No slash redirects (see app.create_app): their Location comes from the Host header.
     Mount("/admin", app=Router(admin_routes.routes, redirect_slashes=False)),
+    route("/console", GET=console_dashboard.show),
+    Mount("/console", app=Router(console_routes.routes, redirect_slashes=False)),
     Route("/brand.css", branding.stylesheet, methods=["GET"]),
     Mount("/static", app=static.static, name="static"),
 ]
