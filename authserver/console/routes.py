@@ -3,7 +3,7 @@ or form field (`?id=`): they may hold any printable character, `/` included."""
 
 from __future__ import annotations
 
-from authserver.console import audit_log, clients, dashboard, keys, preview, users
+from authserver.console import audit_log, clients, dashboard, keys, preview, providers, users
 from authserver.web.dispatch import route
 
 routes = [
@@ -25,4 +25,12 @@ routes = [
     route("/audit", GET=audit_log.show),
     route("/audit/export", GET=audit_log.export),
     route("/preview", GET=preview.show),
+    route("/providers", GET=providers.list_providers),
+    route("/providers/new", GET=providers.new_provider, POST=providers.create_provider),
+    route("/providers/{provider_id}", GET=providers.show_provider, POST=providers.update_provider),
+    route(
+        "/providers/{provider_id}/delete",
+        GET=providers.confirm_delete,
+        POST=providers.delete_provider,
+    ),
 ]

@@ -34,8 +34,12 @@ def stack(tmp_path, keys_dir):
         env.setdefault(key, "")
     with running_server(env, tmp_path) as server:
         settings = build_settings(
-            issuer=server.url, database_url=db, keys_dir=keys_dir, auto_migrate=False,
-            client_cache_ttl=0, **FAST_HASHING,
+            issuer=server.url,
+            database_url=db,
+            keys_dir=keys_dir,
+            auto_migrate=False,
+            client_cache_ttl=0,
+            **FAST_HASHING,
         )
         services = build_services(settings)
         try:
@@ -114,8 +118,9 @@ def test_an_admin_runs_the_console(chromium, stack, tmp_path):
     # A user's roles, and one of their sessions ended.
     with services.db.unit_of_work() as uow:
         user = uow.users.get(member.id)
-        login_sessions.start(uow, services.clock, services.settings, user,
-                             user_agent="Phone browser")
+        login_sessions.start(
+            uow, services.clock, services.settings, user, user_agent="Phone browser"
+        )
     page.click("nav >> text=Users")
     page.fill("#q", "jo")
     page.keyboard.press("Enter")
@@ -147,8 +152,15 @@ def test_an_admin_runs_the_console(chromium, stack, tmp_path):
 
     # Phone width: nothing scrolls sideways but the tables inside their own boxes.
     page.set_viewport_size(PHONE)
-    for path in ("/console", "/console/clients", f"/console/users/{member.id}", "/console/keys",
-                 "/console/audit", "/console/preview", "/console/client?id=billing"):
+    for path in (
+        "/console",
+        "/console/clients",
+        f"/console/users/{member.id}",
+        "/console/keys",
+        "/console/audit",
+        "/console/preview",
+        "/console/client?id=billing",
+    ):
         page.goto(url + path)
         assert _fits(page), path
     page.screenshot(path=shots / "phone-client.png", full_page=True)
