@@ -14,6 +14,8 @@ from pydantic import BaseModel
 from authserver.console.forms import lines
 
 TEXT, NUMBER, CHECK, LINES, RULES = "text", "number", "check", "lines", "rules"
+# Text longer than this is edited in a textarea (a pasted SAML metadata document, a PEM).
+LONG_TEXT = 2000
 # Between a rule's key and its values: neither group names (LDAP DNs hold "=" and ",")
 # nor role names (":") hold it.
 ARROW = "=>"
@@ -50,12 +52,20 @@ def _shown(kind: str, value: Any) -> Any:
     return value
 
 
+def _max_length(info: Any) -> int | None:
+    for item in info.metadata:
+        if getattr(item, "max_length", None) is not None:
+            return int(item.max_length)
+    return None
+
+
 def fields_of(model: type[BaseModel], prefix: str, values: dict[str, Any]) -> list[dict[str, Any]]:
     """The inputs for ``model``'s fields named ``<prefix>.<field>``, filled from
     ``values`` (the stored configuration, or the form as it was sent)."""
     out = []
     for name, info in model.model_fields.items():
         kind = _kind(info.annotation)
+        limit = _max_length(info)
         out.append(
             {
                 "name": f"{prefix}.{name}",
@@ -64,6 +74,8 @@ def fields_of(model: type[BaseModel], prefix: str, values: dict[str, Any]) -> li
                 "kind": kind,
                 "value": _shown(kind, values.get(name)),
                 "hint": info.description or "",
+                "long": kind == TEXT and (limit is None or limit > LONG_TEXT),
+                "max_length": limit,
             }
         )
     return out
