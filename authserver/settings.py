@@ -352,6 +352,8 @@ class Settings(BaseModel):
     def mfa_roles(self) -> frozenset[str]:
         """The roles of `MFA_REQUIRED_ROLES`."""
         return frozenset(r.strip() for r in self.mfa_required_roles.split(",") if r.strip())
+
+    @property
     def console_networks(self) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:
         """``console_allowed_networks`` parsed (empty: no restriction)."""
         parts = [p.strip() for p in self.console_allowed_networks.split(",") if p.strip()]
