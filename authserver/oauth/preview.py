@@ -57,7 +57,7 @@ class _PreviewAccessTokens(AccessTokenGenerator):
 
 class _PreviewIdTokens(IdTokenForCode):
     def __init__(self, ctx: OAuthContext, keys: KeySet) -> None:
-        super().__init__(ctx)
+        super().__init__(SimpleNamespace(ctx=ctx))
         self.preview_keys = keys
 
     def resolve_client_private_key(self, client: OAuthClient) -> KeySet:
