@@ -1,5 +1,4 @@
-"""/admin/providers: upstream identity providers (the rules: ``manage.providers`` over
-``authserver.federation.providers``, shared with the console)."""
+"""/admin/providers: upstream identity providers (``authserver.federation.providers``)."""
 
 from __future__ import annotations
 
@@ -17,22 +16,21 @@ from authserver.admin.schemas import (
 from authserver.audit import AuditEvent
 from authserver.errors import NotFound
 from authserver.federation import identities, providers
-from authserver.admin.schemas import Page, ProviderCreate, ProviderOut, ProviderUpdate
-from authserver.federation import providers as registry
 from authserver.federation.config import ProviderConfig
-from authserver.manage import providers
 from authserver.storage.models import IdentityProvider
 
 CONFIG_FIELDS = set(ProviderConfig.model_fields)
 
 
 def out(call: AdminCall, provider: IdentityProvider) -> ProviderOut:
-    return ProviderOut.model_validate(providers.describe(call, provider), strict=False)
+    return ProviderOut.model_validate(
+        providers.describe(provider, call.services.settings.issuer), strict=False
+    )
 
 
 async def list_providers(request: Request) -> Response:
     def work(call: AdminCall) -> Page[ProviderOut]:
-        items = [out(call, p) for p in registry.list_providers(call.uow)]
+        items = [out(call, p) for p in providers.list_providers(call.uow)]
         return Page[ProviderOut](items=items, total=len(items))
 
     return await run(request, work)
@@ -41,7 +39,15 @@ async def list_providers(request: Request) -> Response:
 async def create_provider(request: Request) -> Response:
     def work(call: AdminCall, body: ProviderCreate) -> ProviderOut:
         config = ProviderConfig.model_validate(body.model_dump(include=CONFIG_FIELDS))
-        provider = providers.create(call, body.id, body.kind, config, body.client_secret)
+        provider = providers.create(
+            call.uow,
+            providers.registry(call.services),
+            body.id,
+            body.kind,
+            config,
+            body.client_secret,
+        )
+        call.audit(AuditEvent.PROVIDER_CREATED, provider=provider.id, kind=provider.kind)
         return out(call, provider)
 
     return await run(request, work, status=201, body=ProviderCreate)
@@ -51,7 +57,7 @@ async def get_provider(request: Request) -> Response:
     provider_id = request.path_params["provider_id"]
 
     def work(call: AdminCall) -> ProviderOut:
-        return out(call, registry.get(call.uow, provider_id))
+        return out(call, providers.get(call.uow, provider_id))
 
     return await run(request, work)
 
@@ -61,9 +67,18 @@ async def update_provider(request: Request) -> Response:
 
     def work(call: AdminCall, body: ProviderUpdate) -> ProviderOut:
         sent = body.model_fields_set
+        provider = providers.get(call.uow, provider_id)
         changes = body.model_dump(include=sent & CONFIG_FIELDS)
         secret = body.client_secret if "client_secret" in sent else providers.KEEP
-        return out(call, providers.update(call, provider_id, changes, secret))
+        provider = providers.update(
+            call.uow,
+            providers.registry(call.services),
+            provider.id,
+            providers.patched(provider, changes),
+            secret,
+        )
+        call.audit(AuditEvent.PROVIDER_CHANGED, provider=provider.id, fields=sorted(sent))
+        return out(call, provider)
 
     return await run(request, work, body=ProviderUpdate)
 
@@ -72,7 +87,8 @@ async def delete_provider(request: Request) -> Response:
     provider_id = request.path_params["provider_id"]
 
     def work(call: AdminCall) -> None:
-        providers.remove(call, provider_id)
+        unlinked = providers.remove(call.uow, providers.registry(call.services), provider_id)
+        call.audit(AuditEvent.PROVIDER_REMOVED, provider=provider_id, identities=unlinked)
 
     return await run(request, work, status=204)
 
