@@ -30,6 +30,9 @@ class AuditEvent(StrEnum):
     CLIENT_CREATED = "client.created"
     CLIENT_CHANGED = "client.changed"
     CLIENT_DELETED = "client.deleted"
+    INITIAL_TOKEN_ISSUED = "registration.initial_token_issued"
+    INITIAL_TOKEN_USED = "registration.initial_token_used"
+    INITIAL_TOKEN_REFUSED = "registration.initial_token_refused"
     KEY_ROTATED = "key.rotated"
     KEY_RETIRED = "key.retired"
     KEY_IMPORTED = "key.imported"
@@ -50,6 +53,14 @@ class AuditEvent(StrEnum):
     FEDERATION_UNLINKED = "federation.unlinked"
     FEDERATION_ROLE_MAPPED = "federation.role_mapped"
     FEDERATION_REJECTED = "federation.rejected"
+    MFA_ENROLLED = "mfa.enrolled"
+    MFA_REMOVED = "mfa.removed"
+    MFA_OK = "mfa.ok"
+    MFA_FAILED = "mfa.failed"
+    MFA_THROTTLED = "mfa.throttled"
+    RECOVERY_CODE_USED = "mfa.recovery_code_used"
+    RECOVERY_CODES_GENERATED = "mfa.recovery_codes_generated"
+    MFA_RESET = "mfa.reset"
 
 
 def record(

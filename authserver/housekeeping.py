@@ -25,4 +25,7 @@ def purge(uow: UnitOfWork, clock: Clock, settings: Settings) -> dict[str, int]:
         # Round trips and pending links matter only until they expire (minutes).
         "federation_flows": uow.federation_flows.purge(now),
         "email_verification_tokens": uow.email_tokens.purge(kept_since),
+        # Sign-ins waiting for a second factor and WebAuthn ceremonies: minutes long.
+        "pending_sign_ins": uow.mfa.purge_pending(now),
+        "webauthn_challenges": uow.mfa.purge_challenges(now),
     }

@@ -62,6 +62,12 @@ class Metrics:
             "Replayed refresh tokens (family revoked)",
             registry=target,
         )
+        self.federation_logins = Counter(
+            "authserver_federation_logins_total",
+            "Sign-ins through upstream identity providers, by outcome",
+            ["provider", "outcome"],
+            registry=target,
+        )
         self.throttled = Counter(
             "authserver_throttled_total",
             "Password checks refused by rate limiting",
@@ -95,6 +101,24 @@ class Metrics:
         if child is None:
             child = self._issued_children[label] = self.tokens_issued.labels(label)
         child.inc()
+
+    def federation_login(self, provider: str, outcome: str) -> None:
+        """Count a federated sign-in by provider and outcome (known, created, linked,
+        link_required, rejected:<reason>)."""
+        self.federation_logins.labels(provider, outcome).inc()
+
+    def tokens_by_grant(self) -> dict[str, int]:
+        """Tokens issued per grant type since the server started (summed over the
+        workers of ``authserver serve``)."""
+        counts = {grant: 0 for grant in sorted(GRANTS)}
+        for metric in self.registry.collect():
+            if metric.name != "authserver_tokens_issued":
+                continue
+            for sample in metric.samples:
+                if sample.name.endswith("_total"):
+                    label = sample.labels.get("grant_type", "other")
+                    counts[label] = counts.get(label, 0) + int(sample.value)
+        return counts
 
     def exposition(self) -> bytes:
         return bytes(generate_latest(self.registry))

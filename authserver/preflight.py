@@ -51,16 +51,15 @@ def signing_key_problems(settings: Settings) -> list[str]:
     """With the database key store, every stored private key opens with the configured
     key-encryption keys: a wrong or missing `AUTHSERVER_ENCRYPTION_KEYS` refuses to start,
     naming the setting, rather than signing with a key the other processes cannot read.
-    (A database not migrated yet has no keys to check.)"""
+    With either store, no other sealed value (upstream client secret, authenticator-app
+    key) may name a KEK that is not configured. (A database not migrated yet has none.)"""
     from authserver.errors import SigningKeyError
-    from authserver.keys import cookie_secret
+    from authserver.keys import cookie_secret, sealed_values
     from authserver.keys.db_store import DatabaseKeyStore
     from authserver.keys.envelope import build_envelope
     from authserver.storage import migrate
     from authserver.storage.db import Database
 
-    if settings.key_store != "database":
-        return []
     file = sqlite_file(settings)
     if file is not None and not file.exists():
         return []
@@ -69,9 +68,14 @@ def signing_key_problems(settings: Settings) -> list[str]:
     db = Database(settings.database_url, 1)
     try:
         secret = cookie_secret.load_or_create(settings.keys_dir, settings.secret_key)
-        DatabaseKeyStore(db, build_envelope(settings, secret)).load()
+        envelope = build_envelope(settings, secret)
+        # The other sealed values (any key store): a KEK dropped before the rewrap.
+        with db.engine.connect() as conn:
+            found = sealed_values.unknown_keks(conn, envelope)
+        if settings.key_store == "database":
+            DatabaseKeyStore(db, envelope).load()
     except SigningKeyError as exc:
         return [str(exc)]
     finally:
         db.dispose()
-    return []
+    return found

@@ -7,6 +7,11 @@
     claims = verifier.verify(token, scopes=["orders:read"])   # a plain function, or
     app.add_middleware(RequireAccessToken, verifier=verifier)  # Starlette middleware
 
+``require_mfa=True`` (either form) also demands that the user passed a second factor
+(`amr`/`acr` of the token); otherwise the answer is RFC 9470's step-up challenge, 401
+``insufficient_user_authentication`` with ``acr_values``, so the client can send the user
+back to /authorize with those `acr_values`.
+
 It checks what RFC 9068 §4 asks of a resource server: the RS256 signature against the
 issuer's JWKS (fetched once and cached; refetched -- at most every ``min_refetch``
 seconds -- when a token names a `kid` it does not know, which is how key rotation shows
@@ -38,6 +43,10 @@ from authserver.jsonsafe import b64url_json, loads
 
 ALGORITHMS = ["RS256"]
 TYP = ("at+jwt", "application/at+jwt")
+# The server's multi-factor `acr` (``authserver.mfa.policy``; repeated here so this module
+# stays standalone) and the RFC 8176 methods that make a login multi-factor.
+ACR_MULTI_FACTOR = "urn:authserver:loa:2fa"
+SECOND_FACTORS = frozenset({"mfa", "otp", "hwk", "swk"})
 
 
 class InvalidToken(Exception):
@@ -50,6 +59,22 @@ class InsufficientScope(Exception):
     def __init__(self, missing: Sequence[str]) -> None:
         super().__init__("missing scope: " + " ".join(missing))
         self.missing = list(missing)
+
+
+class InsufficientAuthentication(Exception):
+    """The token is valid but the user did not pass a second factor (RFC 9470 §3)."""
+
+    def __init__(self) -> None:
+        super().__init__("a second factor is required")
+        self.acr_values = ACR_MULTI_FACTOR
+
+
+def is_multi_factor(claims: dict[str, Any]) -> bool:
+    """Whether the token's user passed more than one factor (RFC 8176 `amr`, or our
+    multi-factor `acr`)."""
+    amr = claims.get("amr")
+    methods = set(amr) if isinstance(amr, list) else set()
+    return bool(methods & SECOND_FACTORS) or claims.get("acr") == ACR_MULTI_FACTOR
 
 
 def fetch_json(url: str, timeout: float = 5.0) -> Any:
@@ -121,8 +146,11 @@ class AccessTokenVerifier:
 
     # --- tokens ----------------------------------------------------------------------------
 
-    def verify(self, token: str, *, scopes: Iterable[str] = ()) -> dict[str, Any]:
-        """The token's claims, or ``InvalidToken`` / ``InsufficientScope``."""
+    def verify(
+        self, token: str, *, scopes: Iterable[str] = (), require_mfa: bool = False
+    ) -> dict[str, Any]:
+        """The token's claims, or ``InvalidToken`` / ``InsufficientScope`` /
+        ``InsufficientAuthentication`` (``require_mfa``: no second factor)."""
         if not token or len(token) > 8192 or token.count(".") != 2:
             raise InvalidToken("not a JWT")
         keys = self._keys if self._keys is not None and not self.needs_fetch(None) else None
@@ -146,6 +174,8 @@ class AccessTokenVerifier:
             missing = [s for s in scopes if s not in granted]
             if missing:
                 raise InsufficientScope(missing)
+        if require_mfa and not is_multi_factor(claims):
+            raise InsufficientAuthentication()
         return claims
 
     def _check_claims(self, claims: dict[str, Any]) -> None:
@@ -180,10 +210,12 @@ class RequireAccessToken:
         verifier: AccessTokenVerifier,
         scopes: Iterable[str] = (),
         exempt: Iterable[str] = (),
+        require_mfa: bool = False,
     ) -> None:
         self.app = app
         self.verifier = verifier
         self.scopes = list(scopes)
+        self.require_mfa = require_mfa
         self.exempt = tuple(p.rstrip("/") for p in exempt)
 
     def is_exempt(self, path: str) -> bool:
@@ -202,11 +234,19 @@ class RequireAccessToken:
             if self.verifier.needs_fetch(self.verifier.kid_of(token)):
                 from starlette.concurrency import run_in_threadpool
 
-                claims = await run_in_threadpool(self.verifier.verify, token, scopes=self.scopes)
+                claims = await run_in_threadpool(
+                    self.verifier.verify, token, scopes=self.scopes, require_mfa=self.require_mfa
+                )
             else:
-                claims = self.verifier.verify(token, scopes=self.scopes)
+                claims = self.verifier.verify(
+                    token, scopes=self.scopes, require_mfa=self.require_mfa
+                )
         except InsufficientScope as exc:
             await _deny(send, 403, "insufficient_scope", " ".join(exc.missing))
+            return
+        except InsufficientAuthentication as exc:
+            # RFC 9470 §3: 401 with the acr_values that would do.
+            await _deny(send, 401, "insufficient_user_authentication", acr_values=exc.acr_values)
             return
         except InvalidToken:
             await _deny(send, 401, "invalid_token")
@@ -215,12 +255,21 @@ class RequireAccessToken:
         await self.app(scope, receive, send)
 
 
-async def _deny(send: Any, status: int, error: str | None, scope: str | None = None) -> None:
+async def _deny(
+    send: Any,
+    status: int,
+    error: str | None,
+    scope: str | None = None,
+    *,
+    acr_values: str | None = None,
+) -> None:
     challenge = "Bearer"
     if error:
         challenge += f' error="{error}"'
     if scope:
         challenge += f', scope="{scope}"'
+    if acr_values:
+        challenge += f', acr_values="{acr_values}"'
     body = json.dumps({"error": error or "unauthorized"}).encode()
     await send(
         {

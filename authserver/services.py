@@ -10,6 +10,7 @@ import redis
 from authserver.accounts.passwords import PasswordHasher
 from authserver.branding import Brand, brand_of
 from authserver.clock import Clock, SystemClock
+from authserver.federation.metadata import UpstreamCache
 from authserver.i18n.catalogs import Catalogs
 from authserver.keys import cookie_secret
 from authserver.keys.admin import SigningKeyStore
@@ -54,6 +55,8 @@ class Services:
     # Public keys clients publish at their jwks_uri (private_key_jwt), fetched on a
     # small pool of its own (never on protocol_threads).
     remote_jwks: RemoteJwks
+    # Upstream identity providers' discovery documents and keys (federation).
+    upstreams: UpstreamCache
     # HMAC key for values the server hands out and checks back (CSRF tokens).
     cookie_secret: bytes
     # Encrypts what must be read back (upstream client secrets, TOTP keys, ...).
@@ -131,6 +134,7 @@ def build_services(settings: Settings, clock: Clock | None = None) -> Services:
         brand=brand,
         metrics=Metrics(),
         remote_jwks=RemoteJwks(),
+        upstreams=UpstreamCache(),
         cookie_secret=secret,
         envelope=envelope,
         # Threads start on first use, so CLI commands building services pay nothing.

@@ -125,6 +125,13 @@ class Settings(BaseModel):
     sessions_per_user: int = Field(default=100, ge=1, le=10_000)
     """Live login sessions a user may have; a new login ends the least recently used
     beyond this (and the token families issued under them)."""
+    console_idle_ttl: int = Field(default=900, ge=60)
+    """The admin console (`/console`) asks for a new sign-in (with a second factor) after
+    this many seconds without a console page view; shorter than `SESSION_IDLE_TTL`."""
+    console_allowed_networks: str = ""
+    """Addresses the admin console may be used from: comma-separated IP addresses or CIDR
+    blocks (`10.0.0.0/8, 2001:db8::/32`). Empty: any (the admin role and a second factor
+    are required in any case)."""
     secret_key: str | None = Field(default=None, min_length=32)
     """Key for the HMACs over cookies (CSRF tokens, device cookies), at least 32
     characters. Unset: generated once into `<KEYS_DIR>/cookie-secret` (share that folder
@@ -140,6 +147,10 @@ class Settings(BaseModel):
     dynamic_registration_enabled: bool = True
     """Dynamic client registration (RFC 7591) at `/oauth/register`, behind initial access
     tokens (`authserver clients initial-token`)."""
+    initial_access_token_ttl: int = Field(default=86_400, ge=60)
+    """Lifetime of an initial access token, seconds, unless `authserver clients
+    initial-token --expires-in` says otherwise (`--max-uses` also limits how many
+    clients one token registers)."""
     registration_allowed_scopes: str = "openid profile email offline_access"
     """The scopes dynamically registered clients may ask for (space-separated)."""
     jwks_uri_allow_private_networks: bool = False
@@ -191,6 +202,15 @@ class Settings(BaseModel):
     """Sign-ups and reset requests per client IP per hour."""
     throttle_email_hourly_resets: int = Field(default=5, ge=1)
     """Reset e-mails per address per hour."""
+    mfa_required: bool = False
+    """Every user must have a second factor. One without is led through setting up an
+    authenticator app right after the password, before any app gets a code."""
+    mfa_required_roles: str = "admin"
+    """Roles whose holders must have a second factor, comma-separated (empty: none): the
+    same as `MFA_REQUIRED`, for them only. A client's `require_mfa` does it for its users."""
+    mfa_reauth_max_age: int = Field(default=600, ge=30, le=86_400)
+    """Removing a second factor needs a sign-in (password and second factor) at most this
+    many seconds old; an older session is asked to sign in again first."""
 
     smtp_host: str | None = None
     """SMTP server for outgoing e-mail. Unset: each message is written as an `.eml` file
@@ -336,6 +356,17 @@ class Settings(BaseModel):
     @property
     def audience(self) -> str:
         return self.access_token_audience or self.issuer
+
+    @property
+    def mfa_roles(self) -> frozenset[str]:
+        """The roles of `MFA_REQUIRED_ROLES`."""
+        return frozenset(r.strip() for r in self.mfa_required_roles.split(",") if r.strip())
+
+    @property
+    def console_networks(self) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:
+        """``console_allowed_networks`` parsed (empty: no restriction)."""
+        parts = [p.strip() for p in self.console_allowed_networks.split(",") if p.strip()]
+        return tuple(ipaddress.ip_network(p, strict=False) for p in parts)
 
     @property
     def locale_list(self) -> tuple[str, ...]:
@@ -510,6 +541,12 @@ def find_problems(s: Settings) -> list[str]:
         )
     if s.session_idle_ttl > s.session_absolute_ttl:
         problems.append(f"{PREFIX}SESSION_IDLE_TTL: longer than {PREFIX}SESSION_ABSOLUTE_TTL")
+    if s.console_idle_ttl > s.session_idle_ttl:
+        problems.append(f"{PREFIX}CONSOLE_IDLE_TTL: longer than {PREFIX}SESSION_IDLE_TTL")
+    try:
+        s.console_networks  # noqa: B018
+    except ValueError as exc:
+        problems.append(f"{PREFIX}CONSOLE_ALLOWED_NETWORKS: {exc}")
     if s.access_token_ttl > s.refresh_token_ttl:
         problems.append(f"{PREFIX}ACCESS_TOKEN_TTL: longer than {PREFIX}REFRESH_TOKEN_TTL")
     problems += _mail_problems(s)

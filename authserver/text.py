@@ -32,6 +32,18 @@ def storable_bytes(raw: bytes) -> bool:
     return _FORBIDDEN_BYTES.search(raw) is None
 
 
+def shown(name: str) -> str:
+    """``name`` as a page shows it: without the characters ``displayable`` refuses (for
+    names stored before a rule refused them, or written by hand)."""
+    if displayable(name):
+        return name
+    return "".join(
+        ch
+        for ch in name
+        if ch not in BIDI_CONTROLS and unicodedata.category(ch) not in ("Cc", "Cs")
+    )
+
+
 def displayable(name: str) -> bool:
     """Whether ``name`` may be shown to someone else as a name: no control characters
     (Cc, including tab and newline), surrogates (Cs) or bidi controls."""

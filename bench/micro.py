@@ -2,11 +2,14 @@
 server, no load generator), so the figure holds on a busy machine.
 
     python bench/micro.py SCENARIO N [--concurrency 16] [--postgres URL --redis-url URL]
-    valgrind --tool=callgrind --callgrind-out-file=cg.%p python bench/micro.py cc 200
+    BENCH_CALLGRIND=1 valgrind --tool=callgrind --callgrind-out-file=cg.%p \
+        python bench/micro.py cc 200
 
 SCENARIO: cc, refresh, refresh_openid, code, jwks. Prints CPU microseconds per request
-(process time: every thread). Instruction counts: run under callgrind with N and 2N and
-divide the difference by N (start-up cancels out).
+(process time: every thread) and the statements sent to the database per request.
+Instruction counts: with BENCH_CALLGRIND set, the counters are zeroed when the measured
+requests start and dumped when they end (``callgrind_control``): the dump's total
+(``callgrind_annotate cg.PID.1 | head``) divided by N is the cost of one request.
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
+import subprocess
 import sys
 import tempfile
 import time
@@ -133,16 +137,25 @@ async def run(args, env: dict[str, str], creds: dict[str, str], work: Path) -> N
             chains.append(out.split(b'"refresh_token":"')[1].split(b'"')[0].decode())
 
     chains: list[str] = []
+    statements = count_statements(state["services"].db.engine, args.show_sql)
     # Warm-up, then the measured requests, `concurrency` at a time.
     for i in range(0, args.warmup, args.concurrency):
         await asyncio.gather(*(one(j) for j in range(i, min(args.warmup, i + args.concurrency))))
     gc_time = gc_watch()
+    statements.clear()
+    callgrind("-z")  # zero the counters: the dump counts the measured requests only
     cpu0, wall0 = time.process_time(), time.perf_counter()
     end = args.warmup + args.n
     for i in range(args.warmup, end, args.concurrency):
         await asyncio.gather(*(one(j) for j in range(i, min(end, i + args.concurrency))))
     cpu, wall = time.process_time() - cpu0, time.perf_counter() - wall0
+    callgrind("-d", f"measured {args.scenario} {args.n}")
     collections, seconds = gc_time()
+    print(
+        "database: "
+        + ", ".join(f"{n / args.n:.2f} {kind}" for kind, n in sorted(statements.items()))
+        + " per request"
+    )
     print(
         f"gc: {collections} collections ({sum(collections)}), "
         f"{seconds / args.n * 1e6:,.0f} us/request"
@@ -153,6 +166,31 @@ async def run(args, env: dict[str, str], creds: dict[str, str], work: Path) -> N
     )
     await queue.put({"type": "lifespan.shutdown"})
     await task
+
+
+def callgrind(*argv: str) -> None:
+    """Under ``valgrind --tool=callgrind``: control it (``callgrind_control``)."""
+    if os.environ.get("BENCH_CALLGRIND"):
+        subprocess.run(["callgrind_control", *argv, str(os.getpid())], check=True)
+
+
+def count_statements(engine, show: bool):
+    """Statements, commits and rollbacks the app sends its database, by kind."""
+    from collections import Counter
+
+    from sqlalchemy import event
+
+    seen: Counter[str] = Counter()
+
+    def statement(conn, cursor, sql, params, context, executemany) -> None:
+        seen[sql.split(None, 1)[0].upper()] += 1
+        if show:
+            print(sql.replace("\n", " ")[:160], file=sys.stderr)
+
+    event.listen(engine, "before_cursor_execute", statement)
+    event.listen(engine, "commit", lambda conn: seen.update(["COMMIT"]))
+    event.listen(engine, "rollback", lambda conn: seen.update(["ROLLBACK"]))
+    return seen
 
 
 def gc_watch():
@@ -207,6 +245,7 @@ def main() -> None:
     ap.add_argument("--concurrency", type=int, default=16)
     ap.add_argument("--postgres")
     ap.add_argument("--redis-url")
+    ap.add_argument("--show-sql", action="store_true", help="print each statement (stderr)")
     args = ap.parse_args()
     work = Path(tempfile.mkdtemp(prefix="authserver-micro-"))
     database_url = scratch_database(args.postgres, "_micro") if args.postgres else None

@@ -68,6 +68,10 @@ class Factory:
             )
             return RegisteredClient(record.client_id, secret, list(record.redirect_uris))
 
+    def resource_server(self, **spec: Any) -> RegisteredClient:
+        """An API registered as a client that may introspect any access token."""
+        return self.client(allow_introspection=True, **spec)
+
     def password_client(
         self, scope: str = "openid email api:read", **spec: Any
     ) -> RegisteredClient:

@@ -85,8 +85,15 @@ def change_password(
         user_agent=user_agent,
         locale=locale,
     )
+    # The fresh session keeps what this one proved (a second factor included).
     _, secret = login_sessions.start(
-        uow, services.clock, services.settings, user, ip=ip, user_agent=user_agent
+        uow,
+        services.clock,
+        services.settings,
+        user,
+        methods=session.amr,
+        ip=ip,
+        user_agent=user_agent,
     )
     return PasswordChanged(secret, message)
 
@@ -101,10 +108,17 @@ class Overview:
 def overview(uow: UnitOfWork, services: Services, session: ActiveSession) -> Overview:
     """The user's live login sessions, most recently used first, each with the names of
     the apps holding live tokens from it; and the apps signed in without a session."""
+    return sessions_of(uow, services, session.user.id, current_session_id=session.id)
+
+
+def sessions_of(
+    uow: UnitOfWork, services: Services, user_id: str, current_session_id: str | None = None
+) -> Overview:
+    """``overview`` of any user (the console's user page), ``current_session_id`` marked."""
     now = to_datetime(services.clock.now())
     idle = timedelta(seconds=services.settings.session_idle_ttl)
     clients: dict[str | None, list[str]] = {}
-    for session_id, _client_id, name in uow.tokens.active_grants(session.user.id, now):
+    for session_id, _client_id, name in uow.tokens.active_grants(user_id, now):
         names = clients.setdefault(session_id, [])
         if name not in names:
             names.append(name)
@@ -115,10 +129,10 @@ def overview(uow: UnitOfWork, services: Services, session: ActiveSession) -> Ove
             last_seen_at=s.last_seen_at,
             ip=s.ip,
             user_agent=s.user_agent,
-            current=s.id == session.id,
+            current=s.id == current_session_id,
             clients=clients.get(s.id, []),
         )
-        for s in uow.login_sessions.list_active(session.user.id, now)
+        for s in uow.login_sessions.list_active(user_id, now)
         if s.last_seen_at + idle > now
     ]
     return Overview(views, clients.get(None, []))

@@ -62,13 +62,19 @@ def start(
     methods: Sequence[str] = (auth_methods.PASSWORD,),
     ip: str | None = None,
     user_agent: str | None = None,
+    identity_id: str | None = None,
+    max_lifetime: int | None = None,
 ) -> tuple[ActiveSession, str]:
     """Create a session for a user who has just authenticated with ``methods`` (RFC 8176
     names); returns it and the secret to put in the cookie (a new secret at every login:
-    no session fixation)."""
+    no session fixation). A federated login names the upstream identity it came through
+    and may cap the session's lifetime (``max_lifetime`` seconds)."""
     now_ts = clock.now()
     now = to_datetime(now_ts)
     secret = new_secret(32)
+    lifetime = settings.session_absolute_ttl
+    if max_lifetime is not None:
+        lifetime = min(lifetime, max_lifetime)
     record = LoginSession(
         id=str(uuid.uuid4()),
         secret_hash=secret_hash(secret),
@@ -77,10 +83,11 @@ def start(
         auth_methods=auth_methods.merge({}, methods, int(now_ts)),
         created_at=now,
         last_seen_at=now,
-        expires_at=now + timedelta(seconds=settings.session_absolute_ttl),
+        expires_at=now + timedelta(seconds=lifetime),
         ended_at=None,
         ip=ip,
         user_agent=(user_agent or "")[:512] or None,
+        identity_id=identity_id,
     )
     uow.login_sessions.add(record)
     _end_beyond_limit(uow, clock, settings, user.id, ip=ip, user_agent=user_agent)
@@ -124,13 +131,16 @@ def login(
     methods: Sequence[str] = (auth_methods.PASSWORD,),
     ip: str | None = None,
     user_agent: str | None = None,
+    identity_id: str | None = None,
+    max_lifetime: int | None = None,
 ) -> tuple[ActiveSession, str]:
     """A user has just authenticated in this browser with ``methods`` (RFC 8176 names:
     ``["pwd"]`` for the password, ``["fed"]`` for an upstream provider). The cookie secret
     is always new (no session fixation). Re-authenticating the same user keeps the
     session (its `sid`), moves `auth_time` and adds the methods to those already recorded
     (step-up keeps what the session did before); a different user ends the previous user's
-    session."""
+    session. A federated login records its identity (and a re-login through it keeps the
+    session's lifetime within ``max_lifetime`` from now)."""
     if current is not None and current.user.id == user.id:
         secret = new_secret(32)
         now_ts = clock.now()
@@ -140,10 +150,24 @@ def login(
         record.auth_time = now
         record.last_seen_at = now
         record.auth_methods = auth_methods.merge(record.auth_methods, methods, int(now_ts))
+        if identity_id is not None:
+            record.identity_id = identity_id
+        if max_lifetime is not None:
+            record.expires_at = min(record.expires_at, now + timedelta(seconds=max_lifetime))
         return ActiveSession(record, user), secret
     if current is not None:
         end(uow, clock, current.id, reason="replaced")
-    return start(uow, clock, settings, user, methods=methods, ip=ip, user_agent=user_agent)
+    return start(
+        uow,
+        clock,
+        settings,
+        user,
+        methods=methods,
+        ip=ip,
+        user_agent=user_agent,
+        identity_id=identity_id,
+        max_lifetime=max_lifetime,
+    )
 
 
 def add_methods(

@@ -20,7 +20,7 @@ from authserver import audit
 from authserver.accounts import login_sessions
 from authserver.accounts.policy import check_password
 from authserver.accounts.throttle import Throttle
-from authserver.accounts.users import normalise_email
+from authserver.accounts.users import name_for_mail, normalise_email
 from authserver.audit import AuditEvent
 from authserver.clock import to_datetime
 from authserver.errors import InvalidInput, RateLimited
@@ -77,6 +77,9 @@ def request_reset(
     user = uow.users.find_by_email(address)
     if user is not None and user.disabled_at is not None:
         user = None
+    refused = user is not None and not may_set_password(uow, user)
+    if refused:
+        user = None  # same answer, same work: nothing tells the address is registered
     message = _mint_link(uow, services, user, address, locale, return_path)
     audit.record(
         uow,
@@ -86,8 +89,25 @@ def request_reset(
         ip=ip,
         user_agent=user_agent,
         known=user is not None,
+        **({"refused": "federated_only"} if refused else {}),
     )
     return message if user is not None else None
+
+
+def may_set_password(uow: UnitOfWork, user: User) -> bool:
+    """Whether a reset link may give this user a password: always for a user who has
+    one; a user created by an upstream provider (no password) only when one of their
+    providers allows local passwords (its `allow_local_password` policy)."""
+    if user.password_hash is not None:
+        return True
+    linked = uow.identities.of_user(user.id)
+    if not linked:
+        return True
+    for identity in linked:
+        provider = uow.providers.get(identity.provider_id)
+        if provider is not None and (provider.policy or {}).get("allow_local_password") is True:
+            return True
+    return False
 
 
 def send_link(uow: UnitOfWork, services: Services, user: User, actor: str | None) -> EmailMessage:
@@ -118,7 +138,7 @@ def _mint_link(
         user.email if user else address,
         {
             "email": user.email if user else address,
-            "name": user.name if user else None,
+            "name": name_for_mail(user) if user else None,
             "link": f"{services.settings.issuer}/password/reset?token={quote(token)}",
             "minutes": int(RESET_TTL.total_seconds() // 60),
             "issuer": services.settings.issuer,
@@ -248,7 +268,7 @@ def changed_message(
         user.email,
         {
             "email": user.email,
-            "name": user.name,
+            "name": name_for_mail(user),
             "when": to_datetime(when),
             "issuer": services.settings.issuer,
             "forgot_link": f"{services.settings.issuer}/password/forgot",

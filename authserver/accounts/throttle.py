@@ -89,6 +89,24 @@ class Throttle:
         """The owner proved control of the mailbox (a completed reset): unthrottle."""
         self.limiter.clear(f"pw:acct:{account_key(email)}", self.window)
 
+    def begin_second_factor_check(self, user_id: str, ip: str | None) -> int | None:
+        """Count a second-factor check (a code, a recovery code) as a failure until it
+        succeeds; the seconds to wait when the account or the address is at its limit.
+        Always per account, never per device: whoever is asked for a second factor
+        already has the password, and could mint device cookies at will."""
+        account = f"mfa:acct:{user_id}"
+        wait = self.limiter.hit(account, self.account_limit, self.window)
+        if wait is not None:
+            return wait
+        wait = self.limiter.hit(f"mfa:ip:{client_key(ip)}", self.ip_limit, self.window)
+        if wait is not None:
+            self.limiter.undo(account, self.window)
+        return wait
+
+    def second_factor_ok(self, user_id: str, ip: str | None) -> None:
+        self.limiter.clear(f"mfa:acct:{user_id}", self.window)
+        self.limiter.undo(f"mfa:ip:{client_key(ip)}", self.window)
+
     def begin_link_check(self, ip: str | None) -> int | None:
         """Count a reset-link check as a failure of this client address until it
         succeeds (``link_ok``); the seconds to wait when the address is at its limit.

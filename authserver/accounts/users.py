@@ -29,6 +29,13 @@ def normalise_email(email: str) -> str:
         ) from None
 
 
+def name_for_mail(user: User) -> str | None:
+    """The name to greet ``user`` with in e-mail: only once their address is verified.
+    Before that, the name was typed by whoever signed up with the address, and mail to a
+    mailbox that never confirmed the account must carry no text a stranger chose."""
+    return user.name if user.email_verified else None
+
+
 def create_user(
     uow: UnitOfWork,
     hasher: PasswordHasher,

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
@@ -18,12 +17,11 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
 
-from authserver import audit
 from authserver.accounts.roles import ADMIN_ROLE
 from authserver.errors import Conflict, InvalidInput, NotFound
+from authserver.manage.call import AdminCall
 from authserver.params import parse_decimal
 from authserver.services import Services
-from authserver.storage.db import UnitOfWork
 from authserver.web import bearer
 from authserver.web.oauth_bridge import (
     BadRequest,
@@ -34,32 +32,8 @@ from authserver.web.oauth_bridge import (
 )
 
 ADMIN_SCOPE = "admin"
+__all__ = ["ADMIN_SCOPE", "AdminCall", "ApiError", "int_param", "json_response", "run"]
 M = TypeVar("M", bound=BaseModel)
-
-
-@dataclass
-class AdminCall:
-    """One admin request inside its unit of work."""
-
-    uow: UnitOfWork
-    services: Services
-    admin_id: str
-    ip: str | None
-    user_agent: str | None
-    # Run after the transaction committed (e-mail delivery), in the same thread.
-    after_commit: list[Callable[[], object]] = field(default_factory=list)
-
-    def audit(self, event: audit.AuditEvent, **fields: Any) -> None:
-        audit.record(
-            self.uow,
-            self.services.clock,
-            event,
-            ip=self.ip,
-            user_agent=self.user_agent,
-            actor=self.admin_id,
-            via="admin_api",
-            **fields,
-        )
 
 
 class ApiError(Exception):

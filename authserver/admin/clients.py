@@ -1,4 +1,5 @@
-"""/admin/clients: register, list, read, change, rotate the secret of, delete clients."""
+"""/admin/clients: register, list, read, change, rotate the secret of, delete clients
+(the rules: ``manage.clients``)."""
 
 from __future__ import annotations
 
@@ -14,8 +15,7 @@ from authserver.admin.schemas import (
     Page,
     SecretOut,
 )
-from authserver.audit import AuditEvent
-from authserver.errors import NotFound
+from authserver.manage import clients
 from authserver.oauth import client_registry
 from authserver.storage.models import Client
 
@@ -29,21 +29,15 @@ async def list_clients(request: Request) -> Response:
     def work(call: AdminCall) -> Page[ClientOut]:
         offset = int_param(request, "offset", 0, 0, 10_000_000)
         limit = int_param(request, "limit", 100, 1, 1000)
-        rows = call.uow.clients.list(offset=offset, limit=limit)
-        return Page[ClientOut](items=[out(c) for c in rows], total=call.uow.clients.count())
+        rows, total = clients.find(call, request.query_params.get("q"), offset, limit)
+        return Page[ClientOut](items=[out(c) for c in rows], total=total)
 
     return await run(request, work)
 
 
 async def create_client(request: Request) -> Response:
     def work(call: AdminCall, body: ClientCreate) -> ClientCreated:
-        fields = body.model_dump()
-        display = {k: fields.pop(k) for k in client_registry.DISPLAY_URIS}
-        spec = client_registry.ClientSpec(
-            **fields, extra_metadata={k: v for k, v in display.items() if v is not None}
-        )
-        client, secret = client_registry.register_client(call.uow, call.services.clock, spec)
-        call.audit(AuditEvent.CLIENT_CREATED, client_id=client.client_id)
+        client, secret = clients.create(call, body.model_dump())
         return ClientCreated(**out(client).model_dump(), client_secret=secret)
 
     return await run(request, work, status=201, body=ClientCreate)
@@ -51,27 +45,14 @@ async def create_client(request: Request) -> Response:
 
 async def get_client(request: Request) -> Response:
     client_id = request.path_params["client_id"]
-
-    def work(call: AdminCall) -> ClientOut:
-        client = call.uow.clients.get(client_id)
-        if client is None:
-            raise NotFound(f"no client {client_id}")
-        return out(client)
-
-    return await run(request, work)
+    return await run(request, lambda call: out(clients.get(call, client_id)))
 
 
 async def update_client(request: Request) -> Response:
     client_id = request.path_params["client_id"]
 
     def work(call: AdminCall, body: ClientUpdate) -> ClientOut:
-        changes = body.model_dump(exclude_unset=True)
-        client, changed = client_registry.update_client(
-            call.uow, call.services.clock, client_id, changes
-        )
-        call.services.clients.invalidate(client_id)
-        call.audit(AuditEvent.CLIENT_CHANGED, client_id=client_id, fields=changed)
-        return out(client)
+        return out(clients.update(call, client_id, body.model_dump(exclude_unset=True)))
 
     return await run(request, work, body=ClientUpdate)
 
@@ -80,21 +61,11 @@ async def rotate_secret(request: Request) -> Response:
     client_id = request.path_params["client_id"]
 
     def work(call: AdminCall) -> SecretOut:
-        secret = client_registry.rotate_secret(call.uow, call.services.clock, client_id)
-        call.services.clients.invalidate(client_id)
-        call.audit(AuditEvent.CLIENT_CHANGED, client_id=client_id, change="secret_rotated")
-        return SecretOut(client_id=client_id, client_secret=secret)
+        return SecretOut(client_id=client_id, client_secret=clients.rotate_secret(call, client_id))
 
     return await run(request, work)
 
 
 async def delete_client(request: Request) -> Response:
     client_id = request.path_params["client_id"]
-
-    def work(call: AdminCall) -> None:
-        if not call.uow.clients.delete(client_id):
-            raise NotFound(f"no client {client_id}")
-        call.services.clients.invalidate(client_id)
-        call.audit(AuditEvent.CLIENT_DELETED, client_id=client_id)
-
-    return await run(request, work, status=204)
+    return await run(request, lambda call: clients.delete(call, client_id), status=204)

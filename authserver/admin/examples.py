@@ -22,7 +22,9 @@ CLIENT = {
     "first_party": False,
     "refresh_without_offline_access": False,
     "require_verified_email": False,
+    "require_mfa": False,
     "audience": [],
+    "allow_introspection": False,
     "allowed_cors_origins": [],
     "client_uri": "https://photos.example.com/",
     "logo_uri": None,
@@ -127,6 +129,31 @@ EXAMPLES: dict[Any, dict[str, Any]] = {
     s.PasswordReset: {},
     s.PasswordResetOut: {"user_id": USER_ID, "link_sent": True, "password_set": False},
     s.SessionsEnded: {"ended_sessions": 3},
+    s.MfaFactorOut: {
+        "kind": "totp",
+        "id": "0b6f3d2e-5c1a-4f7e-9d3b-2a1c4e5f6a7b",
+        "created_at": WHEN,
+        "last_used_at": WHEN,
+        "name": None,
+    },
+    s.MfaOut: {
+        "user_id": "7d2c9a4e-1b3f-4e5d-8c6a-9f0e1d2c3b4a",
+        "factors": [
+            {
+                "kind": "totp",
+                "id": "0b6f3d2e-5c1a-4f7e-9d3b-2a1c4e5f6a7b",
+                "created_at": WHEN,
+                "last_used_at": WHEN,
+                "name": None,
+            }
+        ],
+        "recovery_codes_left": 9,
+    },
+    s.MfaReset: {
+        "user_id": "7d2c9a4e-1b3f-4e5d-8c6a-9f0e1d2c3b4a",
+        "factors_removed": 1,
+        "ended_sessions": 2,
+    },
     s.RoleCreate: {"name": "billing", "description": "Sees and pays invoices"},
     s.RoleOut: {"name": "billing", "description": "Sees and pays invoices", "built_in": False},
     s.KeyRotate: {"immediately": False},
@@ -142,6 +169,16 @@ EXAMPLES: dict[Any, dict[str, Any]] = {
     },
     s.ProviderUpdate: {"enabled": False},
     s.ProviderOut: PROVIDER,
+    s.IdentityOut: {
+        "id": "0b7e3c1a-52f4-4a8e-9c61-2d0f5e8b7a13",
+        "provider_id": "corp",
+        "provider_name": "Corp SSO",
+        "subject": "00u1a2b3c4D5e6F7g8h9",
+        "email": "alice@corp.example",
+        "email_verified": True,
+        "linked_at": WHEN,
+        "last_login_at": WHEN,
+    },
     s.Error: {"error": "invalid_request", "error_description": "scope: Field required"},
 }
 

@@ -26,6 +26,8 @@ MODELS = [
     s.PasswordReset,
     s.PasswordResetOut,
     s.SessionsEnded,
+    s.MfaOut,
+    s.MfaReset,
     s.RoleOut,
     s.RoleCreate,
     s.Page[s.RoleOut],
@@ -45,6 +47,8 @@ MODELS = [
     s.ProviderUpdate,
     s.ProviderOut,
     s.Page[s.ProviderOut],
+    s.IdentityOut,
+    s.Page[s.IdentityOut],
 ]
 
 
@@ -140,7 +144,7 @@ def _paths() -> dict[str, Any]:
                 "clients",
                 "List clients",
                 {"200": _json(s.Page[s.ClientOut])},
-                params=PAGING,
+                params=[*PAGING, _q("q", TEXT, "id or name contains (case-insensitive)")],
             ),
             "post": _op(
                 "createClient",
@@ -187,7 +191,11 @@ def _paths() -> dict[str, Any]:
                 "users",
                 "List users",
                 {"200": _json(s.Page[s.UserOut])},
-                params=[*PAGING, _q("email", TEXT, "exact e-mail")],
+                params=[
+                    *PAGING,
+                    _q("email", TEXT, "exact e-mail"),
+                    _q("q", TEXT, "e-mail or id contains (case-insensitive)"),
+                ],
             ),
             "post": _op(
                 "createUser",
@@ -240,6 +248,43 @@ def _paths() -> dict[str, Any]:
                 "users",
                 "End every session of the user and revoke their tokens",
                 {"200": _json(s.SessionsEnded), **NOT_FOUND},
+            ),
+        },
+        "/admin/users/{user_id}/mfa": {
+            "parameters": uid,
+            "get": _op(
+                "getUserMfa",
+                "users",
+                "The user's second factors and unused recovery codes (no secrets)",
+                {"200": _json(s.MfaOut), **NOT_FOUND},
+            ),
+        },
+        "/admin/users/{user_id}/mfa/reset": {
+            "parameters": uid,
+            "post": _op(
+                "resetUserMfa",
+                "users",
+                "Remove every second factor and recovery code of the user (a lost phone); "
+                "ends their sessions and tokens",
+                {"200": _json(s.MfaReset), **NOT_FOUND},
+            ),
+        },
+        "/admin/users/{user_id}/identities": {
+            "parameters": uid,
+            "get": _op(
+                "listUserIdentities",
+                "users",
+                "The upstream identities linked to the user",
+                {"200": _json(s.Page[s.IdentityOut]), **NOT_FOUND},
+            ),
+        },
+        "/admin/users/{user_id}/identities/{identity_id}": {
+            "parameters": [*uid, _path("identity_id")],
+            "delete": _op(
+                "unlinkUserIdentity",
+                "users",
+                "Unlink an upstream identity (its sessions and refresh tokens end)",
+                {**DELETED, **NOT_FOUND},
             ),
         },
         "/admin/roles": {
@@ -358,7 +403,8 @@ def _paths() -> dict[str, Any]:
                 "putScopeDescription",
                 "scopes",
                 "Set the consent page's texts of a scope (plain text, per language)",
-                {"200": _json(s.ScopeDescriptionOut)},
+                # 404: a path no route takes (a scope name with a control character).
+                {"200": _json(s.ScopeDescriptionOut), **NOT_FOUND},
                 body=s.ScopeDescriptionIn,
             ),
             "delete": _op(

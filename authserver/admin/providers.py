@@ -6,9 +6,16 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from authserver.admin.base import AdminCall, run
-from authserver.admin.schemas import Page, ProviderCreate, ProviderOut, ProviderUpdate
+from authserver.admin.schemas import (
+    IdentityOut,
+    Page,
+    ProviderCreate,
+    ProviderOut,
+    ProviderUpdate,
+)
 from authserver.audit import AuditEvent
-from authserver.federation import providers
+from authserver.errors import NotFound
+from authserver.federation import identities, providers
 from authserver.federation.config import ProviderConfig
 from authserver.storage.models import IdentityProvider
 
@@ -82,5 +89,38 @@ async def delete_provider(request: Request) -> Response:
     def work(call: AdminCall) -> None:
         unlinked = providers.remove(call.uow, providers.registry(call.services), provider_id)
         call.audit(AuditEvent.PROVIDER_REMOVED, provider=provider_id, identities=unlinked)
+
+    return await run(request, work, status=204)
+
+
+async def list_identities(request: Request) -> Response:
+    user_id = request.path_params["user_id"]
+
+    def work(call: AdminCall) -> Page[IdentityOut]:
+        if call.uow.users.get(user_id) is None:
+            raise NotFound(f"no user {user_id}")
+        items = [IdentityOut(**vars(i)) for i in identities.linked(call.uow, user_id)]
+        return Page[IdentityOut](items=items, total=len(items))
+
+    return await run(request, work)
+
+
+async def unlink_identity(request: Request) -> Response:
+    user_id = request.path_params["user_id"]
+    identity_id = request.path_params["identity_id"]
+
+    def work(call: AdminCall) -> None:
+        user = call.uow.users.get(user_id)
+        if user is None:
+            raise NotFound(f"no user {user_id}")
+        identities.unlink(
+            call.uow,
+            call.services.clock,
+            user,
+            identity_id,
+            by_admin=call.admin_id,
+            ip=call.ip,
+            user_agent=call.user_agent,
+        )
 
     return await run(request, work, status=204)

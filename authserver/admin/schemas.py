@@ -68,7 +68,14 @@ class ClientCreate(Strict):
         description="Users must have verified their e-mail address before this client "
         "gets a code or token for them.",
     )
+    # Its users must pass a second factor (and set one up first if they have none).
+    require_mfa: bool = False
     audience: list[str] = Field(default_factory=list, max_length=20)
+    allow_introspection: bool = Field(
+        default=False,
+        description="A resource server that may introspect any access token; without it, "
+        "only tokens issued to this client or whose `aud` names it (RFC 7662 §4).",
+    )
     allowed_cors_origins: list[str] = Field(default_factory=list, max_length=50)
     # Shown on the login and consent pages (https URLs, RFC 7591 §2).
     client_uri: str | None = Field(default=None, max_length=2000)
@@ -88,7 +95,9 @@ class ClientUpdate(Patch):
     first_party: bool | Omittable = None
     refresh_without_offline_access: bool | Omittable = None
     require_verified_email: bool | Omittable = None
+    require_mfa: bool | Omittable = None
     audience: Annotated[list[str], Field(max_length=20)] | Omittable = None
+    allow_introspection: bool | Omittable = None
     allowed_cors_origins: Annotated[list[str], Field(max_length=50)] | Omittable = None
     # Display URIs of the app (https); null removes one.
     client_uri: str | None = Field(default=None, max_length=2000, description="null removes it")
@@ -113,7 +122,9 @@ class ClientOut(BaseModel):
     first_party: bool
     refresh_without_offline_access: bool
     require_verified_email: bool = False
+    require_mfa: bool
     audience: list[str]
+    allow_introspection: bool
     allowed_cors_origins: list[str]
     client_uri: str | None = None
     logo_uri: str | None = None
@@ -209,6 +220,29 @@ class RoleCreate(Strict):
 
 
 class SessionsEnded(BaseModel):
+    ended_sessions: int
+
+
+class MfaFactorOut(BaseModel):
+    kind: Literal["totp", "webauthn"]
+    id: str
+    created_at: datetime
+    last_used_at: datetime | None
+    # A passkey's or security key's name (null for the authenticator app).
+    name: str | None = None
+
+
+class MfaOut(BaseModel):
+    """A user's second factors (never their secrets)."""
+
+    user_id: str
+    factors: list[MfaFactorOut]
+    recovery_codes_left: int
+
+
+class MfaReset(BaseModel):
+    user_id: str
+    factors_removed: int
     ended_sessions: int
 
 
@@ -319,6 +353,17 @@ class ProviderOut(BaseModel):
     redirect_uri: str = Field(description="Register this at the upstream as redirect URI.")
     created_at: datetime
     updated_at: datetime
+
+
+class IdentityOut(BaseModel):
+    id: str
+    provider_id: str
+    provider_name: str
+    subject: str = Field(description="The user's identifier at the provider.")
+    email: str | None = Field(description="The e-mail the provider sent at the last login.")
+    email_verified: bool
+    linked_at: datetime
+    last_login_at: datetime
 
 
 class Page(BaseModel, Generic[T]):

@@ -9,6 +9,7 @@ from authserver.admin.clients import out as client_out
 from authserver.audit import AuditEvent, record
 from authserver.cli.common import SubParsers, action, emit, group, services
 from authserver.errors import InvalidInput, NotFound
+from authserver.hashing import secret_hash
 from authserver.oauth import registration
 from authserver.oauth.client_registry import (
     DISPLAY_URIS,
@@ -28,6 +29,10 @@ LISTS = {
     "audience": ("audience", "an `aud` of its access tokens"),
     "cors-origin": ("allowed_cors_origins", "a browser origin allowed to call /token"),
 }
+INTROSPECTION_HELP = (
+    "a resource server: may introspect any access token (otherwise only tokens issued to "
+    "it or whose aud names it)"
+)
 DISPLAY_HELP = {
     "client_uri": "the app's home page, linked from the login and consent pages",
     "logo_uri": "the app's logo, shown on the login and consent pages",
@@ -84,6 +89,12 @@ def register(sub: SubParsers) -> None:
         action="store_true",
         help="its users must have verified their e-mail address first",
     )
+    c.add_argument(
+        "--require-mfa",
+        action="store_true",
+        help="its users must pass a second factor (and set one up if they have none)",
+    )
+    c.add_argument("--allow-introspection", action="store_true", help=INTROSPECTION_HELP)
     _display_options(c, removable=False)
 
     action(cs, "list", "list clients", run_list)
@@ -115,6 +126,13 @@ def register(sub: SubParsers) -> None:
         default=None,
         help="its users must have verified their e-mail address first",
     )
+    u.add_argument("--require-mfa", action=argparse.BooleanOptionalAction, default=None)
+    u.add_argument(
+        "--allow-introspection",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help=INTROSPECTION_HELP,
+    )
     _display_options(u, removable=True)
 
     action(
@@ -133,7 +151,15 @@ def register(sub: SubParsers) -> None:
         run_initial_token,
     )
     it.add_argument("--description", default="")
-    it.add_argument("--expires-in", type=int, metavar="SECONDS", help="lifetime in seconds")
+    it.add_argument(
+        "--expires-in",
+        type=int,
+        metavar="SECONDS",
+        help="lifetime in seconds (default AUTHSERVER_INITIAL_ACCESS_TOKEN_TTL, one day)",
+    )
+    it.add_argument(
+        "--max-uses", type=int, metavar="N", help="registrations it may make (default: any)"
+    )
 
 
 def describe(c: Client) -> dict[str, Any]:
@@ -155,7 +181,9 @@ def run_create(args: argparse.Namespace) -> int:
         first_party=args.first_party,
         refresh_without_offline_access=args.refresh_without_offline_access,
         require_verified_email=args.require_verified_email,
+        require_mfa=args.require_mfa,
         audience=args.audience,
+        allow_introspection=args.allow_introspection,
         allowed_cors_origins=args.allowed_cors_origins,
         extra_metadata={k: getattr(args, k) for k in DISPLAY_URIS if getattr(args, k)},
     )
@@ -204,14 +232,16 @@ def _text(value: Any) -> str:
 
 def _changes(args: argparse.Namespace, current: Client) -> dict[str, object]:
     changes: dict[str, object] = {}
-    for name in (
+    simple = (
         "name",
         "scope",
         "first_party",
         "refresh_without_offline_access",
         "require_verified_email",
-        *DISPLAY_URIS,
-    ):
+        "require_mfa",
+        "allow_introspection",
+    )
+    for name in (*simple, *DISPLAY_URIS):
         if getattr(args, name) is not None:
             changes[name] = getattr(args, name)
     for dest, _ in LISTS.values():
@@ -284,15 +314,33 @@ def run_delete(args: argparse.Namespace) -> int:
 
 def run_initial_token(args: argparse.Namespace) -> int:
     with services() as svc, svc.db.unit_of_work() as uow:
-        token = registration.issue_initial_token(uow, svc.clock, args.description, args.expires_in)
+        expires_in = (
+            args.expires_in
+            if args.expires_in is not None
+            else svc.settings.initial_access_token_ttl
+        )
+        token = registration.issue_initial_token(
+            uow, svc.clock, args.description, expires_in, args.max_uses
+        )
+        record(
+            uow,
+            svc.clock,
+            AuditEvent.INITIAL_TOKEN_ISSUED,
+            token=registration.token_id(secret_hash(token)),
+            expires_in=expires_in,
+            max_uses=args.max_uses,
+            via="cli",
+        )
         endpoint = f"{svc.settings.issuer}/oauth/register"
+    uses = f"{args.max_uses} registration(s)" if args.max_uses else "any number of registrations"
     return emit(
         args,
         {
             "initial_access_token": token,
             "registration_endpoint": endpoint,
-            "expires_in": args.expires_in,
+            "expires_in": expires_in,
+            "max_uses": args.max_uses,
         },
-        f"initial access token: {token}\n(shown once: POST client metadata to {endpoint} "
-        "with `Authorization: Bearer <token>`)",
+        f"initial access token: {token}\n(shown once; valid {expires_in} s for {uses}: POST "
+        f"client metadata to {endpoint} with `Authorization: Bearer <token>`)",
     )

@@ -10,7 +10,7 @@ from typing import Any
 from authserver.audit import AuditEvent, record
 from authserver.cli.common import SubParsers, action, emit, group, iso, services
 from authserver.errors import UnsafeSettings
-from authserver.keys import admin, lifecycle
+from authserver.keys import admin, lifecycle, sealed_values
 from authserver.keys.keystore import KeyStore
 from authserver.services import Services, key_grace
 from authserver.settings import PREFIX
@@ -52,7 +52,8 @@ def register(sub: SubParsers) -> None:
     action(
         ks,
         "rewrap",
-        "re-encrypt the database's private keys under the first AUTHSERVER_ENCRYPTION_KEYS key",
+        "re-encrypt every sealed secret (database private keys, upstream client secrets, "
+        "authenticator app keys) under the first AUTHSERVER_ENCRYPTION_KEYS key",
         run_rewrap,
     )
 
@@ -142,12 +143,15 @@ def run_import(args: argparse.Namespace) -> int:
 
 def run_rewrap(args: argparse.Namespace) -> int:
     with services() as svc:
-        _require_database_store(svc)
-        count = admin.rewrap(svc.key_store)
+        # Signing keys are sealed only in the database store; the other secrets always.
+        count = admin.rewrap(svc.key_store) if svc.settings.key_store == "database" else 0
+        with svc.db.engine.begin() as conn:
+            others = sealed_values.rewrap(conn, svc.envelope)
     return emit(
         args,
-        {"rewrapped": count},
-        f"{count} private key(s) re-encrypted under the first {PREFIX}ENCRYPTION_KEYS key",
+        {"rewrapped": count, "secrets": others},
+        f"{count} private key(s) and {sum(others.values())} other secret(s) re-encrypted "
+        f"under the first {PREFIX}ENCRYPTION_KEYS key",
     )
 
 

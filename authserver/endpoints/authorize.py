@@ -57,7 +57,9 @@ def _decide(
         return outcome, scope_views(uow, outcome.scopes, language, default)
 
 
-def _respond(request: Request, decided: tuple[Outcome, list[ScopeView]]) -> Response:
+def _respond(
+    request: Request, decided: tuple[Outcome, list[ScopeView]], idp_hint: str | None = None
+) -> Response:
     outcome, scopes = decided
     if outcome.kind == "redirect":
         assert outcome.response is not None
@@ -68,10 +70,19 @@ def _respond(request: Request, decided: tuple[Outcome, list[ScopeView]]) -> Resp
         query = {"next": outcome.next_path or "/"}
         if outcome.login_hint:
             query["login_hint"] = outcome.login_hint[:320]
+        if idp_hint:
+            # Our extension (like Keycloak's kc_idp_hint): go straight to that provider.
+            query["idp_hint"] = idp_hint[:40]
         return RedirectResponse("/login?" + urlencode(query), status_code=303)
     if outcome.kind == "verify_email":
         query = {"next": outcome.next_path or "/"}
         return RedirectResponse("/email/verify?" + urlencode(query), status_code=303)
+    if outcome.kind == "second_factor":
+        query = {"next": outcome.next_path or "/"}
+        return RedirectResponse("/login/second-factor?" + urlencode(query), status_code=303)
+    if outcome.kind == "enrol":
+        query = {"next": outcome.next_path or "/"}
+        return RedirectResponse("/account/mfa/setup?" + urlencode(query), status_code=303)
     if outcome.kind == "consent":
         return consent_page(request, outcome, scopes)
     code = outcome.error_code or "invalid_request"
@@ -96,7 +107,8 @@ async def authorize_endpoint(request: Request) -> Response:
         # RFC 6749 §3.1: parameters MUST NOT be included more than once.
         params = reject_repeated(parse_params(request.url.query))
     request.state.ui_locales = params.get("ui_locales")
-    return _respond(request, await run_in_threadpool(_decide, request, params, None))
+    decided = await run_in_threadpool(_decide, request, params, None)
+    return _respond(request, decided, params.get("idp_hint"))
 
 
 async def consent_submit(request: Request) -> Response:

@@ -13,6 +13,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
+from authserver import text
 from authserver.accounts import login_sessions
 from authserver.audit import AuditEvent, record
 from authserver.endpoints import logout_api
@@ -108,7 +109,8 @@ async def logout(request: Request) -> Response:
         )
     outcome, _ = await run_in_threadpool(_end, request, logout_request, confirmed)
     if outcome == "confirm":
-        client_name = logout_request.client.name if logout_request.client else None
+        client = logout_request.client
+        client_name = text.shown(client.name) if client else None
         return render(
             request,
             "pages/logout_confirm.html",

@@ -51,6 +51,31 @@ async def _run(request: Request, work: Callable[[UnitOfWork, Services], Any]) ->
     return await run_in_threadpool(call)
 
 
+class RefusedInitialToken(Exception):
+    def __init__(self, use: registration.InitialTokenUse) -> None:
+        self.use = use
+
+
+def _record_refusal(
+    uow: UnitOfWork,
+    services: Services,
+    use: registration.InitialTokenUse,
+    ip: str | None,
+    agent: str | None,
+) -> None:
+    record(
+        uow,
+        services.clock,
+        AuditEvent.INITIAL_TOKEN_REFUSED,
+        ip=ip,
+        user_agent=agent,
+        token=use.token_id,
+        reason=use.refused,
+        uses=use.uses,
+        max_uses=use.max_uses,
+    )
+
+
 async def register(request: Request) -> Response:
     token = bearer_token(request)
     try:
@@ -60,17 +85,20 @@ async def register(request: Request) -> Response:
     ip, agent = request_meta(request).ip, request_meta(request).user_agent
 
     def work(uow: UnitOfWork, services: Services) -> dict[str, Any]:
-        if not registration.initial_token_valid(uow, services.clock, token):
-            raise BearerError(401, "invalid_token", "The initial access token is not valid.")
+        use = registration.use_initial_token(uow, services.clock, token)
+        if use.refused is not None:
+            raise RefusedInitialToken(use)
         out = registration.register(uow, services.clock, services.settings, meta)
+        audit = dict(client_id=out["client_id"], ip=ip, user_agent=agent)
+        record(uow, services.clock, AuditEvent.CLIENT_CREATED, **audit, via="registration")
         record(
             uow,
             services.clock,
-            AuditEvent.CLIENT_CREATED,
-            client_id=out["client_id"],
-            ip=ip,
-            user_agent=agent,
-            via="registration",
+            AuditEvent.INITIAL_TOKEN_USED,
+            **audit,
+            token=use.token_id,
+            uses=use.uses,
+            max_uses=use.max_uses,
         )
         return out
 
@@ -78,6 +106,11 @@ async def register(request: Request) -> Response:
         out = await _run(request, work)
     except RegistrationError as exc:
         return _json({"error": exc.error, "error_description": exc.description}, 400)
+    except RefusedInitialToken as exc:
+        use = exc.use
+        if use.token_id is not None:  # one of ours, no longer usable: worth a record
+            await _run(request, lambda uow, s: _record_refusal(uow, s, use, ip, agent))
+        raise BearerError(401, "invalid_token", "The initial access token is not valid.") from None
     if out is None:
         return _json({"error": "access_denied"}, 403)
     return _json(out, 201)

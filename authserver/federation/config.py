@@ -23,9 +23,22 @@ class _Model(BaseModel):
     model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
 
 
+def ascii_domain(value: str) -> str:
+    """A domain name as stored and compared: lower case, no trailing dot, non-ASCII
+    labels in IDNA form (``bücher.example`` -> ``xn--bcher-kva.example``); ValueError
+    (UnicodeError) when it has none."""
+    value = value.strip().rstrip(".")
+    if not value.isascii():
+        value = value.encode("idna").decode("ascii")
+    return value.lower()
+
+
 def _domain(value: Any) -> Any:
     if isinstance(value, str):
-        value = value.strip().lower().rstrip(".")
+        try:
+            value = ascii_domain(value)
+        except ValueError:
+            raise ValueError(f"{value!r} is not a domain name") from None
         if not DOMAIN.fullmatch(value):
             raise ValueError(f"{value!r} is not a domain name")
     return value

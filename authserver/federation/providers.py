@@ -16,7 +16,7 @@ from authserver.accounts import roles
 from authserver.clock import Clock, to_datetime
 from authserver.errors import Conflict, InvalidInput, NotFound
 from authserver.federation import kinds
-from authserver.federation.config import PROVIDER_ID, ProviderConfig
+from authserver.federation.config import PROVIDER_ID, ProviderConfig, ascii_domain
 from authserver.federation.urls import display_url_problem
 from authserver.keys.envelope import Envelope
 from authserver.services import Services
@@ -102,7 +102,10 @@ def login_choices(uow: UnitOfWork) -> list[IdentityProvider]:
 
 def for_email(uow: UnitOfWork, email: str) -> IdentityProvider | None:
     """The enabled provider an e-mail's domain is bound to (home-realm discovery)."""
-    domain = email.rpartition("@")[2].strip().lower().rstrip(".")
+    try:
+        domain = ascii_domain(email.rpartition("@")[2])
+    except ValueError:
+        return None
     if not domain:
         return None
     for provider in uow.providers.list(enabled_only=True):
@@ -257,3 +260,18 @@ def end_identity_logins(uow: UnitOfWork, clock: Clock, identity_id: str, reason:
     sessions = uow.identities.sessions_of_identity(identity_id)
     uow.tokens.revoke_families_of_sessions(sessions, reason, now)
     return uow.login_sessions.end_where(sessions, now)
+
+
+def family_lifetime_cap(uow: UnitOfWork, login_session_id: str | None) -> int | None:
+    """The provider's `max_session_seconds` when the login session came through one:
+    refresh families issued under it live no longer (JIT cannot see an upstream
+    deactivation, so a federated login must go back upstream now and then)."""
+    record = uow.login_sessions.get(login_session_id) if login_session_id else None
+    if record is None or record.identity_id is None:
+        return None
+    identity = uow.identities.get(record.identity_id)
+    provider = uow.providers.get(identity.provider_id) if identity is not None else None
+    if provider is None:
+        return None
+    cap = (provider.policy or {}).get("max_session_seconds")
+    return int(cap) if isinstance(cap, int) else None

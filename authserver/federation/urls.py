@@ -51,8 +51,12 @@ def display_url_problem(url: str) -> str | None:
         return "must be an https URL"
     if url.startswith("/static/") and ".." not in url and "//" not in url[1:]:
         return None
-    parts = urlsplit(url)
-    if parts.scheme != "https" or not parts.hostname or any(c.isspace() for c in url):
+    try:
+        parts = urlsplit(url)
+        host = parts.hostname
+    except ValueError:
+        return "must be an https URL (or a path below /static/)"
+    if parts.scheme != "https" or not host or any(c.isspace() for c in url):
         return "must be an https URL (or a path below /static/)"
     if parts.username is not None or parts.password is not None:
         return "must not carry a user name or password"

@@ -140,7 +140,10 @@ class KeyWriter:
         return schedule
 
     def add(self, stored: StoredKey) -> bool:
-        """Insert a key unless its kid is already there (an import run twice)."""
+        """Insert a key unless its kid is already there (an import run twice). As for
+        ``create``, the stored keys must open first: an import run with another KEK would
+        add keys the servers cannot read."""
+        self.load()
         exists = self.conn.execute(sa.select(TABLE.c.kid).where(TABLE.c.kid == stored.kid)).first()
         if exists:
             return False

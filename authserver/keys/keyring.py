@@ -14,7 +14,7 @@ import hashlib
 import json
 import logging
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from joserfc.jwk import KeySet, RSAKey
 from sqlalchemy.exc import SQLAlchemyError
@@ -118,14 +118,30 @@ class KeyRing:
                 SQLAlchemyError,
                 ServiceUnavailable,
             ) as exc:
-                # A half-copied file or a bad key must not take a running server down:
-                # keep serving the last good key set, and say why.
+                # A half-copied file or a key this process cannot open (a KEK it lacks)
+                # must not take a running server down: keep the keys it could read, and
+                # say why. Their schedules still follow the store, so a key retired or
+                # stopped elsewhere (a compromised one) stops here too.
                 if self._snapshot is None:
                     raise
-                log.error("keeping the previous key set: %s", exc)
-                return self._snapshot
+                log.error("keeping the keys this process could read: %s", exc)
+                self._follow_schedules()
         snap = self._snapshot
         if snap is None or (snap.valid_until is not None and now >= snap.valid_until):
             snap = build_snapshot(self._keys, now, self.grace)
             self._snapshot = snap
         return snap
+
+    def _follow_schedules(self) -> None:
+        """Apply the store's current schedules to the keys held (their private halves
+        need no decryption). A key no longer in the store is dropped; one that cannot
+        be read is not added."""
+        try:
+            fresh = {s.kid: s for s in self.store.schedules()}
+        except (OSError, ValueError, TypeError, SQLAlchemyError, ServiceUnavailable) as exc:
+            log.error("cannot read the key schedules either: %s", exc)
+            return
+        kept = [replace(k, schedule=fresh[k.kid]) for k in self._keys if k.kid in fresh]
+        if [k.schedule for k in kept] != [k.schedule for k in self._keys]:
+            self._keys = kept
+            self._snapshot = None

@@ -69,11 +69,25 @@ def public_signing_keys(document: Any) -> KeySet:
     return KeySet(usable)
 
 
+# IPv6 prefixes that reach an IPv4 address written in their last 32 bits: NAT64's
+# well-known prefix (RFC 6052 §2.1; a DNS64 network routes 64:ff9b::a9fe:a9fe to
+# 169.254.169.254) and the deprecated IPv4-compatible addresses (RFC 4291 §2.5.5.1).
+_EMBEDDING_IPV4 = (ipaddress.ip_network("64:ff9b::/96"), ipaddress.ip_network("::/96"))
+# Never global, whatever the interpreter's table says: NAT64 local use (RFC 8215), where
+# the IPv4 address may sit anywhere, and the deprecated site-local range (RFC 3879).
+_NOT_GLOBAL = (ipaddress.ip_network("64:ff9b:1::/48"), ipaddress.ip_network("fec0::/10"))
+
+
 def is_public_address(address: IPAddress) -> bool:
     """A global unicast address, also when written inside an IPv6 one (IPv4-mapped,
-    6to4, Teredo), whose embedded IPv4 address is what would be reached."""
+    6to4, Teredo, NAT64, IPv4-compatible), whose embedded IPv4 address is what would
+    be reached."""
     if isinstance(address, ipaddress.IPv6Address):
+        if any(address in network for network in _NOT_GLOBAL):
+            return False
         embedded = [address.ipv4_mapped, address.sixtofour, *(address.teredo or ())]
+        if any(address in network for network in _EMBEDDING_IPV4):
+            embedded.append(ipaddress.IPv4Address(int(address) & 0xFFFFFFFF))
         if any(e is not None and not is_public_address(e) for e in embedded):
             return False
     return address.is_global and not address.is_multicast

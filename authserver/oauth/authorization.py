@@ -22,6 +22,7 @@ from authlib.oidc.core.errors import (
 
 from authserver.accounts.login_sessions import ActiveSession
 from authserver.accounts.verification import needs_verification
+from authserver.mfa import factors, policy
 from authserver.oauth.requests import OAuthRequest, OAuthResponse
 from authserver.oauth.server import AuthServer
 from authserver.oauth.subject import Subject
@@ -52,7 +53,11 @@ AUTHORIZATION_PARAMS = (
 
 @dataclass
 class Outcome:
-    kind: Literal["redirect", "login", "consent", "verify_email", "error_page"]
+    # second_factor: the session must (again) pass its second factor (step-up);
+    # enrol: the user must set one up first (MFA required, none yet).
+    kind: Literal[
+        "redirect", "login", "second_factor", "enrol", "consent", "verify_email", "error_page"
+    ]
     response: OAuthResponse | None = None
     # login: where to come back to; consent: what to ask; error_page: what to say.
     next_path: str | None = None
@@ -102,11 +107,42 @@ def _max_age(request: OAuthRequest) -> int | None:
     return None if raw is None else parse_decimal(raw, max_digits=10)
 
 
-def _login_too_old(request: OAuthRequest, subject: Subject | None, now: float) -> bool:
+def _login_too_old(request: OAuthRequest, session: ActiveSession | None, now: float) -> bool:
+    """OIDC Core §3.1.2.1 max_age, for the first factor: when the password (or upstream
+    login) was last performed, not a later step-up (which moves `auth_time`)."""
     max_age = _max_age(request)
-    if subject is None or max_age is None:
+    if session is None or max_age is None:
         return False
-    return now - subject.auth_time > max_age
+    done = policy.first_factor_time(session.login_session.auth_methods)
+    # The older of the two: a step-up moves `auth_time` but not the password's time.
+    performed = session.auth_time if done is None else min(done, session.auth_time)
+    return now - performed > max_age
+
+
+def _second_factor_step(
+    server: AuthServer, grant: Any, request: OAuthRequest, session: ActiveSession, now: float
+) -> Literal["second_factor", "enrol"] | None:
+    """What the session still owes before a code: its second factor when MFA is required
+    (settings, role, client), asked for (`acr_values`), or older than `max_age`; set one
+    up first when required and the user has none. Only the missing factor is asked for."""
+    uow = server.ctx.uow
+    required = policy.required_for(server.ctx.services.settings, session.user, grant.client.record)
+    has_factor = factors.has_second_factor(uow, session.user.id)
+    max_age = _max_age(request)
+    wanted = (
+        required
+        or policy.asks_for_mfa(request.payload.data.get("acr_values"))
+        or (max_age is not None and has_factor)
+    )
+    if not wanted:
+        return None
+    done = policy.second_factor_time(session.login_session.auth_methods)
+    if done is not None and (max_age is None or now - done <= max_age):
+        return None
+    if has_factor:
+        return "second_factor"
+    # acr_values is a wish (OIDC Core §3.1.2.1): without a factor the login gets `1fa`.
+    return "enrol" if required else None
 
 
 def _login_next(request: OAuthRequest) -> str:
@@ -155,11 +191,12 @@ def authorize(
                 redirect_uri=redirect_uri,
             )
         prompts = _prompts(request)
+        now = time.time()
         if decision is None:
             needs_login = (
                 subject is None
                 or bool(prompts & {"login", "select_account"})
-                or _login_too_old(request, subject, time.time())
+                or _login_too_old(request, session, now)
             )
             if needs_login:
                 if "none" in prompts:
@@ -167,6 +204,14 @@ def authorize(
                 return Outcome(
                     "login", next_path=_login_next(request), login_hint=data.get("login_hint")
                 )
+        if session is not None and decision != "deny":
+            # Also on the consent form's POST: no code without the factors required.
+            step = _second_factor_step(server, grant, request, session, now)
+            if step is not None:
+                if "none" in prompts:
+                    raise InteractionRequiredError(redirect_uri=redirect_uri)
+                return Outcome(step, next_path=_login_next(request))
+        if decision is None:
             assert subject is not None
             if _unverified(server, grant, subject):
                 if "none" in prompts:

@@ -11,7 +11,7 @@ from authserver.clock import to_timestamp
 from authserver.oauth.scopes import ROLES_SCOPE
 from authserver.storage.models import User
 
-SUPPORTED_CLAIMS = ["sub", "name", "email", "email_verified", "updated_at", "roles", "amr"]
+SUPPORTED_CLAIMS = ["sub", "name", "email", "email_verified", "updated_at", "roles", "amr", "acr"]
 
 
 class ScopedUserInfo(UserInfo):

@@ -12,6 +12,7 @@ from urllib.parse import urlsplit
 from joserfc.errors import JoseError
 from joserfc.jwk import KeySet
 
+from authserver import text
 from authserver.clock import Clock, to_datetime
 from authserver.errors import Conflict, InvalidInput, NotFound
 from authserver.hashing import new_secret, secret_hash
@@ -46,7 +47,10 @@ class ClientSpec:
     refresh_without_offline_access: bool = False
     # Its users must have verified their e-mail address before it gets a code.
     require_verified_email: bool = False
+    require_mfa: bool = False
     audience: list[str] = field(default_factory=list)
+    # May introspect every access token, not only its own and those naming it (RFC 7662 §4).
+    allow_introspection: bool = False
     allowed_cors_origins: list[str] = field(default_factory=list)
     # private_key_jwt: the client's public keys, inline (a JWK Set) or by https URL.
     jwks: dict[str, Any] | None = None
@@ -105,6 +109,10 @@ def spec_problems(spec: ClientSpec) -> list[str]:
     problems = []
     if not spec.name.strip() or len(spec.name) > 200:
         problems.append("name: required, at most 200 characters")
+    elif not text.displayable(spec.name):
+        # Shown to users on the login and consent pages: a bidi override would let a name
+        # read as another's (consent phishing).
+        problems.append("name: no control characters or bidirectional formatting characters")
     if spec.client_id is not None and not CLIENT_ID.fullmatch(spec.client_id):
         problems.append("client_id: 1-100 printable ASCII characters, no spaces")
     if spec.token_endpoint_auth_method not in AUTH_METHODS:
@@ -198,8 +206,10 @@ def register_client(uow: UnitOfWork, clock: Clock, spec: ClientSpec) -> tuple[Cl
             first_party=spec.first_party,
             refresh_without_offline_access=spec.refresh_without_offline_access,
             require_verified_email=spec.require_verified_email,
+            require_mfa=spec.require_mfa,
             allowed_cors_origins=list(dict.fromkeys(spec.allowed_cors_origins)),
             audience=list(spec.audience),
+            allow_introspection=spec.allow_introspection,
             jwks=spec.jwks,
             jwks_uri=spec.jwks_uri,
             extra_metadata=dict(spec.extra_metadata),
@@ -234,7 +244,9 @@ def spec_of(client: Client) -> ClientSpec:
         first_party=client.first_party,
         refresh_without_offline_access=client.refresh_without_offline_access,
         require_verified_email=client.require_verified_email,
+        require_mfa=client.require_mfa,
         audience=list(client.audience),
+        allow_introspection=client.allow_introspection,
         allowed_cors_origins=list(client.allowed_cors_origins),
         jwks=client.jwks,
         jwks_uri=client.jwks_uri,
@@ -280,7 +292,9 @@ def update_client(
     client.first_party = spec.first_party
     client.refresh_without_offline_access = spec.refresh_without_offline_access
     client.require_verified_email = spec.require_verified_email
+    client.require_mfa = spec.require_mfa
     client.audience = list(spec.audience)
+    client.allow_introspection = spec.allow_introspection
     client.allowed_cors_origins = list(dict.fromkeys(spec.allowed_cors_origins))
     client.jwks, client.jwks_uri = spec.jwks, spec.jwks_uri
     client.extra_metadata = dict(spec.extra_metadata)

@@ -1,8 +1,11 @@
 """Token introspection (RFC 7662), for authenticated confidential clients.
 
-Any confidential client may introspect an access token (resource servers are registered
-as clients); a refresh token only by the client it was issued to. Expired, revoked,
-denied, malformed, foreign or unknown tokens all answer ``{"active": false}`` (§2.2)."""
+RFC 7662 §4: the server must keep clients from scanning for tokens. A confidential
+client may introspect an access token issued to it or whose ``aud`` names it; a resource
+server registered with ``allow_introspection`` may introspect any access token (what an
+API is sent need not name it: the default audience is the issuer). A refresh token only
+by the client it was issued to. Expired, revoked, denied, malformed, foreign or unknown
+tokens, and tokens the caller may not see, all answer ``{"active": false}`` (§2.2)."""
 
 from __future__ import annotations
 
@@ -36,7 +39,13 @@ class IntrospectionEndpoint(rfc7662.IntrospectionEndpoint):
     ) -> bool:
         if isinstance(token, RefreshTokenView):
             return token.check_client(client)
-        return not client.is_public
+        if client.is_public:
+            return False
+        return (
+            client.record.allow_introspection
+            or token.check_client(client)
+            or token.names_audience(client.client_id)
+        )
 
     def introspect_token(self, token: AccessTokenView | RefreshTokenView) -> dict[str, Any]:
         return token.introspection()

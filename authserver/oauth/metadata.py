@@ -10,6 +10,7 @@ from authlib.oauth2 import rfc8414, rfc9207
 from authlib.oidc import rpinitiated
 from authlib.oidc.discovery import OpenIDProviderMetadata
 
+from authserver.mfa import policy
 from authserver.oauth import claims, client_auth
 from authserver.oauth.private_key_jwt import ASSERTION_ALGS
 from authserver.settings import Settings
@@ -73,6 +74,7 @@ def openid_configuration(settings: Settings) -> dict[str, Any]:
                 *claims.SUPPORTED_CLAIMS[1:],
             ],
             "prompt_values_supported": ["none", "login", "consent", "select_account"],
+            "acr_values_supported": list(policy.ACR_VALUES),
             "claims_parameter_supported": False,
             "request_parameter_supported": False,
             "request_uri_parameter_supported": False,

@@ -14,15 +14,21 @@ from authlib.oauth2.rfc6749 import OAuth2Request
 from authlib.oidc.core import OpenIDCode, OpenIDToken, UserInfo
 from joserfc.jwk import KeySet
 
+from authserver.mfa import policy
 from authserver.oauth import claims
 from authserver.oauth.client import OAuthClient
 from authserver.oauth.subject import Subject
 
 
 class _IdTokenClaims:
-    """What both extensions share; they are per-server objects (one per request)."""
+    """What both extensions share; they belong to one server and read the request it
+    serves from it."""
 
-    ctx: Any
+    server: Any
+
+    @property
+    def ctx(self) -> Any:
+        return self.server.ctx
 
     def resolve_client_private_key(self, client: OAuthClient) -> KeySet:
         return self.ctx.services.keys.snapshot().require_signing_keyset()
@@ -46,6 +52,8 @@ class _IdTokenClaims:
             out["sid"] = subject.login_session_id
         if subject.amr:
             out["amr"] = list(subject.amr)
+            # OIDC Core §2: the level the authentication performed satisfied.
+            out["acr"] = policy.acr_of(subject.amr)
         return out
 
     def generate_user_info(self, user: Subject, scope: str) -> UserInfo:
@@ -53,9 +61,9 @@ class _IdTokenClaims:
 
 
 class IdTokenForCode(_IdTokenClaims, OpenIDCode):
-    def __init__(self, ctx: Any) -> None:
+    def __init__(self, server: Any) -> None:
         super().__init__(require_nonce=False)
-        self.ctx = ctx
+        self.server = server
 
     def exists_nonce(self, nonce: str, request: OAuth2Request) -> bool:
         """Only nonces bound to codes already issued count as replays (AUTHLIB.md §5.4:
@@ -64,5 +72,5 @@ class IdTokenForCode(_IdTokenClaims, OpenIDCode):
 
 
 class IdTokenForRefresh(_IdTokenClaims, OpenIDToken):
-    def __init__(self, ctx: Any) -> None:
-        self.ctx = ctx
+    def __init__(self, server: Any) -> None:
+        self.server = server

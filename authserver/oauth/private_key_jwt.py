@@ -40,10 +40,11 @@ def _is_time(value: Any) -> bool:
 class PrivateKeyJwt(JWTBearerClientAssertion):
     CLIENT_AUTH_METHOD = "private_key_jwt"
 
-    def __init__(self, ctx: OAuthContext) -> None:
+    def __init__(self, server: Any) -> None:
+        """``server``: the ``AuthServer`` this belongs to, and whose request it reads."""
         super().__init__(validate_jti=True, leeway=60)
-        self.ctx = ctx
-        issuer = ctx.services.settings.issuer
+        self.server = server
+        issuer = server.services.settings.issuer
         # The token endpoint URL (OIDC Core §9) or the issuer (RFC 7523 §3) name us; the
         # assertion is also accepted at /revoke and /introspect (RFC 8414 §2).
         self.audiences = [issuer, f"{issuer}/token", f"{issuer}/revoke", f"{issuer}/introspect"]
@@ -60,6 +61,11 @@ class PrivateKeyJwt(JWTBearerClientAssertion):
             return super().__call__(query_client, request)
         except (JoseError, ValueError, KeyError, JwksUnavailable) as exc:
             raise InvalidClientError(status_code=401, description=FAILED) from exc
+
+    @property
+    def ctx(self) -> OAuthContext:
+        ctx: OAuthContext = self.server.ctx
+        return ctx
 
     def get_audiences(self) -> list[str]:
         return self.audiences

@@ -9,6 +9,7 @@ grant, skipping consent, scopes outside ``registration_allowed_scopes``."""
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
@@ -62,9 +63,35 @@ class RegistrationError(Exception):
         self.error, self.description = error, description
 
 
+@dataclass(frozen=True)
+class InitialTokenUse:
+    """What presenting an initial access token came to: ``refused`` is None when it was
+    accepted (and one use counted), else why not. ``token_id`` names a token of ours in
+    the audit log (a prefix of its hash; never the token)."""
+
+    refused: str | None
+    token_id: str | None = None
+    uses: int = 0
+    max_uses: int | None = None
+
+
+def token_id(token_hash: str) -> str:
+    return token_hash[:16]
+
+
 def issue_initial_token(
-    uow: UnitOfWork, clock: Clock, description: str, expires_in: int | None
+    uow: UnitOfWork,
+    clock: Clock,
+    description: str,
+    expires_in: int,
+    max_uses: int | None = None,
 ) -> str:
+    """A new initial access token (shown once, stored hashed), valid ``expires_in``
+    seconds and, with ``max_uses``, for that many registrations."""
+    if expires_in <= 0:
+        raise InvalidInput("expires-in: a positive number of seconds")
+    if max_uses is not None and max_uses <= 0:
+        raise InvalidInput("max-uses: a positive number")
     token = new_secret(32)
     now = to_datetime(clock.now())
     uow.initial_access_tokens.add(
@@ -72,17 +99,38 @@ def issue_initial_token(
             token_hash=secret_hash(token),
             description=description[:200],
             created_at=now,
-            expires_at=now + timedelta(seconds=expires_in) if expires_in else None,
+            expires_at=now + timedelta(seconds=expires_in),
+            max_uses=max_uses,
+            uses=0,
         )
     )
     return token
 
 
-def initial_token_valid(uow: UnitOfWork, clock: Clock, token: str) -> bool:
-    record = uow.initial_access_tokens.get(secret_hash(token)) if len(token) < 200 else None
-    if record is None or record.revoked_at is not None:
-        return False
-    return record.expires_at is None or record.expires_at > to_datetime(clock.now())
+def use_initial_token(uow: UnitOfWork, clock: Clock, token: str | None) -> InitialTokenUse:
+    """Count one use of an initial access token if it is live: not revoked, not expired,
+    uses left. The count is one
+    conditional UPDATE, so concurrent registrations on any number of processes never
+    exceed ``max_uses``; it is part of the caller's transaction, so a registration that
+    fails its metadata check uses nothing."""
+    if not token or len(token) >= 200:
+        return InitialTokenUse("unknown")
+    digest = secret_hash(token)
+    now = to_datetime(clock.now())
+    if uow.initial_access_tokens.claim_use(digest, now):
+        record = uow.initial_access_tokens.get(digest)
+        assert record is not None
+        return InitialTokenUse(None, token_id(digest), record.uses, record.max_uses)
+    record = uow.initial_access_tokens.get(digest)
+    if record is None:
+        return InitialTokenUse("unknown")
+    if record.revoked_at is not None:
+        reason = "revoked"
+    elif record.expires_at <= now:
+        reason = "expired"
+    else:
+        reason = "used_up"
+    return InitialTokenUse(reason, token_id(digest), record.uses, record.max_uses)
 
 
 def typed_metadata(meta: dict[str, Any]) -> dict[str, Any]:

@@ -1,13 +1,18 @@
-"""Our Authlib ``AuthorizationServer``: grants, endpoints and client authentication
-wired to one request's unit of work.
+"""Our Authlib ``AuthorizationServer``: grants, endpoints and client authentication,
+bound to one request's ``OAuthContext`` (its unit of work) while it serves it.
 
-A server is cheap to build (registries of classes), so each protocol request gets its
-own, bound to its own ``OAuthContext``: no request state is shared between threads.
-``ServerFactory`` holds what is shared: the token generator and the metadata.
+Building one costs ~100-200 us of CPU (registries of grants, endpoints, hooks: measured,
+bench/README.md), a sixth of a client_credentials request, so the token, revocation and
+introspection endpoints reuse one per thread (``ServerFactory.bound``): it serves one
+request at a time, bound for the duration of one synchronous call. Authlib keeps request
+state on the grant and request objects it creates per request, never on the server.
 """
 
 from __future__ import annotations
 
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from authlib.oauth2 import rfc9207
@@ -33,20 +38,23 @@ from authserver.storage.db import UnitOfWork
 
 
 class AuthServer(AuthorizationServer):
-    def __init__(self, ctx: OAuthContext, generator: AccessTokenGenerator) -> None:
+    # The request being served (set by ``ServerFactory``; the extensions read it here).
+    ctx: OAuthContext
+
+    def __init__(self, services: Services, generator: AccessTokenGenerator) -> None:
         super().__init__()
-        self.ctx = ctx
+        self.services = services
         self.register_token_generator("default", generator)
         for method, func in client_auth.METHODS.items():
             self.register_client_auth_method(method, func)
-        self.register_client_auth_method("private_key_jwt", PrivateKeyJwt(ctx))
+        self.register_client_auth_method("private_key_jwt", PrivateKeyJwt(self))
         self.register_grant(ClientCredentialsGrant)
         self.register_grant(PasswordGrant)
-        self.register_grant(RefreshTokenGrant, [IdTokenForRefresh(ctx)])
+        self.register_grant(RefreshTokenGrant, [IdTokenForRefresh(self)])
         self.register_grant(
-            AuthorizationCodeGrant, [S256CodeChallenge(required=True), IdTokenForCode(ctx)]
+            AuthorizationCodeGrant, [S256CodeChallenge(required=True), IdTokenForCode(self)]
         )
-        self.register_extension(IssuerParameter(ctx.services.settings.issuer))
+        self.register_extension(IssuerParameter(services.settings.issuer))
         self.register_endpoint(RevocationEndpoint)
         self.register_endpoint(IntrospectionEndpoint)
 
@@ -100,11 +108,31 @@ class IssuerParameter(rfc9207.IssuerParameter):
 
 
 class ServerFactory:
-    """Builds one ``AuthServer`` per request around what all requests share."""
+    """Servers around what all requests share: the services and the token generator."""
 
     def __init__(self, services: Services) -> None:
         self.services = services
         self.generator = AccessTokenGenerator(services.settings, services.keys)
+        self._idle = threading.local()  # each thread's server, while not serving
 
     def __call__(self, uow: UnitOfWork, meta: RequestMeta) -> AuthServer:
-        return AuthServer(OAuthContext(uow, self.services, meta), self.generator)
+        """A server of the caller's own, bound to one request for as long as it is kept."""
+        server = AuthServer(self.services, self.generator)
+        server.ctx = OAuthContext(uow, self.services, meta)
+        return server
+
+    @contextmanager
+    def bound(self, uow: UnitOfWork, meta: RequestMeta) -> Iterator[AuthServer]:
+        """This thread's server, bound to one request for the block, which must not
+        await (the event loop's thread serves many requests). A block opened inside
+        another gets a server of its own."""
+        server: AuthServer | None = getattr(self._idle, "server", None)
+        if server is None:
+            server = AuthServer(self.services, self.generator)
+        self._idle.server = None  # taken
+        server.ctx = OAuthContext(uow, self.services, meta)
+        try:
+            yield server
+        finally:
+            del server.ctx  # the unit of work is closed after the block: keep nothing
+            self._idle.server = server

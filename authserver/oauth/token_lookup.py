@@ -48,6 +48,10 @@ class AccessTokenView:
     def check_client(self, client: OAuthClient) -> bool:
         return self.claims.get("client_id") == client.client_id
 
+    def names_audience(self, audience: str) -> bool:
+        aud = self.claims.get("aud")
+        return aud == audience or (isinstance(aud, list) and audience in aud)
+
     def is_expired(self) -> bool:
         return self.expired
 

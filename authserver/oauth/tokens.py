@@ -15,6 +15,7 @@ from joserfc.jwk import KeySet
 from authserver.accounts.roles import DEFAULT_ROLE, primary_role
 from authserver.hashing import new_secret
 from authserver.keys.keyring import KeyRing
+from authserver.mfa import policy
 from authserver.oauth.client import OAuthClient
 from authserver.oauth.subject import Subject
 from authserver.settings import Settings
@@ -75,6 +76,7 @@ class AccessTokenGenerator(JWTBearerTokenGenerator):
             # RFC 8176 / RFC 9068 §2.2.1: how the user authenticated, for APIs that
             # demand a second factor.
             extra["amr"] = list(user.amr)
+            extra["acr"] = policy.acr_of(user.amr)
         return extra
 
 

@@ -16,8 +16,10 @@ from authserver.accounts import account, self_service
 from authserver.accounts.login_sessions import ActiveSession
 from authserver.accounts.policy import MAX_LENGTH, MIN_LENGTH
 from authserver.errors import InvalidInput, RateLimited
+from authserver.federation import identities
 from authserver.i18n.message import N_
 from authserver.mail import send_quietly
+from authserver.pages import account_mfa
 from authserver.pages.forms import read_page_form
 from authserver.services import Services
 from authserver.storage.db import UnitOfWork
@@ -28,6 +30,7 @@ from authserver.web.templating import render
 T = TypeVar("T")
 LOGIN = "/login?next=/account"
 NOTICES = {
+    **account_mfa.NOTICES,
     "password_changed": N_("Your password was changed. Every other device and app was signed out."),
     "session_ended": N_("That session was ended."),
     "email_verified": N_("Your e-mail address is confirmed."),
@@ -36,6 +39,10 @@ NOTICES = {
     "email_change_sent": N_(
         "We sent a link to the new address. Open it to confirm the change; until then your "
         "address stays as it is."
+    ),
+    "identity_unlinked": N_("That sign-in method was unlinked."),
+    "identity_last": N_(
+        "That is the only way you can sign in, so it stays linked. Set a password first."
     ),
 }
 
@@ -79,8 +86,10 @@ def _page_context(
         "name": session.user.name,
         "sessions": view.sessions,
         "other_apps": view.other_apps,
+        "identities": identities.linked(uow, session.user.id),
         "min_length": MIN_LENGTH,
         "max_length": MAX_LENGTH,
+        **account_mfa.section_context(uow, services, session),
     }
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from urllib.parse import parse_qsl, urlsplit
 
+from authserver import text
 from authserver.oauth.client import OAuthClient
 from authserver.oauth.client_registry import CLIENT_ID, display_uri_problem
 from authserver.services import Services
@@ -27,6 +28,8 @@ class AppView:
     client_uri: str | None = None
     policy_uri: str | None = None
     tos_uri: str | None = None
+    # Self-registered: its name and links are its own claims, nobody checked them.
+    unverified: bool = False
 
 
 def _shown(record: ClientRecord, key: str) -> str | None:
@@ -37,12 +40,37 @@ def _shown(record: ClientRecord, key: str) -> str | None:
 def app_view(record: ClientRecord) -> AppView:
     return AppView(
         client_id=record.client_id,
-        name=record.name,
+        name=text.shown(record.name),
+        unverified=record.self_registered and not record.first_party,
         logo_uri=_shown(record, "logo_uri"),
         client_uri=_shown(record, "client_uri"),
         policy_uri=_shown(record, "policy_uri"),
         tos_uri=_shown(record, "tos_uri"),
     )
+
+
+def redirect_host(uri: str | None) -> str | None:
+    """Where a redirect URI sends the browser, as a person can check it: the host (in
+    its ASCII form, so a look-alike Unicode name shows as ``xn--…``) with a non-default
+    port, or for a native app's private-use scheme the scheme."""
+    if not uri:
+        return None
+    try:
+        parts = urlsplit(uri)
+        host, port = parts.hostname, parts.port
+    except ValueError:
+        return None
+    if parts.scheme not in ("http", "https"):
+        return f"{parts.scheme}:" if parts.scheme else None
+    if not host:
+        return None
+    try:
+        host = host.encode("idna").decode("ascii")
+    except UnicodeError:
+        host = host.encode("ascii", "backslashreplace").decode("ascii")
+    if ":" in host:
+        host = f"[{host}]"
+    return f"{host}:{port}" if port else host
 
 
 def pending_request(next_path: str | None) -> dict[str, str] | None:

@@ -13,10 +13,13 @@ from authserver.accounts import auth_methods, device_cookie, sign_in
 from authserver.accounts import login as account_login
 from authserver.accounts.sign_in import SignInStep
 from authserver.errors import RateLimited
+from authserver.federation import providers as federation
 from authserver.i18n.message import N_, Msg
+from authserver.pages import federation as federation_pages
 from authserver.pages import sign_in as page_sign_in
 from authserver.pages.app_identity import app_of_next
 from authserver.pages.forms import read_page_form, safe_next
+from authserver.services import Services
 from authserver.web import cookies, session_cookie
 from authserver.web.oauth_bridge import request_meta
 from authserver.web.templating import render
@@ -28,7 +31,10 @@ NOTICES = {
     "registered": N_("Your account was created. Sign in to continue."),
     "password_reset": N_("Your password was changed. Sign in with your new password."),
     "logged_out": N_("You have been signed out."),
-    "reauth": N_("Sign in again to continue."),
+    "reauth": N_("For your security, sign in again to make this change."),
+    "console_expired": N_(
+        "The administration console was left unused for a while. Sign in again to continue."
+    ),
 }
 
 
@@ -55,6 +61,7 @@ async def login_page(
 ) -> Response:
     next_path = safe_next(next_path or request.query_params.get("next"))
     app = await run_in_threadpool(app_of_next, request.state.services, next_path)
+    buttons = await run_in_threadpool(_buttons, request.state.services)
     return render(
         request,
         "pages/login.html",
@@ -66,12 +73,40 @@ async def login_page(
             "app": app,
             "notice": NOTICES.get(request.query_params.get("notice", "")),
             "links": _links(request, next_path if app is not None else None),
+            "providers": buttons,
         },
         status_code=status_code,
     )
 
 
+def _buttons(services: Services) -> list[dict[str, str | None]]:
+    """A "Continue with ..." button per enabled upstream provider (read every time: a
+    provider added or disabled in another process shows at once)."""
+    with services.db.unit_of_work() as uow:
+        return [
+            {"id": p.id, "name": p.display_name, "icon": p.icon_url}
+            for p in federation.login_choices(uow)
+        ]
+
+
+def _provider_for(services: Services, provider_id: str | None, email: str | None) -> str | None:
+    """The enabled provider an `idp_hint` names, or the one an e-mail's domain is bound
+    to (home-realm discovery)."""
+    with services.db.unit_of_work() as uow:
+        if provider_id:
+            provider = uow.providers.get(provider_id[:40])
+            return provider.id if provider is not None and provider.enabled else None
+        found = federation.for_email(uow, email) if email and "@" in email else None
+        return found.id if found is not None else None
+
+
 async def show(request: Request) -> Response:
+    hint = request.query_params.get("idp_hint")
+    if hint:
+        chosen = await run_in_threadpool(_provider_for, request.state.services, hint, None)
+        if chosen is not None:
+            next_path = safe_next(request.query_params.get("next"))
+            return await federation_pages.go_upstream(request, chosen, next_path)
     return await login_page(request, email=request.query_params.get("login_hint", "")[:320])
 
 
@@ -111,6 +146,11 @@ async def submit(request: Request) -> Response:
     email = fields.get("email", "").strip()
     password = fields.get("password", "")
     next_path = safe_next(fields.get("next"))
+    if email and not password:
+        # Home-realm discovery: an address of a domain bound to a provider goes there.
+        chosen = await run_in_threadpool(_provider_for, request.state.services, None, email)
+        if chosen is not None:
+            return await federation_pages.go_upstream(request, chosen, next_path)
     if not email or not password:
         return await login_page(
             request,

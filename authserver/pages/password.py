@@ -4,7 +4,12 @@ the same; /password/reset sets a new password through the link from the e-mail.
 The reset link carries its token in the URL. That URL is only ever answered with a
 redirect: the token moves into a short-lived HttpOnly cookie and the browser continues to
 the token-less /password/reset, so the token is never in the address bar of a rendered
-page, its history entry, or any Referer (pages also send ``Referrer-Policy: no-referrer``)."""
+page, its history entry, or any Referer (pages also send ``Referrer-Policy: no-referrer``).
+
+Opening a link only *offers* its token: anyone can make a browser open a URL, so a link
+someone else minted (for their own account) must not become the reset this browser
+carries out. The token waits in a pending cookie; the page names the account and only
+its button, a POST with the CSRF token, binds the token to the browser."""
 
 from __future__ import annotations
 
@@ -30,6 +35,8 @@ from authserver.web.oauth_bridge import request_meta
 from authserver.web.templating import render
 
 RESET_COOKIE = "reset"
+# A token from an opened link, not yet confirmed by the button on the page.
+PENDING_COOKIE = "reset_offered"
 # Long enough to choose a password; the token itself expires on its own schedule.
 RESET_COOKIE_SECONDS = 30 * 60
 # What hashing.new_secret produces (base64url); anything else cannot be a token of ours.
@@ -108,6 +115,7 @@ def _reset_page(
     error: Text | None = None,
     invalid: Text | None = None,
     invalid_fields: list[str] | None = None,
+    offered: bool = False,
     status: int = 200,
 ) -> Response:
     context = {
@@ -115,12 +123,14 @@ def _reset_page(
         "error": error,
         "invalid_fields": invalid_fields or [],
         "invalid": invalid,
+        "offered": offered,
         "min_length": MIN_LENGTH,
         "max_length": MAX_LENGTH,
     }
     response = render(request, "pages/reset.html", context, status_code=status)
     if invalid:
         cookies.clear(request, response, RESET_COOKIE)
+        cookies.clear(request, response, PENDING_COOKIE)
     return response
 
 
@@ -133,18 +143,33 @@ def _check_link(request: Request, token: str | None) -> str:
 async def reset_form(request: Request) -> Response:
     token = request.query_params.get("token")
     if token is not None:
-        # First load from the e-mail: move the token out of the URL at once.
+        # First load from the e-mail: move the token out of the URL at once, as an offer.
         response = RedirectResponse("/password/reset", status_code=303)
         if TOKEN_SHAPE.fullmatch(token):
-            cookies.write(request, response, RESET_COOKIE, token, max_age=RESET_COOKIE_SECONDS)
+            cookies.write(request, response, PENDING_COOKIE, token, max_age=RESET_COOKIE_SECONDS)
         else:
+            cookies.clear(request, response, PENDING_COOKIE)
             cookies.clear(request, response, RESET_COOKIE)
         return response
+    offered = cookies.read(request, PENDING_COOKIE)
+    link = offered if offered is not None else cookies.read(request, RESET_COOKIE)
     try:
-        email = await run_in_threadpool(_check_link, request, cookies.read(request, RESET_COOKIE))
+        email = await run_in_threadpool(_check_link, request, link)
     except reset.InvalidResetLink as exc:
         return _reset_page(request, invalid=exc.message, status=400)
-    return _reset_page(request, email=email)
+    return _reset_page(request, email=email, offered=offered is not None)
+
+
+async def reset_accept(request: Request) -> Response:
+    """The button under an opened link: this browser carries out that reset from now on
+    (CSRF-checked, so only a person on this site's page can press it)."""
+    await read_page_form(request)
+    response = RedirectResponse("/password/reset", status_code=303)
+    offered = cookies.read(request, PENDING_COOKIE)
+    if offered is not None and TOKEN_SHAPE.fullmatch(offered):
+        cookies.write(request, response, RESET_COOKIE, offered, max_age=RESET_COOKIE_SECONDS)
+    cookies.clear(request, response, PENDING_COOKIE)
+    return response
 
 
 def _complete(

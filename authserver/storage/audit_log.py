@@ -6,7 +6,7 @@ from collections.abc import Iterator, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, delete, select
+from sqlalchemy import Select, delete, func, select
 from sqlalchemy.orm import Session
 
 from authserver.storage.models import AuditEvent
@@ -78,6 +78,17 @@ class AuditLogRepository:
             stmt = stmt.where(AuditEvent.id < before_id)
         stmt = stmt.order_by(AuditEvent.id.desc()).limit(limit)
         return self.session.scalars(stmt).all()
+
+    def count_by_event(self, since: datetime, events: Sequence[str]) -> dict[str, int]:
+        """How many of each of ``events`` happened since ``since`` (one grouped query)."""
+        stmt = (
+            select(AuditEvent.event, func.count())
+            .where(AuditEvent.at >= since, AuditEvent.event.in_(list(events)))
+            .group_by(AuditEvent.event)
+        )
+        counts = {event: 0 for event in events}
+        counts.update({str(event): int(n) for event, n in self.session.execute(stmt)})
+        return counts
 
     def purge(self, before: datetime) -> int:
         """Delete events older than ``before``."""

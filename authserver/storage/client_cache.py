@@ -39,14 +39,23 @@ class ClientRecord:
     require_verified_email: bool
     allowed_cors_origins: tuple[str, ...]
     audience: tuple[str, ...]
+    allow_introspection: bool
     jwks: dict[str, Any] | None
     jwks_uri: str | None
     extra_metadata: dict[str, Any]
+    # Its users must pass a second factor.
+    require_mfa: bool = False
+    # Registered through dynamic registration (RFC 7591) rather than by an operator:
+    # nobody vouched for its name (the consent page says so).
+    self_registered: bool = False
 
     @classmethod
     def of(cls, row: Client) -> ClientRecord:
-        values = {}
+        values: dict[str, Any] = {}
         for f in fields(cls):
+            if f.name == "self_registered":
+                values[f.name] = row.registration_access_token_hash is not None
+                continue
             value = getattr(row, f.name)
             values[f.name] = tuple(value) if isinstance(value, list) else value
         return cls(**values)

@@ -7,9 +7,27 @@ from datetime import datetime
 from sqlalchemy import bindparam, delete, select, update
 from sqlalchemy.orm import Session
 
-from authserver.storage.models import AuthorizationCode
+from authserver.storage.models import AuthorizationCode, User
 
 _codes = AuthorizationCode.__table__
+_users = User.__table__
+_USER_COLUMNS = (
+    _users.c.email,
+    _users.c.roles,
+    _users.c.disabled_at,
+    _users.c.name,
+    _users.c.email_verified,
+    _users.c.updated_at,
+)
+# The exchange reads the code and its user in one Core query (no identity map, no ORM
+# loading): what the grant, PKCE and the ID token need.
+FIND_FOR_EXCHANGE = (
+    select(*_codes.c, *_USER_COLUMNS)
+    .join(_users, _users.c.id == _codes.c.user_id)
+    .where(_codes.c.code_hash == bindparam("h"))
+)
+_CODE_FIELDS = tuple(c.key for c in _codes.c)
+_USER_FIELDS = tuple(c.key for c in _USER_COLUMNS)
 # Built once (the exchange is on the token hot path): an ORM UPDATE per request spent more
 # on statement building and identity-map synchronisation than on the database.
 MARK_USED = (
@@ -28,6 +46,16 @@ class AuthorizationCodeRepository:
 
     def get(self, code_hash: str) -> AuthorizationCode | None:
         return self.session.get(AuthorizationCode, code_hash)
+
+    def find_for_exchange(self, code_hash: str) -> tuple[AuthorizationCode, User] | None:
+        """The code and its user, in one query; both detached (not in the session)."""
+        row = self.session.connection().execute(FIND_FOR_EXCHANGE, {"h": code_hash}).first()
+        if row is None:
+            return None
+        n = len(_CODE_FIELDS)
+        code = AuthorizationCode(**dict(zip(_CODE_FIELDS, row[:n], strict=True)))
+        user = User(id=code.user_id, **dict(zip(_USER_FIELDS, row[n:], strict=True)))
+        return code, user
 
     def mark_used(self, code_hash: str, family_id: str | None, now: datetime) -> bool:
         """Consume a code atomically: True for exactly one caller (RFC 6749 §4.1.2)."""

@@ -25,6 +25,7 @@ from authserver.storage.federation import (
     ProviderRepository,
 )
 from authserver.storage.login_sessions import LoginSessionRepository
+from authserver.storage.mfa import MfaRepository
 from authserver.storage.registration import InitialAccessTokenRepository
 from authserver.storage.reset_tokens import ResetTokenRepository
 from authserver.storage.roles import RoleRepository
@@ -204,3 +205,7 @@ class UnitOfWork:
     @cached_property
     def federation_flows(self) -> FederationFlowRepository:
         return FederationFlowRepository(self.session)
+
+    @cached_property
+    def mfa(self) -> MfaRepository:
+        return MfaRepository(self.session)

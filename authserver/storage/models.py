@@ -19,6 +19,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    false,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -49,7 +50,8 @@ class User(Base):
     id: Mapped[str] = mapped_column(ID, primary_key=True)
     # As the user typed it, after email-validator normalisation (shown back to them).
     email: Mapped[str] = mapped_column(String(320))
-    # Case-folded form; unique, so a second account differing only in case is a duplicate.
+    # ``email_keys.email_key``: lower-cased local part, IDNA ASCII domain; unique, so a
+    # second account differing only in case is a duplicate.
     email_key: Mapped[str] = mapped_column(String(320), unique=True)
     email_verified: Mapped[bool] = mapped_column(Boolean, default=False)
     name: Mapped[str | None] = mapped_column(String(200))
@@ -93,9 +95,14 @@ class Client(Base):
     require_verified_email: Mapped[bool] = mapped_column(Boolean, default=False)
     # Issue refresh tokens to this client even without `offline_access`.
     refresh_without_offline_access: Mapped[bool] = mapped_column(Boolean, default=False)
+    # Its users must pass a second factor (and set one up first if they have none).
+    require_mfa: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     allowed_cors_origins: Mapped[list[str]]
     # `aud` of this client's access tokens; the server default when empty.
     audience: Mapped[list[str]]
+    # A resource server that may introspect any access token (RFC 7662 §4); without it a
+    # client introspects only tokens issued to it or whose `aud` names it.
+    allow_introspection: Mapped[bool] = mapped_column(Boolean, default=False)
     # private_key_jwt: the client's public keys, inline or by URL (RFC 7591 §2).
     jwks: Mapped[dict[str, Any] | None]
     jwks_uri: Mapped[str | None] = mapped_column(Text)
@@ -274,8 +281,13 @@ class InitialAccessToken(Base):
     token_hash: Mapped[str] = mapped_column(HASH, primary_key=True)
     description: Mapped[str] = mapped_column(String(200), default="")
     created_at: Mapped[datetime]
-    expires_at: Mapped[datetime | None]
+    # AUTHSERVER_INITIAL_ACCESS_TOKEN_TTL after issue unless the operator chose another.
+    expires_at: Mapped[datetime]
     revoked_at: Mapped[datetime | None]
+    # Registrations it may make (None: any number until it expires), and made so far.
+    max_uses: Mapped[int | None] = mapped_column(Integer)
+    uses: Mapped[int] = mapped_column(Integer, default=0)
+    last_used_at: Mapped[datetime | None]
 
 
 class AuditEvent(Base):
@@ -385,6 +397,57 @@ class FederationPendingLink(Base):
     used_at: Mapped[datetime | None]
 
 
+class TotpFactor(Base):
+    """A user's authenticator app (RFC 6238). The shared secret must be read back to check
+    codes, so it is sealed (``keys.envelope``, context binding the row), never hashed."""
+
+    __tablename__ = "totp_factors"
+
+    id: Mapped[str] = mapped_column(ID, primary_key=True)
+    # One authenticator app per user; re-enrolling replaces it.
+    user_id: Mapped[str] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), unique=True)
+    secret_sealed: Mapped[str] = mapped_column(Text)
+    # None until the user typed a first code (enrolment confirmed): until then it is no
+    # factor at all.
+    confirmed_at: Mapped[datetime | None]
+    # The RFC 6238 time step of the last accepted code: a code of that step or an earlier
+    # one is refused, so no code works twice (set by one conditional UPDATE).
+    last_used_step: Mapped[int | None] = mapped_column(BigInteger)
+    last_used_at: Mapped[datetime | None]
+    created_at: Mapped[datetime]
+
+
+class RecoveryCode(Base):
+    """One single-use recovery code, stored hashed (with the user id, so equal codes of two
+    users differ)."""
+
+    __tablename__ = "recovery_codes"
+
+    code_hash: Mapped[str] = mapped_column(HASH, primary_key=True)
+    user_id: Mapped[str] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    created_at: Mapped[datetime]
+    used_at: Mapped[datetime | None]
+
+
+class PendingSignIn(Base):
+    """A browser that passed the first factor and still owes the second: no login session
+    exists yet. Its cookie carries a random secret; only the hash is here."""
+
+    __tablename__ = "pending_sign_ins"
+
+    id: Mapped[str] = mapped_column(ID, primary_key=True)
+    secret_hash: Mapped[str] = mapped_column(HASH, unique=True)
+    user_id: Mapped[str] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    # RFC 8176 methods of the first factor (``pwd``, ``fed``), added to the session later.
+    methods: Mapped[list[str]]
+    ip: Mapped[str | None] = mapped_column(String(64))
+    user_agent: Mapped[str | None] = mapped_column(String(512))
+    created_at: Mapped[datetime]
+    expires_at: Mapped[datetime] = mapped_column(index=True)
+    # Set once, by the conditional UPDATE that completes the sign-in.
+    used_at: Mapped[datetime | None]
+
+
 class SigningKey(Base):
     """A signing key of the database key store (`AUTHSERVER_KEY_STORE=database`). The
     schedule columns are a ``keys.lifecycle.KeySchedule`` (epoch seconds)."""
@@ -399,3 +462,44 @@ class SigningKey(Base):
     retired_at: Mapped[float | None] = mapped_column(Double)
     # PKCS#8 DER, envelope-encrypted (``keys.envelope``) with a context naming the kid.
     private_key: Mapped[str] = mapped_column(Text)
+
+
+class WebAuthnCredential(Base):
+    """A passkey or security key (WebAuthn). Only public data: the credential id, the
+    attested credential data (AAGUID, id, COSE public key) and the signature counter."""
+
+    __tablename__ = "webauthn_credentials"
+
+    id: Mapped[str] = mapped_column(ID, primary_key=True)
+    user_id: Mapped[str] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    # base64url of the raw credential id (WebAuthn §6.1: at most 1023 bytes).
+    credential_id: Mapped[str] = mapped_column(String(1400), unique=True)
+    # base64url of the attested credential data (fido2 ``AttestedCredentialData``).
+    credential_data: Mapped[str] = mapped_column(Text)
+    # The authenticator's signature counter: a value that does not grow (when either is
+    # non-zero) means a cloned authenticator (WebAuthn §6.1.1), and is refused.
+    sign_count: Mapped[int] = mapped_column(BigInteger, default=0)
+    aaguid: Mapped[str] = mapped_column(String(36))
+    transports: Mapped[list[str]]
+    # Backup eligible: a synced passkey (RFC 8176 `swk`), else device-bound (`hwk`).
+    backup_eligible: Mapped[bool] = mapped_column(Boolean, default=False)
+    name: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime]
+    last_used_at: Mapped[datetime | None]
+
+
+class WebAuthnChallenge(Base):
+    """One WebAuthn ceremony in flight: its challenge (hashed: it is the lookup key), what
+    it is for, and the server state to check the answer against. Used once."""
+
+    __tablename__ = "webauthn_challenges"
+
+    challenge_hash: Mapped[str] = mapped_column(HASH, primary_key=True)
+    # register | second_factor | passwordless
+    purpose: Mapped[str] = mapped_column(String(20))
+    # register: the signed-in user; second_factor: the pending sign-in's user.
+    user_id: Mapped[str | None] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    state: Mapped[dict[str, Any]]
+    created_at: Mapped[datetime]
+    expires_at: Mapped[datetime] = mapped_column(index=True)
+    used_at: Mapped[datetime | None]

@@ -6,7 +6,16 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import Connection, Select, bindparam, delete, insert, select, update
+from sqlalchemy import (
+    Connection,
+    Select,
+    bindparam,
+    delete,
+    insert,
+    select,
+    text,
+    update,
+)
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
@@ -94,10 +103,84 @@ FIND_REFRESH = (
     .join(_users, _users.c.id == _families.c.user_id)
     .where(_refresh.c.token_hash == bindparam("token_hash"))
 )
-MARK_USED = (
+# The family and user columns a rotation reads, in ``FamilyRow`` / ``user_of`` order.
+_FAMILY_COLUMNS = (
+    _families.c.id,
+    _families.c.client_id,
+    _families.c.user_id,
+    _families.c.login_session_id,
+    _families.c.scope,
+    _families.c.auth_time,
+    _families.c.created_at,
+    _families.c.expires_at,
+    _families.c.revoked_at,
+    _families.c.amr,
+)
+_USER_COLUMNS = (
+    _users.c.email,
+    _users.c.roles,
+    _users.c.disabled_at,
+    _users.c.name,
+    _users.c.email_verified,
+    _users.c.updated_at,
+)
+# Claiming a refresh token for rotation is one statement that reads what the grant needs:
+# the token is marked used only if it is unused, its family belongs to the presenting
+# client, is neither revoked nor expired, and its user is not disabled. PostgreSQL joins
+# the family and user in UPDATE ... FROM and returns their columns; SQLite's RETURNING
+# cannot name a FROM table (https://sqlite.org/lang_returning.html), so it checks them in
+# an EXISTS and returns them as scalar subqueries (primary-key lookups, same statement).
+_claim_conditions = (
+    _families.c.id == _refresh.c.family_id,
+    _families.c.client_id == bindparam("client_id"),
+    _families.c.revoked_at.is_(None),
+    _families.c.expires_at > bindparam("now"),
+    _users.c.id == _families.c.user_id,
+    _users.c.disabled_at.is_(None),
+)
+_claim = (
     update(_refresh)
     .where(_refresh.c.token_hash == bindparam("h"), _refresh.c.used_at.is_(None))
     .values(used_at=bindparam("now"))
+)
+CLAIM_REFRESH_PG = _claim.where(*_claim_conditions).returning(
+    _refresh.c.created_at, *_FAMILY_COLUMNS, *_USER_COLUMNS
+)
+
+
+# SQLAlchemy renders SQLite's RETURNING without table names (also inside subqueries,
+# where `id` would be ambiguous), so this one is written out; the column types still
+# convert the results.
+_SQLITE_FAMILY = "SELECT f.{} FROM token_families f WHERE f.id = refresh_tokens.family_id"
+_SQLITE_USER = (
+    "SELECT u.{} FROM token_families f JOIN users u ON u.id = f.user_id"
+    " WHERE f.id = refresh_tokens.family_id"
+)
+# (Built from our own column names, at import.)
+CLAIM_REFRESH_SQLITE = (
+    text(
+        "UPDATE refresh_tokens SET used_at = :now"  # noqa: S608
+        " WHERE refresh_tokens.token_hash = :h AND refresh_tokens.used_at IS NULL"
+        " AND EXISTS (SELECT 1 FROM token_families f JOIN users u ON u.id = f.user_id"
+        " WHERE f.id = refresh_tokens.family_id AND f.client_id = :client_id"
+        " AND f.revoked_at IS NULL AND f.expires_at > :now AND u.disabled_at IS NULL)"
+        " RETURNING refresh_tokens.created_at, "
+        + ", ".join(
+            [f"({_SQLITE_FAMILY.format(c.name)}) AS f_{c.name}" for c in _FAMILY_COLUMNS]
+            + [f"({_SQLITE_USER.format(c.name)}) AS u_{c.name}" for c in _USER_COLUMNS]
+        )
+    )
+    .bindparams(
+        bindparam("now", type_=_refresh.c.used_at.type),
+    )
+    .columns(
+        _refresh.c.created_at,
+        *(c.label(f"f_{c.name}") for c in _FAMILY_COLUMNS),
+        *(c.label(f"u_{c.name}") for c in _USER_COLUMNS),
+    )
+)
+RELEASE_REFRESH = (
+    update(_refresh).where(_refresh.c.token_hash == bindparam("h")).values(used_at=None)
 )
 REVOKE_FAMILY = (
     update(_families)
@@ -297,15 +380,39 @@ class TokenRepository:
             user=User(id=row[5], email=row[13], roles=row[14], disabled_at=row[15]),
         )
 
-    def mark_used(self, token_hash: str, now: datetime) -> bool:
-        """Claim a refresh token for rotation: one atomic conditional UPDATE.
+    def claim_refresh_token(
+        self, token_hash: str, client_id: str, now: datetime
+    ) -> RefreshTokenRow | None:
+        """Claim a refresh token for rotation and read its family and user: one atomic
+        conditional UPDATE ... RETURNING. None unless the token is unused, its family is
+        the client's, live and unexpired, and its user not disabled: then nothing changed
+        (``find_refresh_token`` tells why). Of concurrent claims, on any process, exactly
+        one gets the row: the row lock (PostgreSQL) or the database lock (SQLite)
+        serialises them and the loser re-checks ``used_at IS NULL``."""
+        conn = self._conn
+        stmt = CLAIM_REFRESH_PG if conn.dialect.name == "postgresql" else CLAIM_REFRESH_SQLITE
+        row = conn.execute(stmt, {"h": token_hash, "client_id": client_id, "now": now}).first()
+        if row is None:
+            return None
+        family = FamilyRow(*row[1:11])
+        return RefreshTokenRow(
+            token=TokenRow(token_hash, row[0], None),  # as presented: unused
+            family=family,
+            user=User(
+                id=family.user_id,
+                email=row[11],
+                roles=row[12],
+                disabled_at=row[13],
+                name=row[14],
+                email_verified=row[15],
+                updated_at=row[16],
+            ),
+        )
 
-        Exactly one of any number of concurrent callers (on any process) gets True; the
-        row lock (PostgreSQL) or database lock (SQLite) serialises them and the
-        ``used_at IS NULL`` condition is re-checked by the loser, which gets False.
-        """
-        result = self._conn.execute(MARK_USED, {"h": token_hash, "now": now})
-        return result.rowcount == 1  # type: ignore[attr-defined]
+    def release_refresh_token(self, token_hash: str) -> None:
+        """Undo this transaction's claim (the request failed after it): the token stays
+        usable. The claim's lock is still held, so no one else has touched the row."""
+        self._conn.execute(RELEASE_REFRESH, {"h": token_hash})
 
     # --- access tokens -------------------------------------------------------------------
 

@@ -4,19 +4,19 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import Select, delete, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from authserver.email_keys import email_key
 from authserver.errors import Conflict
 from authserver.i18n.message import N_
 from authserver.storage.models import User
+from authserver.storage.search import contains
 
-
-def email_key(email: str) -> str:
-    """The unique lookup form of an e-mail address: case-folded."""
-    return email.strip().casefold()
+__all__ = ["UserRepository", "email_key"]
 
 
 class UserRepository:
@@ -40,12 +40,18 @@ class UserRepository:
             raise Conflict(N_("An account with that e-mail address already exists.")) from None
         return user
 
-    def list(self, offset: int = 0, limit: int = 100) -> Sequence[User]:
-        stmt = select(User).order_by(User.created_at, User.id).offset(offset).limit(limit)
+    def list(
+        self, offset: int = 0, limit: int = 100, containing: str | None = None
+    ) -> Sequence[User]:
+        """Oldest first; with ``containing``, only users whose e-mail address or id
+        contains it (case-insensitive)."""
+        stmt = _containing(select(User), containing)
+        stmt = stmt.order_by(User.created_at, User.id).offset(offset).limit(limit)
         return self.session.scalars(stmt).all()
 
-    def count(self) -> int:
-        return self.session.scalar(select(func.count()).select_from(User)) or 0
+    def count(self, containing: str | None = None) -> int:
+        stmt = _containing(select(func.count()).select_from(User), containing)
+        return self.session.scalar(stmt) or 0
 
     def delete(self, user_id: str) -> bool:
         """Delete a user; the database cascades to their sessions, token families, codes,
@@ -67,3 +73,7 @@ class UserRepository:
             .where(User.id == user_id, User.tokens_valid_after < epoch_seconds)
             .values(tokens_valid_after=epoch_seconds, updated_at=now)
         )
+
+
+def _containing(stmt: Select[Any], text: str | None) -> Select[Any]:
+    return stmt.where(contains(text, User.email_key, User.id)) if text else stmt

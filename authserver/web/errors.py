@@ -38,6 +38,8 @@ PAGE_PREFIXES = (
     "/password",
     "/account",
     "/email",
+    "/federation",
+    "/console",
 )
 
 

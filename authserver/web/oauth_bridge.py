@@ -182,9 +182,8 @@ async def call_server(
     result: OAuthResponse | None = None
     if offline:
         try:
-            result = call(
-                factory(services.db.offline_unit_of_work(), oauth_request.meta), oauth_request
-            )
+            with factory.bound(services.db.offline_unit_of_work(), oauth_request.meta) as server:
+                result = call(server, oauth_request)
         except (NeedsDatabase, JwksPending):
             # JwksPending: an assertion naming a client whose keys are being fetched;
             # the thread path below waits for them.
@@ -215,8 +214,8 @@ async def _in_protocol_thread(
     waited: bool = False,
 ) -> OAuthResponse:
     def work() -> OAuthResponse:
-        with services.db.unit_of_work() as uow:
-            return call(factory(uow, current.meta), current)
+        with services.db.unit_of_work() as uow, factory.bound(uow, current.meta) as server:
+            return call(server, current)
 
     # The context goes along, so log lines written in the thread carry the request id.
     context = contextvars.copy_context()

@@ -25,10 +25,12 @@ from authserver.web import csrf, locale
 TEMPLATES = resources.TEMPLATES
 STATIC = resources.STATIC
 
+# Scripts: our own static files only (WebAuthn needs JavaScript), never inline ones.
 # No form-action: a form posted to /authorize answers with a redirect to the client, and
 # browsers apply form-action to such redirects. Images: client logos are https URLs.
 PAGE_CSP = (
-    "default-src 'none'; style-src 'self'; img-src 'self' https: data:; "
+    "default-src 'none'; script-src 'self'; connect-src 'self'; style-src 'self'; "
+    "img-src 'self' https: data:; "
     "frame-ancestors 'none'; base-uri 'none'"
 )
 PAGE_HEADERS = {

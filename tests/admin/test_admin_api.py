@@ -143,7 +143,7 @@ def test_non_json_body_is_415(admin_http):
 
 def test_disabling_a_user_ends_their_tokens(admin_http, factory):
     app = factory.password_client()
-    rs = factory.client()
+    rs = factory.resource_server()
     user = factory.user()
     body = password_grant(admin_http, app, user).json()
     r = admin_http.patch(f"/admin/users/{user.id}", json={"disabled": True})
@@ -156,7 +156,7 @@ def test_disabling_a_user_ends_their_tokens(admin_http, factory):
 
 def test_end_all_sessions_of_a_user(admin_http, factory):
     app = factory.password_client()
-    rs = factory.client()
+    rs = factory.resource_server()
     user = factory.user()
     body = password_grant(admin_http, app, user).json()
     r = admin_http.post(f"/admin/users/{user.id}/sessions/end")

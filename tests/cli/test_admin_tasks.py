@@ -105,3 +105,45 @@ def test_audit_export_as_json_lines_and_csv_with_a_time_range(cli, data_dir, tmp
     assert cli("audit", "export", "--until", "2000-01-01T00:00:00Z").out == ""
     bad = cli("audit", "export", "--since", "yesterday")
     assert bad.code == 2 and "not an ISO 8601 time" in bad.err
+
+
+def test_clients_create_and_update_grant_and_withdraw_introspection(cli, server):
+    def create(*extra: str) -> dict:
+        r = cli("clients", "create", "--name", "X", "--scope", "x", *extra, "--json")
+        assert r.code == 0, r.err
+        return json.loads(r.out)
+
+    api, svc = create("--allow-introspection"), create()
+    assert api["allow_introspection"] is True and svc["allow_introspection"] is False
+
+    def active(http, token: str) -> bool:
+        auth = (api["client_id"], api["client_secret"])
+        return http.post("/introspect", data={"token": token}, auth=auth).json()["active"]
+
+    with server() as http:
+        auth = (svc["client_id"], svc["client_secret"])
+        cc = http.post("/token", data={"grant_type": "client_credentials"}, auth=auth).json()
+        assert active(http, cc["access_token"]) is True
+    r = cli("clients", "update", api["client_id"], "--no-allow-introspection")
+    assert r.code == 0 and "allow_introspection" in r.out
+    with server() as http:
+        assert active(http, cc["access_token"]) is False
+
+
+def test_initial_tokens_expire_by_default_and_can_be_limited(cli, server):
+    r = cli("clients", "initial-token", "--json")
+    assert r.code == 0, r.err
+    default = json.loads(r.out)
+    assert default["expires_in"] == 86_400 and default["max_uses"] is None
+    once = json.loads(cli("clients", "initial-token", "--max-uses", "1", "--json").out)
+    assert cli("clients", "initial-token", "--max-uses", "0").code == 2
+    assert cli("clients", "initial-token", "--expires-in", "0").code == 2
+    meta = {"redirect_uris": ["https://a.example/cb"]}
+    with server() as http:
+        bearer = {"Authorization": f"Bearer {once['initial_access_token']}"}
+        assert http.post("/oauth/register", json=meta, headers=bearer).status_code == 201
+        assert http.post("/oauth/register", json=meta, headers=bearer).status_code == 401
+    events = [json.loads(x)["event"] for x in cli("audit", "tail", "--json").out.splitlines()]
+    assert events.count("registration.initial_token_issued") == 2
+    assert "registration.initial_token_used" in events
+    assert "registration.initial_token_refused" in events

@@ -101,6 +101,8 @@ def test_every_command_prints_json(cli, data_dir, monkeypatch):
     assert run("users", "disable", u["id"])["disabled"] is True
     assert run("users", "enable", u["id"])["disabled"] is False
     assert run("users", "end-sessions", u["id"])["ended_sessions"] == 0
+    assert run("mfa", "show", "ann@example.com")["factors"] == []
+    assert run("mfa", "reset", u["id"])["factors_removed"] == 0
     assert run("users", "reset-password", u["id"])["link_sent"] is True
     assert run("users", "verify-email", "--unverify", u["id"])["email_verified"] is False
     assert run("users", "verify-email", u["id"])["email_verified"] is True

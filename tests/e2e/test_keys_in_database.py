@@ -15,10 +15,12 @@ import time
 import httpx2 as httpx
 import jwt as pyjwt
 import pytest
+import sqlalchemy as sa
 
 from authserver.keys.lifecycle import KeySchedule
 from authserver.services import build_services, close_services
 from authserver.settings import build_settings
+from authserver.storage.models import SigningKey
 from tests.factories import Factory
 from tests.servers import ROOT, free_port, running_server
 
@@ -27,8 +29,9 @@ pytestmark = pytest.mark.slow
 ISSUER = "http://localhost:8000"
 INTERVAL = 3600
 AHEAD = 4
-# Seconds from seeding until the rotation is due: both servers are up by then.
-DUE_IN = 12
+# Seconds from making the rotation due (after both servers answered) until both must
+# publish the new key.
+DUE_WITHIN = 30
 
 
 def kek() -> str:
@@ -60,12 +63,13 @@ def db_key_env(prod_env):
 
 @pytest.fixture
 def seeded(db_key_env):
-    """Services on the same database, with one key that falls due in DUE_IN seconds."""
+    """Services on the same database, with one key whose rotation is an interval away (the
+    test makes it due once both servers are up: a slow start must not race the schedule)."""
     settings = build_settings(
         **{k.removeprefix("AUTHSERVER_").lower(): v for k, v in db_key_env.items()}
     )
     svc = build_services(settings)
-    made = time.time() - INTERVAL + DUE_IN
+    made = time.time()
     with svc.key_store.exclusive() as keys:
         first = keys.create(lambda kid: KeySchedule(kid, made, made), 2048)
     yield svc, first
@@ -109,14 +113,22 @@ def test_two_processes_rotate_once_and_tokens_verify_throughout(db_key_env, seed
         assert {kid_of(t) for t in before} == {first.kid}
         assert all(verifies(t, c) for t in before for c in (ca, cb))
 
-        # Due at the same moment on both: exactly one new key, published by both.
+        # Due at the same moment on both: the key's age set past the interval in the
+        # database both read; exactly one new key, published by both.
+        with svc.db.engine.begin() as conn:
+            conn.execute(
+                sa.update(SigningKey.__table__)
+                .where(SigningKey.__table__.c.kid == first.kid)
+                .values(created_at=time.time() - INTERVAL - 1)
+            )
+
         def published_by_both() -> set[str] | None:
             kids = [
                 {k["kid"] for k in c.get("/.well-known/jwks.json").json()["keys"]} for c in (ca, cb)
             ]
             return kids[0] if kids[0] == kids[1] and len(kids[0]) == 2 else None
 
-        kids = wait_for(published_by_both, "the new key on both JWKS", DUE_IN + 30)
+        kids = wait_for(published_by_both, "the new key on both JWKS", DUE_WITHIN)
         (new_kid,) = kids - {first.kid}
         assert {s.kid for s in svc.key_store.schedules()} == {first.kid, new_kid}
         with svc.db.unit_of_work() as uow:

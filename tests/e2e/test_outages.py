@@ -76,7 +76,7 @@ def test_database_outage_is_503_and_recovers_without_loss(proxied_server, prod_f
 def test_redis_outage_is_503_and_recovers(proxied_server, prod_factory):
     server, _, redis = proxied_server
     app = prod_factory.password_client()
-    rs = prod_factory.client()
+    rs = prod_factory.resource_server()
     user = prod_factory.user()
     with server.client() as http:
         token = http.post(

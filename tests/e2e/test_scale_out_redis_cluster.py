@@ -50,7 +50,7 @@ def test_rotation_revocation_throttling_and_keys_across_processes(
 ):
     a, b = cluster_servers
     app = prod_factory.password_client()
-    rs = prod_factory.client()
+    rs = prod_factory.resource_server()
     user = prod_factory.user()
     with a.client() as ca, b.client() as cb:
         assert ca.get("/readyz").json()["checks"]["redis"] is True

@@ -89,7 +89,7 @@ def test_concurrent_refresh_on_both_succeeds_exactly_once(two_servers, prod_fact
 def test_a_revocation_at_one_is_seen_by_introspection_at_the_other(two_servers, prod_factory):
     a, b = two_servers
     app = prod_factory.password_client()
-    rs = prod_factory.client()
+    rs = prod_factory.resource_server()
     svc = prod_factory.client()
     user = prod_factory.user()
     with a.client() as ca, b.client() as cb:

@@ -115,6 +115,8 @@ def test_another_instance_sees_a_change_at_once(admin_http, services):
         ({"domains": ["not a domain"]}, "domain"),
         ({"display_name": "Corp\u202eSSO"}, "display_name"),
         ({"icon_url": "javascript:alert(1)"}, "icon_url"),
+        ({"icon_url": "https://[oops/x.png"}, "icon_url"),
+        ({"settings": {"issuer": "https://[oops", "client_id": "a"}}, "issuer"),
         ({"mapping": {"group_roles": {"g": ["no-such-role"]}}}, "No such role"),
         ({"mapping": {"group_roles": {"g": ["Admin!"]}}}, "role name"),
         ({"policy": {"max_session_seconds": 10}}, "max_session_seconds"),

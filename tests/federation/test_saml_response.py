@@ -235,6 +235,14 @@ def test_assertion_content_is_checked(keys, idp_config, case):
     assert reason_of(document, idp_config) == reason
 
 
+@pytest.mark.parametrize("moment", ["2026-02-30T00:00:00Z", "2026-03-01T24:00:00Z"])
+def test_an_impossible_time_in_the_signed_assertion_is_a_refusal(keys, idp_config, moment):
+    assertion = craft.assertion(shape())
+    assertion.set("IssueInstant", moment)
+    root = craft.response(shape(), craft.sign(assertion, keys[0], keys[1]))
+    assert reason_of(craft.to_bytes(root), idp_config) == "bad_time"
+
+
 def test_small_clock_skew_is_tolerated(keys, idp_config):
     document = craft.to_bytes(signed(keys, issued_at=datetime.now(UTC) + timedelta(seconds=30)))
     assert validate(document, idp_config).name_id == "user-1234"

@@ -127,7 +127,7 @@ def test_end_one_session(client, factory, settings, services):
 def test_log_out_everywhere(client, factory, settings, services):
     user = factory.user()
     app = factory.password_client()
-    rs = factory.client()
+    rs = factory.resource_server()
     tokens = password_grant(client, app, user).json()
     login(client, user.email, user.password)
     with browser(settings, ip="192.0.2.50") as other:

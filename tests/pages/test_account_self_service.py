@@ -75,7 +75,7 @@ def test_delete_needs_a_fresh_sign_in_and_a_confirmation(make_settings, factory)
         clock.advance(301)
         stale = http.get("/account/delete", follow_redirects=False)
         assert stale.headers["location"] == "/login?next=%2Faccount%2Fdelete&notice=reauth"
-        assert "Sign in again to continue." in http.get(stale.headers["location"]).text
+        assert "sign in again" in http.get(stale.headers["location"]).text
         signed_in = submit(
             http, "/login", email=user.email, password=user.password, next="/account/delete"
         )

@@ -101,7 +101,7 @@ def test_unsafe_display_uris_are_refused_everywhere(client, initial_token, admin
 @pytest.fixture
 def initial_token(services):
     with services.db.unit_of_work() as uow:
-        return dcr.issue_initial_token(uow, services.clock, "tests", None)
+        return dcr.issue_initial_token(uow, services.clock, "tests", 3600)
 
 
 def test_admin_sets_and_clears_display_uris(admin_http):
@@ -184,3 +184,54 @@ def test_cli_describes_scopes(monkeypatch, capsys, settings):
     out = capsys.readouterr().out
     assert '"title": "Vos photos"' in out and '"title": "See your photos"' in out
     assert "<i>" not in out
+
+
+def test_consent_phishing_a_copied_name_is_marked_and_the_host_shown(
+    client, factory, services, photos, initial_token
+):
+    """A self-registered app may copy a trusted app's name: the consent page marks it
+    unverified and says which host the answer goes to; bidi controls, which make a name
+    read as another, are refused at registration and stripped from names stored before."""
+    bearer = {"Authorization": f"Bearer {initial_token}"}
+    evil_cb = "https://xn--pple-43d.example/cb"  # a look-alike of apple.example
+    meta = {"redirect_uris": [evil_cb], "scope": "openid email", "client_name": "Photo <App>"}
+    for name in ("Photo\u202e<ppA>", "Photo\u2066 <App>", "Photo\u200f<App>"):
+        r = client.post("/oauth/register", json={**meta, "client_name": name}, headers=bearer)
+        assert r.status_code == 400 and r.json()["error"] == "invalid_client_metadata"
+        assert "bidirectional" in r.json()["error_description"]
+    copy = client.post("/oauth/register", json=meta, headers=bearer).json()
+    user = factory.user()
+    flow = Flow(client, type(photos)(copy["client_id"], copy["client_secret"], [evil_cb]))
+    page = flow.login(user, flow.start(redirect_uri=evil_cb))
+    assert "Photo &lt;App&gt;" in page.text and "Unverified app" in page.text
+    assert "you go back to <strong>xn--pple-43d.example</strong>" in page.text
+    # The operator's own (third-party) registration: the host, no "unverified" mark.
+    honest = Flow(client, photos, scope="openid email photos:read")
+    page = honest.start()  # signed in already
+    assert "Unverified app" not in page.text
+    assert "you go back to <strong>app.example.com</strong>" in page.text
+    with services.db.unit_of_work() as uow:  # a name stored before the rule
+        uow.clients.get(photos.client_id).name = "Photo\u202e<ppA>"
+    services.clients.invalidate()
+    page = honest.start()
+    assert "\u202e" not in page.text and "Photo&lt;ppA&gt;" in page.text
+
+
+def test_first_party_consent_shows_no_host_and_names_are_checked_everywhere(
+    client, factory, admin_http
+):
+    first = factory.client(
+        name="Home",
+        grant_types=["authorization_code"],
+        scope="openid",
+        redirect_uris=[REDIRECT],
+        first_party=True,
+    )
+    flow = Flow(client, first, scope="openid")
+    page = flow.login(factory.user(), flow.start(prompt="consent"))
+    assert "Allow" in page.text and "you go back to" not in page.text
+    r = admin_http.post(
+        "/admin/clients",
+        json={"name": "Shop\u202e", "grant_types": ["client_credentials"], "scope": "a"},
+    )
+    assert r.status_code == 400 and "bidirectional" in r.text

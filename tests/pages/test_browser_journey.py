@@ -82,6 +82,10 @@ def test_register_login_forgot_reset_login(chromium, server_with_mail):
     page.goto(link)
     page.wait_for_url(f"{url}/password/reset")
     assert token not in page.url and token not in page.content()
+    assert "walker@example.com" in page.inner_text("main").lower()
+    page.click("button[type=submit]")  # Continue: only now is the link this browser's
+    page.wait_for_selector("#password")
+    assert token not in page.url and token not in page.content()
     page.fill("#password", NEW)
     page.fill("#password_confirm", NEW)
     page.click("button[type=submit]")

@@ -30,10 +30,19 @@ def _forgot(http, address):
 
 
 def _open_link(http, link):
-    """Follow the e-mailed link as a browser does; returns the reset form page."""
+    """Follow the e-mailed link as a browser does and press Continue; returns the reset
+    form page (or the page refusing the link)."""
     parts = urlsplit(link)
     first = http.get(f"{parts.path}?{parts.query}", follow_redirects=False)
     assert first.status_code == 303 and first.headers["location"] == "/password/reset"
+    offer = http.get("/password/reset")
+    if offer.status_code != 200:
+        return offer
+    assert 'action="/password/reset/accept"' in offer.text and 'name="password"' not in offer.text
+    accepted = http.post(
+        "/password/reset/accept", data={"csrf_token": csrf(offer.text)}, follow_redirects=False
+    )
+    assert accepted.status_code == 303 and accepted.headers["location"] == "/password/reset"
     return http.get("/password/reset")
 
 
@@ -129,7 +138,7 @@ def test_a_reset_signs_out_every_session_and_app(
 ):
     user = factory.user(email="hal@example.com")
     app = factory.password_client()
-    rs = factory.client(scope="api:read")
+    rs = factory.resource_server(scope="api:read")
     tokens = password_grant(client, app, user).json()
     with browser(settings, ip="192.0.2.1") as elsewhere:
         assert login(elsewhere, user.email, user.password).status_code == 303
@@ -217,7 +226,37 @@ def test_the_token_never_reaches_a_referer(client, factory, settings):
     assert page.url.path == "/password/reset" and page.url.query == b""
     assert token not in page.text
     assert page.headers["referrer-policy"] == "no-referrer"
+    page = _open_link(client, link)
+    assert token not in page.text and 'name="password"' in page.text
     assert '<meta name="referrer" content="no-referrer">' in page.text
+
+
+def test_opening_a_link_does_not_bind_it_to_the_browser(client, factory, settings):
+    """Anyone can make a browser open a URL: a link minted for someone else's account
+    (a cross-site page, an e-mail) only offers its reset. The page names the account;
+    the reset form needs the CSRF-checked button, and a button POST without the CSRF
+    token binds nothing."""
+    user = factory.user(email="mallory@example.com")
+    _forgot(client, user.email)
+    parts = urlsplit(reset_link(outbox(settings)[0]))
+    with browser(settings) as victim:
+        victim.get(f"{parts.path}?{parts.query}")  # followed, as a cross-site link is
+        offer = victim.get("/password/reset")
+        assert offer.status_code == 200 and "mallory@example.com" in offer.text
+        assert 'name="password"' not in offer.text
+        r = victim.post("/password/reset", data={"password": NEW, "password_confirm": NEW})
+        assert r.status_code == 403
+        forged = victim.post("/password/reset/accept", data={"csrf_token": "forged"})
+        assert forged.status_code == 403
+        with_token = victim.post(
+            "/password/reset",
+            data={"csrf_token": csrf(offer.text), "password": NEW, "password_confirm": NEW},
+        )
+        assert with_token.status_code == 400 and "invalid" in with_token.text
+    assert login(client, user.email, user.password).status_code == 303
+    # The owner presses the button, then the form resets the password.
+    assert 'name="password"' in _open_link(client, reset_link(outbox(settings)[0])).text
+    assert _set_password(client, NEW).status_code == 303
 
 
 def test_csrf_less_post_changes_nothing(client, factory, settings):
@@ -267,3 +306,26 @@ def test_reset_email_text_names_the_account_and_lifetime(client, factory, settin
     _forgot(client, "pia@example.com")
     body = text_of(outbox(settings)[0])
     assert "pia@example.com" in body and "60 minutes" in body
+
+
+def test_mail_to_an_unverified_address_carries_no_name_a_stranger_typed(client, settings, services):
+    """Anyone can sign up with someone else's address and a "name" of their choosing;
+    the reset and password-changed e-mails to that address must not carry it until the
+    address is verified."""
+    bait = "Prize! Claim it at evil.example"
+    fields = {"email": "quinn@example.com", "name": bait, "password": "a rather long passphrase"}
+    assert (
+        submit(client, "/register", password_confirm=fields["password"], **fields).status_code
+        == 303
+    )
+    _forgot(client, "quinn@example.com")
+    _open_link(client, reset_link(outbox(settings)[0]))
+    assert _set_password(client, NEW).status_code == 303
+    reset_mail, changed_mail = outbox(settings)
+    for message in (reset_mail, changed_mail):
+        assert bait not in message.as_string() and bait not in text_of(message)
+        assert text_of(message).startswith("Hello,")
+    with services.db.unit_of_work() as uow:
+        uow.users.find_by_email("quinn@example.com").email_verified = True
+    _forgot(client, "quinn@example.com")
+    assert text_of(outbox(settings)[-1]).startswith(f"Hello {bait},")

@@ -159,3 +159,19 @@ def test_sign_ups_are_throttled_per_client_ip(make_settings):
     with browser(settings, ip="203.0.113.10") as other:
         r = other.post("/register", json={"email": "u11@example.com", "password": GOOD})
         assert r.status_code == 201
+
+
+def test_distinct_mailboxes_are_distinct_accounts(client, services):
+    """The key lower-cases the local part and takes the domain's IDNA form: it does not
+    case-fold, which maps ß to ss and would make x@straße.de and x@strasse.de (two
+    domains, two owners) one account."""
+    assert _register(client, email="X@straße.de", password=GOOD).status_code == 303
+    assert _register(client, email="x@strasse.de", password=GOOD + "!").status_code == 303
+    assert _register(client, email="x@STRASSE.de", password=GOOD).status_code == 409
+    assert _register(client, email="x@xn--strae-oqa.de", password=GOOD).status_code == 409
+    assert login(client, "X@STRASSE.DE", GOOD + "!").status_code == 303
+    assert login(client, "x@strasse.de", GOOD).status_code == 401
+    assert login(client, "x@STRAßE.de", GOOD).status_code == 303
+    with services.db.unit_of_work() as uow:
+        keys = sorted(u.email_key for u in uow.users.list())
+    assert keys == ["x@strasse.de", "x@xn--strae-oqa.de"]

@@ -32,7 +32,7 @@ def web_app(factory):
 @pytest.fixture
 def initial_token(services):
     with services.db.unit_of_work() as uow:
-        return dcr.issue_initial_token(uow, services.clock, "tests", None)
+        return dcr.issue_initial_token(uow, services.clock, "tests", 3600)
 
 
 @pytest.fixture

@@ -14,7 +14,7 @@ from tests.helpers import claims, introspect, password_grant, refresh_grant
 
 def test_active_access_token(client, factory):
     app = factory.password_client(scope="openid email api:read")
-    rs = factory.client()
+    rs = factory.resource_server()
     user = factory.user()
     token = password_grant(client, app, user).json()["access_token"]
     info = introspect(client, rs, token)
@@ -39,7 +39,7 @@ def test_refresh_token_only_for_its_own_client(client, factory):
 
 def test_tampered_foreign_and_garbage_tokens_are_inactive(client, factory):
     app = factory.password_client()
-    rs = factory.client()
+    rs = factory.resource_server()
     token = password_grant(client, app, factory.user()).json()["access_token"]
     header, payload, sig = token.split(".")
     tampered = f"{header}.{payload[:-4]}AAAA.{sig}"
@@ -62,7 +62,7 @@ def test_expired_access_token_is_inactive(client, make_settings, factory):
 
     short = make_settings(access_token_ttl=30)
     app = factory.password_client()
-    rs = factory.client()
+    rs = factory.resource_server()
     user = factory.user()
 
     class Later:
@@ -78,7 +78,7 @@ def test_expired_access_token_is_inactive(client, make_settings, factory):
 
 def test_disabled_user_and_tokens_valid_after(client, factory, services):
     app = factory.password_client()
-    rs = factory.client()
+    rs = factory.resource_server()
     user = factory.user()
     token = password_grant(client, app, user).json()["access_token"]
     with services.db.unit_of_work() as uow:
@@ -95,7 +95,7 @@ def test_disabled_user_and_tokens_valid_after(client, factory, services):
 
 def test_logout_everywhere_kills_tokens_issued_in_the_same_second(client, factory, services):
     app = factory.password_client()
-    rs = factory.client()
+    rs = factory.resource_server()
     user = factory.user()
     body = password_grant(client, app, user).json()
     with services.db.unit_of_work() as uow:
@@ -109,7 +109,7 @@ def test_logout_everywhere_kills_tokens_issued_in_the_same_second(client, factor
 def test_deleted_client_tokens_are_inactive(client, factory, services):
     app = factory.password_client()
     svc = factory.client()
-    rs = factory.client()
+    rs = factory.resource_server()
     user_token = password_grant(client, app, factory.user()).json()["access_token"]
     svc_token = client.post(
         "/token", data={"grant_type": "client_credentials"}, auth=svc.basic_auth
@@ -132,3 +132,57 @@ def test_unauthenticated_request_is_invalid_client(client):
     r = client.post("/introspect", data={"token": "x"})
     assert r.status_code == 401
     assert r.headers["www-authenticate"].startswith("Basic ")
+
+
+def test_a_client_sees_only_its_own_tokens_and_those_naming_it(client, factory):
+    """RFC 7662 §4: no token scanning. Any confidential client (a self-registered one
+    too) introspects only tokens issued to it or whose `aud` names it; everything else
+    answers exactly as an unknown token does."""
+    app = factory.password_client()
+    api = factory.client(client_id="orders-api")
+    aimed = factory.password_client(audience=["orders-api", "https://other.example"])
+    user = factory.user()
+    foreign = password_grant(client, app, user).json()
+    assert introspect(client, api, foreign["access_token"]) == {"active": False}
+    assert introspect(client, api, foreign["refresh_token"]) == {"active": False}
+    assert introspect(client, app, foreign["access_token"])["active"] is True
+    naming = password_grant(client, aimed, user).json()["access_token"]
+    assert introspect(client, api, naming)["active"] is True
+    own = client.post(
+        "/token", data={"grant_type": "client_credentials"}, auth=api.basic_auth
+    ).json()["access_token"]
+    assert introspect(client, api, own)["active"] is True
+    assert introspect(client, app, own) == {"active": False}
+
+
+def test_resource_servers_get_introspection_from_the_admin_api(client, factory):
+    app = factory.password_client()
+    api = factory.client()
+    token = password_grant(client, app, factory.user()).json()["access_token"]
+    assert introspect(client, api, token) == {"active": False}
+    admin_app = factory.password_client(scope="openid admin")
+    admin = factory.user(role="admin")
+    bearer = password_grant(client, admin_app, admin, scope="admin").json()["access_token"]
+    headers = {"Authorization": f"Bearer {bearer}"}
+    r = client.patch(
+        f"/admin/clients/{api.client_id}", json={"allow_introspection": True}, headers=headers
+    )
+    assert r.status_code == 200 and r.json()["allow_introspection"] is True
+    assert introspect(client, api, token)["active"] is True
+    created = client.post(
+        "/admin/clients",
+        json={
+            "name": "Billing API",
+            "grant_types": ["client_credentials"],
+            "scope": "x",
+            "allow_introspection": True,
+        },
+        headers=headers,
+    ).json()
+    rs = type(api)(created["client_id"], created["client_secret"], [])
+    assert introspect(client, rs, token)["active"] is True
+    r = client.patch(
+        f"/admin/clients/{api.client_id}", json={"allow_introspection": False}, headers=headers
+    )
+    assert r.json()["allow_introspection"] is False
+    assert introspect(client, api, token) == {"active": False}

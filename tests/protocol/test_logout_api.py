@@ -22,7 +22,7 @@ def _bearer(token):
 def test_logout_all_ends_every_session_and_grant(api, factory, settings, services):
     user = factory.user()
     app = factory.password_client(first_party=True)
-    rs = factory.client()
+    rs = factory.resource_server()
     first = password_grant(api, app, user).json()
     second = password_grant(api, app, user).json()
     with browser(settings) as web:
@@ -46,7 +46,7 @@ def test_logout_all_ends_every_session_and_grant(api, factory, settings, service
 def test_logout_current_ends_only_that_grant(api, factory, services):
     user = factory.user()
     app = factory.password_client()
-    rs = factory.client()
+    rs = factory.resource_server()
     this = password_grant(api, app, user).json()
     other = password_grant(api, app, user).json()
     r = api.post("/logout", headers=_bearer(this["access_token"]))

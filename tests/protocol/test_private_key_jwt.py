@@ -154,7 +154,7 @@ def http(app_settings, clock, trust_test_ca) -> Iterator[TestClient]:
 @pytest.fixture
 def initial_token(services):
     with services.db.unit_of_work() as uow:
-        return dcr.issue_initial_token(uow, services.clock, "tests", None)
+        return dcr.issue_initial_token(uow, services.clock, "tests", 3600)
 
 
 def register(http: TestClient, token: str, **keys: Any) -> str:
@@ -440,6 +440,13 @@ def test_a_name_with_any_non_global_address_is_refused(
         ("::ffff:10.0.0.1", False),
         ("2002:7f00:1::1", False),  # 6to4 around 127.0.0.1
         ("2002:0808:0808::1", True),  # 6to4 around 8.8.8.8
+        ("64:ff9b::a9fe:a9fe", False),  # NAT64 around 169.254.169.254
+        ("64:ff9b::a00:1", False),  # NAT64 around 10.0.0.1
+        ("64:ff9b::808:808", True),  # NAT64 around 8.8.8.8
+        ("64:ff9b:1::a9fe:a9fe", False),  # NAT64 local use
+        ("::a9fe:a9fe", False),  # IPv4-compatible 169.254.169.254
+        ("::7f00:1", False),  # IPv4-compatible 127.0.0.1
+        ("fec0::1", False),  # site-local
     ],
 )
 def test_which_addresses_a_jwks_uri_may_reach(address, public):

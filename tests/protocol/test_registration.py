@@ -3,6 +3,7 @@ private_key_jwt client authentication (RFC 7523 §2.2) such clients may use."""
 
 from __future__ import annotations
 
+import threading
 import time
 import uuid
 
@@ -16,7 +17,7 @@ from authserver.oauth import registration as dcr
 @pytest.fixture
 def initial_token(services):
     with services.db.unit_of_work() as uow:
-        return dcr.issue_initial_token(uow, services.clock, "tests", None)
+        return dcr.issue_initial_token(uow, services.clock, "tests", 3600)
 
 
 def register(client, token, **meta):
@@ -116,6 +117,40 @@ def test_initial_access_token_is_required(client, services):
         expired = dcr.issue_initial_token(uow, services.clock, "old", 1)
     time.sleep(1.1)
     assert register(client, expired, **meta).status_code == 401
+
+
+def test_initial_access_tokens_count_their_uses_and_are_audited(client, services):
+    """A token issued for two registrations makes exactly two, also when several race
+    for the last use; a registration refused for its metadata uses nothing; uses and
+    refusals of a known token are audited."""
+    with services.db.unit_of_work() as uow:
+        token = dcr.issue_initial_token(uow, services.clock, "two", 3600, max_uses=2)
+    meta = {"redirect_uris": ["https://a.example/cb"]}
+    assert register(client, token, redirect_uris=["not a uri"]).status_code == 400
+    assert register(client, token, **meta).status_code == 201
+    statuses: list[int] = []
+    barrier = threading.Barrier(4)
+
+    def race() -> None:
+        barrier.wait()
+        statuses.append(register(client, token, **meta).status_code)
+
+    threads = [threading.Thread(target=race) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sorted(statuses) == [201, 401, 401, 401]
+    with services.db.unit_of_work() as uow:
+        assert uow.clients.count() == 2
+        used = uow.audit.query(event="registration.initial_token_used")
+        refused = uow.audit.query(event="registration.initial_token_refused")
+        assert [e.details["uses"] for e in used] == [2, 1]
+        assert len(refused) == 3 and {e.details["reason"] for e in refused} == {"used_up"}
+        assert token not in str([e.details for e in [*used, *refused]])
+    assert register(client, "made-up", **meta).status_code == 401
+    with services.db.unit_of_work() as uow:  # unknown tokens are not one of ours to record
+        assert len(uow.audit.query(event="registration.initial_token_refused")) == 3
 
 
 def test_management_update_and_delete(client, initial_token):

@@ -7,7 +7,7 @@ from tests.helpers import introspect, password_grant, refresh_grant, revoke
 
 def test_revoking_a_refresh_token_revokes_its_family(client, factory):
     app = factory.password_client()
-    rs = factory.client()
+    rs = factory.resource_server()
     first = password_grant(client, app, factory.user()).json()
     second = refresh_grant(client, app, first["refresh_token"]).json()
     r = revoke(client, app, second["refresh_token"], token_type_hint="refresh_token")
@@ -18,7 +18,7 @@ def test_revoking_a_refresh_token_revokes_its_family(client, factory):
 
 def test_revoking_an_access_token_denies_its_jti_only(client, factory):
     app = factory.password_client()
-    rs = factory.client()
+    rs = factory.resource_server()
     body = password_grant(client, app, factory.user()).json()
     assert revoke(client, app, body["access_token"]).status_code == 200
     assert introspect(client, rs, body["access_token"]) == {"active": False}
@@ -28,7 +28,7 @@ def test_revoking_an_access_token_denies_its_jti_only(client, factory):
 
 def test_client_credentials_token_can_be_revoked(client, factory):
     svc = factory.client()
-    rs = factory.client()
+    rs = factory.resource_server()
     token = client.post(
         "/token", data={"grant_type": "client_credentials"}, auth=svc.basic_auth
     ).json()["access_token"]

@@ -71,7 +71,7 @@ def test_refresh_keeps_auth_time_and_sid_in_the_new_id_token(client, factory, we
 
 
 def test_a_code_works_once_and_a_replay_revokes_what_it_issued(client, factory, web_app, services):
-    rs = factory.client()
+    rs = factory.resource_server()
     flow = Flow(client, web_app, scope="openid offline_access")
     code = flow.authorize(factory.user())["code"]
     first = flow.exchange(code).json()
@@ -88,7 +88,7 @@ def test_concurrent_exchanges_of_one_code_succeed_once_and_revoke_it(
 ):
     """A thief racing the client with the same code: one exchange wins, the others are
     refused, and the winner's tokens are revoked all the same (RFC 6749 §4.1.2)."""
-    rs = factory.client()
+    rs = factory.resource_server()
     flow = Flow(client, web_app, scope="openid offline_access")
     code = flow.authorize(factory.user())["code"]
     barrier = threading.Barrier(6)

@@ -192,3 +192,29 @@ def _load(services, client_id):
         row = uow.clients.get(client_id)
         uow.session.expunge(row)
         return row
+
+
+def test_each_thread_reuses_one_server_bound_to_one_request_at_a_time(services):
+    from authserver.oauth.requests import RequestMeta
+
+    factory = ServerFactory(services)
+    meta = RequestMeta()
+    a, b = services.db.offline_unit_of_work(), services.db.offline_unit_of_work()
+    with factory.bound(a, meta) as first:
+        assert first.ctx.uow is a
+        with factory.bound(b, meta) as nested:  # e.g. a call inside a call: its own
+            assert nested is not first and nested.ctx.uow is b
+        assert first.ctx.uow is a
+    assert not hasattr(first, "ctx")  # nothing of the request is kept
+    with factory.bound(b, meta) as again:
+        assert again is first and again.ctx.uow is b
+    elsewhere: list[object] = []
+
+    def other_thread() -> None:
+        with factory.bound(a, meta) as server:
+            elsewhere.append(server)
+
+    thread = threading.Thread(target=other_thread)
+    thread.start()
+    thread.join()
+    assert elsewhere and elsewhere[0] is not first

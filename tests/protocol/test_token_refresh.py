@@ -32,7 +32,7 @@ def test_each_refresh_rotates_the_refresh_token(client, factory):
 
 def test_reuse_revokes_the_whole_family_and_is_audited(client, factory, services):
     app, user, first = _login(client, factory)
-    rs = factory.client(scope="api:read")
+    rs = factory.resource_server(scope="api:read")
     second = refresh_grant(client, app, first["refresh_token"]).json()
 
     replay = refresh_grant(client, app, first["refresh_token"])
@@ -129,3 +129,37 @@ def test_concurrent_refreshes_of_one_token_succeed_exactly_once(client, factory,
     for t in threads:
         t.join()
     assert sorted(results) == [200, 400, 400, 400, 400, 400]
+
+
+def _set_user(services, user_id: str, **values) -> None:
+    from authserver.storage.models import User
+
+    with services.db.unit_of_work() as uow:
+        row = uow.session.get(User, user_id)
+        for name, value in values.items():
+            setattr(row, name, value)
+
+
+def test_refreshed_id_token_carries_the_users_claims(client, factory, services):
+    app, user, first = _login(client, factory, scope="openid email profile api:read")
+    _set_user(services, user.id, name="Ada Lovelace", email_verified=True)
+    r = refresh_grant(client, app, first["refresh_token"])
+    assert r.status_code == 200, r.text
+    id_token = claims(r.json()["id_token"])
+    assert id_token["sub"] == user.id
+    assert id_token["name"] == "Ada Lovelace"
+    assert id_token["email"] == user.email and id_token["email_verified"] is True
+    assert isinstance(id_token["updated_at"], int)
+
+
+def test_a_disabled_users_refresh_is_invalid_grant_and_consumes_nothing(client, factory, services):
+    app, user, first = _login(client, factory)
+    now = services.clock.now()
+    from authserver.clock import to_datetime
+
+    _set_user(services, user.id, disabled_at=to_datetime(now))
+    r = refresh_grant(client, app, first["refresh_token"])
+    assert r.status_code == 400 and r.json()["error"] == "invalid_grant"
+    _set_user(services, user.id, disabled_at=None)
+    # Neither used nor its family revoked: the refusal changed nothing.
+    assert refresh_grant(client, app, first["refresh_token"]).status_code == 200

@@ -86,7 +86,7 @@ def test_userinfo_honours_revocation(client, factory, web_app, services):
 def test_logout_with_hint_ends_the_session_revokes_its_families_and_redirects(
     client, factory, web_app
 ):
-    rs = factory.client()
+    rs = factory.resource_server()
     _, body = _login(client, factory, web_app)
     r = client.get(
         "/logout",
@@ -176,7 +176,7 @@ def test_hint_and_client_id_must_agree(client, factory, web_app):
 
 
 def test_bearer_post_to_logout_is_the_api_logout(client, factory, web_app):
-    rs = factory.client()
+    rs = factory.resource_server()
     _, body = _login(client, factory, web_app)
     r = client.post("/logout", headers={"Authorization": f"Bearer {body['access_token']}"})
     assert r.status_code == 204

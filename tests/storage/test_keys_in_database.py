@@ -13,6 +13,7 @@ import jwt as pyjwt
 import pytest
 import sqlalchemy as sa
 
+from authserver import preflight
 from authserver.audit import AuditEvent
 from authserver.errors import SigningKeyError, UnsafeSettings
 from authserver.keys import admin, lifecycle
@@ -113,7 +114,10 @@ def test_a_half_written_row_is_named_and_a_running_ring_keeps_its_keys(db_servic
             .where(TABLE.c.kid == new.kid)
             .values(private_key=row.private_key[: len(row.private_key) // 2])
         )
-    assert ring.poll() is good  # logged; still signs with the key it could read
+    # Logged; still signs with the key it could read (until the store says it stops).
+    kept = ring.poll()
+    assert kept.signing_kid == good.signing_kid
+    assert {k.kid for k in kept.public_keyset.keys} == {good.signing_kid}
     with pytest.raises(SigningKeyError, match=new.kid):
         KeyRing(svc.key_store, svc.clock, GRACE).snapshot()  # a starting process refuses
 
@@ -208,3 +212,79 @@ def test_settings_for_the_database_store():
         build_settings(key_store="database")
     with pytest.raises(UnsafeSettings, match="KEY_ROTATION_INTERVAL: must be longer"):
         build_settings(key_rotation_interval=60, key_publish_ahead=600)
+
+
+def break_row(svc, kid: str) -> None:
+    with svc.db.engine.begin() as conn:
+        sealed = conn.execute(sa.select(TABLE.c.private_key).where(TABLE.c.kid == kid)).scalar()
+        conn.execute(
+            TABLE.update().where(TABLE.c.kid == kid).values(private_key=sealed[: len(sealed) // 2])
+        )
+
+
+def test_a_retired_key_stops_signing_even_where_a_new_key_does_not_open(db_services):
+    # A compromised key: rotate --now, then retire --force. A process that cannot read the
+    # new key (a KEK it lacks) must not go on signing with, or publishing, the retired one.
+    svc = db_services()
+    now = time.time()
+    old = admin.ensure_signing_key(svc.key_store, now, GRACE, 2048)
+    ring = KeyRing(svc.key_store, svc.clock, GRACE)
+    assert ring.snapshot().signing_kid == old.kid
+    new = admin.rotate(svc.key_store, now, 600, 2048, immediately=True)
+    break_row(svc, new.kid)
+    admin.retire(svc.key_store, old.kid, time.time(), GRACE, force=True)
+    snap = ring.poll()
+    assert snap.signing_kid is None
+    assert old.kid not in {k.kid for k in snap.public_keyset.keys}
+    with pytest.raises(SigningKeyError):
+        snap.require_signing_keyset()
+
+
+def test_an_import_with_a_kek_the_stored_keys_do_not_open_adds_nothing(
+    db_services, keys_dir, tmp_path
+):
+    svc = db_services()
+    admin.ensure_signing_key(svc.key_store, time.time(), GRACE, 2048)
+    folder = KeyStore(tmp_path / "other-keys")
+    admin.rotate(folder, time.time(), 600, 2048)
+    wrong = db_services(encryption_keys=KEK2)
+    with pytest.raises(SigningKeyError, match="AUTHSERVER_ENCRYPTION_KEYS"):
+        admin.import_folder(folder, wrong.key_store)
+    assert len(rows(svc)) == 1
+    assert len(svc.key_store.load()) == 1
+
+
+def test_kek_rotation_rewraps_every_sealed_secret(db_services):
+    # Upstream client secrets and authenticator-app keys are sealed too: after the rewrap
+    # the new KEK alone opens them (dropping the old one must not lock TOTP users out).
+    from authserver.federation import providers
+    from authserver.federation.config import ProviderConfig
+    from authserver.keys import sealed_values
+    from authserver.mfa import totp
+    from authserver.storage.models import TotpFactor
+    from tests.factories import Factory
+
+    svc = db_services()
+    user = Factory(svc).user()
+    with svc.db.unit_of_work() as uow:
+        config = ProviderConfig(display_name="GitHub", settings={"client_id": "Iv1.abc"})
+        providers.create(uow, providers.registry(svc), "gh", "github", config, "gh-secret")
+        enrolment = totp.begin(uow, svc, uow.users.get(user.id))
+    # Dropping KEK1 before the rewrap is refused at start, naming the setting.
+    problems = preflight.signing_key_problems(db_services(encryption_keys=KEK2).settings)
+    assert [p.split(" are sealed")[0] for p in problems] == [
+        "AUTHSERVER_ENCRYPTION_KEYS: upstream client secrets",
+        "AUTHSERVER_ENCRYPTION_KEYS: authenticator app keys",
+    ]
+    both = db_services(encryption_keys=f"{KEK2},{KEK1}")
+    assert preflight.signing_key_problems(both.settings) == []
+    with both.db.engine.begin() as conn:
+        assert sum(sealed_values.rewrap(conn, both.envelope).values()) == 2
+    with both.db.engine.begin() as conn:
+        assert sum(sealed_values.rewrap(conn, both.envelope).values()) == 0
+    only_new = db_services(encryption_keys=KEK2)
+    assert preflight.signing_key_problems(only_new.settings) == []
+    with only_new.db.unit_of_work() as uow:
+        assert providers.client_secret(only_new.envelope, providers.get(uow, "gh")) == "gh-secret"
+        factor = uow.session.get(TotpFactor, enrolment.factor_id)
+        assert only_new.envelope.decrypt(factor.secret_sealed, f"totp:{factor.id}:secret")

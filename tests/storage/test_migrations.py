@@ -14,7 +14,7 @@ from alembic.script import ScriptDirectory
 
 from authserver.storage import migrate
 from authserver.storage.db import make_engine
-from authserver.storage.models import Base, LoginSession, User
+from authserver.storage.models import Base, InitialAccessToken, LoginSession, User
 
 
 def test_one_head() -> None:
@@ -96,3 +96,68 @@ def test_0003_turns_the_role_into_a_set_and_sessions_get_pwd(empty_database):
         engine.dispose()
     assert roles == {"u-admin": ["admin", "user"], "u-user": ["user"]}
     assert methods == {"pwd": int(auth_time.replace(tzinfo=UTC).timestamp())}
+
+
+def test_0010_gives_initial_access_tokens_without_expiry_one(empty_database):
+    migrate.upgrade(empty_database, "0009")
+    engine = make_engine(empty_database, pool_size=1)
+    issued = datetime(2026, 1, 1, 12, 0, 0)
+    try:
+        with engine.begin() as conn:
+            conn.execute(
+                sa.text(
+                    "INSERT INTO initial_access_tokens (token_hash, description, created_at) "
+                    "VALUES ('h-old', 'forever', :t)"
+                ),
+                {"t": issued},
+            )
+        migrate.upgrade(empty_database)
+        with engine.connect() as conn:
+            row = conn.execute(
+                sa.select(InitialAccessToken.expires_at, InitialAccessToken.uses)
+            ).one()
+    finally:
+        engine.dispose()
+    left = (row.expires_at - datetime.now(UTC)).total_seconds()
+    assert 86_000 < left <= 86_400 and row.uses == 0
+
+
+def test_0011_rekeys_emails_keeps_every_account_and_records_conflicts(empty_database):
+    migrate.upgrade(empty_database, "0010")
+    engine = make_engine(empty_database, pool_size=1)
+    t0 = datetime(2026, 1, 1, 12, 0, 0)
+    rows = [  # id, email (as stored), key under str.casefold()
+        ("u-sharp", "x@straße.de", "x@strasse.de"),
+        ("u-plain", "Ann@example.com", "ann@example.com"),
+        ("u-a", "a@example.com", "a@example.com"),
+        ("u-wide", "a@\uff45xample.com", "a@\uff45xample.com"),  # stored by hand, unnormalised
+        ("u-cap", "\u1e9e@x.de", "ss@x.de"),  # capital sharp s: case-folds to "ss"
+    ]
+    try:
+        with engine.begin() as conn:
+            for i, (uid, email, key) in enumerate(rows):
+                conn.execute(
+                    sa.text(
+                        "INSERT INTO users (id, email, email_key, email_verified, roles, "
+                        "tokens_valid_after, created_at, updated_at) VALUES "
+                        "(:id, :e, :k, false, '[\"user\"]', 0, :t, :t)"
+                    ),
+                    {"id": uid, "e": email, "k": key, "t": t0.replace(minute=i)},
+                )
+        migrate.upgrade(empty_database)
+        with engine.connect() as conn:
+            keys = dict(conn.execute(sa.select(User.id, User.email_key)).all())  # type: ignore[arg-type]
+            events = conn.execute(
+                sa.text("SELECT user_id, details FROM audit_events WHERE event = :e"),
+                {"e": "user.email_key_conflict"},
+            ).all()
+    finally:
+        engine.dispose()
+    assert keys == {
+        "u-sharp": "x@xn--strae-oqa.de",
+        "u-plain": "ann@example.com",
+        "u-a": "a@example.com",
+        "u-wide": "~u-wide~a@example.com",  # kept, reachable by id; u-a keeps the address
+        "u-cap": "ß@x.de",
+    }
+    assert len(events) == 1 and events[0][0] == "u-wide"

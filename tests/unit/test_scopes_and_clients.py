@@ -27,6 +27,7 @@ def client(scope: str) -> OAuthClient:
             refresh_without_offline_access=False,
             allowed_cors_origins=(),
             audience=(),
+            allow_introspection=False,
             jwks=None,
             jwks_uri=None,
             extra_metadata={},

@@ -73,7 +73,11 @@ def parse_instant(value: str | None, what: str) -> datetime:
     """An xs:dateTime in UTC (SAML Core §1.3.3)."""
     if value is None or not _DATETIME.fullmatch(value):
         raise SamlError("bad_time", f"{what}: {value!r}")
-    return datetime.fromisoformat(value[:-1][:26]).replace(tzinfo=UTC)
+    try:
+        moment = datetime.fromisoformat(value[:-1][:26])
+    except ValueError:  # the right shape, an impossible date or time (2026-02-30, 24:00)
+        raise SamlError("bad_time", f"{what}: {value!r}") from None
+    return moment.replace(tzinfo=UTC)
 
 
 def format_instant(moment: datetime) -> str:

@@ -25,13 +25,15 @@ from authlib.oauth2.rfc6749.hooks import hooked
 
 from authserver.audit import AuditEvent
 from authserver.clock import to_datetime, to_timestamp
+from authserver.federation.providers import family_lifetime_cap
 from authserver.hashing import secret_hash
+from authserver.mfa import policy
 from authserver.oauth import client_auth
 from authserver.oauth.client import OAuthClient
 from authserver.oauth.grants.issuance import record_issued
 from authserver.oauth.scopes import OFFLINE_ACCESS, OPENID, UNKNOWN_USER, check_client_scope
 from authserver.oauth.subject import Subject
-from authserver.storage.models import AuthorizationCode
+from authserver.storage.models import AuthorizationCode, User
 
 MAX_CODE_CHARS = 512
 
@@ -41,6 +43,7 @@ class CodeView:
     """A stored code as Authlib and its PKCE / OIDC extensions read it."""
 
     record: AuthorizationCode
+    user: User  # read with the code
 
     @property
     def code_challenge(self) -> str | None:
@@ -62,8 +65,8 @@ class CodeView:
     def get_auth_time(self) -> int:
         return int(to_timestamp(self.record.auth_time))
 
-    def get_acr(self) -> None:
-        return None
+    def get_acr(self) -> str | None:
+        return policy.acr_of(self.record.amr) if self.record.amr else None
 
     def get_amr(self) -> list[str] | None:
         return list(self.record.amr) if self.record.amr else None
@@ -140,15 +143,16 @@ class AuthorizationCodeGrant(grants.AuthorizationCodeGrant):
         ctx = self.server.ctx
         if not code or len(code) > MAX_CODE_CHARS:
             return None
-        record = ctx.uow.codes.get(secret_hash(code))
-        if record is None or record.client_id != client.client_id:
+        found = ctx.uow.codes.find_for_exchange(secret_hash(code))
+        if found is None or found[0].client_id != client.client_id:
             return None
+        record, user = found
         if record.used_at is not None:
             self._revoke_first_use(record, record.family_id)
             return None
         if record.expires_at <= ctx.now_dt():
             return None
-        return CodeView(record)
+        return CodeView(record, user)
 
     def _revoke_first_use(self, record: AuthorizationCode, family_id: str | None) -> None:
         """RFC 6749 §4.1.2: a code used twice is denied, and what its first use issued is
@@ -163,9 +167,8 @@ class AuthorizationCodeGrant(grants.AuthorizationCodeGrant):
             )
 
     def authenticate_user(self, authorization_code: CodeView) -> Subject:
-        record = authorization_code.record
-        user = self.server.ctx.uow.users.get(record.user_id)
-        if user is None or user.disabled_at is not None:
+        record, user = authorization_code.record, authorization_code.user
+        if user.disabled_at is not None:
             raise InvalidGrantError()
         return Subject(
             user,
@@ -208,7 +211,7 @@ class AuthorizationCodeGrant(grants.AuthorizationCodeGrant):
             auth_time=code.record.auth_time,
             amr=code.record.amr,
             now=ctx.now_dt(),
-            lifetime=timedelta(seconds=ctx.services.settings.refresh_token_ttl),
+            lifetime=timedelta(seconds=_family_lifetime(ctx, subject)),
             login_session_id=subject.login_session_id,
         )
         record_issued(ctx, token, self.request.client, subject, family_id)
@@ -216,3 +219,11 @@ class AuthorizationCodeGrant(grants.AuthorizationCodeGrant):
     def delete_authorization_code(self, authorization_code: CodeView) -> None:
         """Codes are marked used (in ``save_token``), never deleted: a replay must be
         recognised as one."""
+
+
+def _family_lifetime(ctx: Any, subject: Subject) -> int:
+    """The refresh family's lifetime: the server's, or less when the login came through
+    an upstream provider that caps it (``federation.providers``)."""
+    ttl = int(ctx.services.settings.refresh_token_ttl)
+    cap = family_lifetime_cap(ctx.uow, subject.login_session_id)
+    return ttl if cap is None else min(ttl, cap)

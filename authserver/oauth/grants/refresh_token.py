@@ -1,18 +1,23 @@
 """refresh_token (RFC 6749 §6) with rotation on every use and reuse detection.
 
-Each use marks the presented token used in one conditional UPDATE (``mark_used``), in the
-same transaction that stores its successor; of concurrent uses -- on any number of
-processes -- exactly one wins. Presenting a used token is a replay (RFC 9700 §4.14.2):
-the whole family is revoked, the winner's new tokens included, and the event audited."""
+Each use claims the presented token in one conditional UPDATE ... RETURNING
+(``claim_refresh_token``: unused, the presenting client's family, live, unexpired, user
+enabled), which also reads the family and user the new tokens need, in the same
+transaction that stores its successor; of concurrent uses -- on any number of processes
+-- exactly one wins. A request that fails after its claim (a scope refused) releases it.
+When the claim changes nothing, the token is read to tell why: presenting a used token
+is a replay (RFC 9700 §4.14.2): the whole family is revoked, the winner's new tokens
+included, and the event audited."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from authlib.oauth2.rfc6749 import InvalidGrantError, grants
+from authlib.oauth2.rfc6749 import InvalidGrantError, OAuth2Error, grants
 
 from authserver.audit import AuditEvent
 from authserver.clock import to_timestamp
+from authserver.hashing import secret_hash
 from authserver.oauth import client_auth
 from authserver.oauth.context import OAuthContext
 from authserver.oauth.grants.issuance import record_issued
@@ -39,20 +44,49 @@ class RefreshTokenGrant(grants.RefreshTokenGrant):
     TOKEN_ENDPOINT_AUTH_METHODS = client_auth.ANY
     INCLUDE_NEW_REFRESH_TOKEN = True
 
+    claimed: str | None = None  # the hash of the token this request claimed
+
+    def validate_token_request(self) -> None:
+        try:
+            super().validate_token_request()
+        except OAuth2Error:
+            self._release()
+            raise
+
+    def create_token_response(self) -> tuple[int, dict[str, Any], list[tuple[str, str]]]:
+        try:
+            return super().create_token_response()  # type: ignore[no-any-return]
+        except OAuth2Error:
+            self._release()
+            raise
+
+    def _release(self) -> None:
+        """The request is refused after its claim: the token stays usable (as it would
+        have been had the request been refused before it)."""
+        if self.claimed is not None:
+            self.server.ctx.uow.tokens.release_refresh_token(self.claimed)
+            self.claimed = None
+
     def authenticate_refresh_token(self, refresh_token: str) -> RefreshTokenView | None:
         ctx = self.server.ctx
         if not refresh_token or len(refresh_token) > MAX_REFRESH_TOKEN_CHARS:
             return None
+        token_hash = secret_hash(refresh_token)
+        client = self.request.client
+        found = ctx.uow.tokens.claim_refresh_token(token_hash, client.client_id, ctx.now_dt())
+        if found is not None:
+            self.claimed = token_hash
+            return RefreshTokenView(found.token, found.family, found.user, ctx.now())
+        # Nothing changed; why not? Only a replay needs more than invalid_grant.
         view = find_refresh_token(ctx, refresh_token)
         if view is None or view.family.revoked_at is not None or view.is_expired():
             return None
-        if view.token.used_at is not None:
-            # Only the client the family belongs to can trigger the revocation: anyone
-            # else presenting it gets the same invalid_grant, and changes nothing.
-            if view.check_client(self.request.client):
-                revoke_for_reuse(ctx, view)
-            return None
-        return view
+        # A replay. Only the client the family belongs to can trigger the revocation:
+        # anyone else presenting it gets the same invalid_grant, and changes nothing.
+        if view.token.used_at is not None and view.check_client(client):
+            revoke_for_reuse(ctx, view)
+        # Otherwise another client's token, or a disabled user: invalid_grant.
+        return None
 
     def authenticate_user(self, refresh_token: RefreshTokenView) -> Subject:
         family, user = refresh_token.family, refresh_token.user
@@ -80,11 +114,7 @@ class RefreshTokenGrant(grants.RefreshTokenGrant):
     def save_token(self, token: dict[str, Any]) -> None:
         ctx = self.server.ctx
         old: RefreshTokenView = self.request.refresh_token
-        if not ctx.uow.tokens.mark_used(old.token.token_hash, ctx.now_dt()):
-            # Another request rotated it between our read and this claim.
-            revoke_for_reuse(ctx, old)
-            raise InvalidGrantError()
         record_issued(ctx, token, self.request.client, self.request.user, old.family.id)
 
     def revoke_old_credential(self, refresh_token: RefreshTokenView) -> None:
-        """Done by the atomic claim in ``save_token``."""
+        """Done by the atomic claim in ``authenticate_refresh_token``."""

@@ -1,7 +1,7 @@
 """e-mail verification links, per-client verified-e-mail requirement, return paths
 
-Revision ID: 0006
-Revises: 0005
+Revision ID: 0012
+Revises: 0011
 """
 
 from __future__ import annotations
@@ -11,8 +11,8 @@ from alembic import op
 
 import authserver.storage.types
 
-revision = "0006"
-down_revision = "0005"
+revision = "0012"
+down_revision = "0011"
 branch_labels = None
 depends_on = None
 
