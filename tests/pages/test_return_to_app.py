@@ -41,7 +41,9 @@ def _link_on_login_page(http, flow, text):
 def _reset_through(http, link):
     """Open the e-mailed reset link as a browser does and set the new password."""
     parts = urlsplit(link)
-    form = http.get(f"{parts.path}?{parts.query}", follow_redirects=True)
+    offer = http.get(f"{parts.path}?{parts.query}", follow_redirects=True)
+    accepted = http.post("/password/reset/accept", data=hidden_fields(offer.text))
+    form = accepted if 'name="password"' in accepted.text else http.get("/password/reset")
     fields = {**hidden_fields(form.text), "password": NEW, "password_confirm": NEW}
     return http.post("/password/reset", data=fields, follow_redirects=False)
 
