@@ -148,7 +148,8 @@ class SamlIdp:
         return self
 
     def stop(self) -> None:
-        self._httpd.shutdown()
+        if self._thread.is_alive():
+            self._httpd.shutdown()
         self._httpd.server_close()
 
     def certificate(self, name: str = "current") -> x509.Certificate:

@@ -27,6 +27,7 @@ from authserver.pages import (
     login,
     password,
     register,
+    saml,
     second_factor,
     webauthn,
 )
@@ -56,6 +57,7 @@ routes = [
     Route("/federation/{provider_id}/start", federation.start, methods=["POST"]),
     Route("/federation/{provider_id}/callback", federation.callback, methods=["GET"]),
     route("/federation/link", GET=federation.link_page, POST=federation.link_submit),
+    route("/federation/saml/{provider_id}/metadata", GET=saml.metadata),
     route("/register", GET=register.show, POST=register.submit),
     route("/password/forgot", GET=password.forgot, POST=password.forgot_submit),
     route("/password/reset", GET=password.reset_form, POST=password.reset_submit),
