@@ -17,6 +17,7 @@ from authserver.clock import Clock, to_datetime
 from authserver.errors import Conflict, InvalidInput, NotFound
 from authserver.federation import kinds
 from authserver.federation.config import PROVIDER_ID, ProviderConfig, ascii_domain
+from authserver.federation.saml import provider_settings as saml_settings
 from authserver.federation.saml.config import service_provider as saml_sp
 from authserver.federation.urls import display_url_problem
 from authserver.keys.envelope import Envelope
@@ -255,7 +256,7 @@ def describe(provider: IdentityProvider, issuer: str) -> dict[str, Any]:
     }
     if provider.kind == "saml":
         # What the IdP's admin needs: our SP metadata (entity ID) and the ACS.
-        sp = saml_sp(issuer, provider.id, config.settings.name_id_format)
+        sp = saml_sp(issuer, provider.id, saml_settings.name_id_format(config.settings))
         out["redirect_uri"] = sp.acs_url
         out["sp_metadata_url"] = sp.entity_id
     return out

@@ -10,6 +10,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from authserver.federation import providers
+from authserver.federation.saml import provider_settings
 from authserver.federation.saml.config import ServiceProvider
 from authserver.federation.saml.config import service_provider as sp_of
 from authserver.federation.saml.metadata import sp_metadata
@@ -25,7 +26,9 @@ def _saml_provider(request: Request) -> ServiceProvider | None:
         if provider is None or provider.kind != "saml":
             return None
         settings = providers.config_of(provider).settings
-        return sp_of(services.settings.issuer, provider.id, settings.name_id_format)
+        return sp_of(
+            services.settings.issuer, provider.id, provider_settings.name_id_format(settings)
+        )
 
 
 async def metadata(request: Request) -> Response:

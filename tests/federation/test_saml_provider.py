@@ -64,6 +64,9 @@ def test_a_saml_provider_from_metadata(admin_http, idp):  # noqa: F811
     assert root.get("entityID") == out["sp_metadata_url"]
     acs = root.find(f"{{{MD}}}SPSSODescriptor/{{{MD}}}AssertionConsumerService")
     assert acs.get("Location") == out["redirect_uri"]
+    # The okta preset asks for (and then requires) a persistent NameID.
+    name_id_format = root.find(f"{{{MD}}}SPSSODescriptor/{{{MD}}}NameIDFormat")
+    assert name_id_format.text == "urn:oasis:names:tc:SAML:2.0:nameid-format:persistent"
     assert admin_http.get("/federation/saml/nope/metadata").status_code == 404
 
 

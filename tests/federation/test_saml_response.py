@@ -364,3 +364,22 @@ def test_real_idp_sha1_signature_is_refused(idp):
     finally:
         idp.algorithms = default
     assert caught.value.reason == "weak_algorithm"
+
+
+def test_the_name_id_format_asked_for_is_required(keys, idp_config):
+    from dataclasses import replace
+
+    document = craft.to_bytes(
+        signed(keys, name_id_format="urn:oasis:names:tc:SAML:1.1:nameid-format:emailAddress")
+    )
+    strict = replace(SP, name_id_format=craft.PERSISTENT)
+    with pytest.raises(SamlError) as caught:
+        validate_response(
+            document,
+            idp=idp_config,
+            sp=strict,
+            request_id=REQUEST_ID,
+            now=datetime.now(UTC),
+            policy=POLICY,
+        )
+    assert caught.value.reason == "wrong_name_id_format"

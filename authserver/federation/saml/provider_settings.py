@@ -14,7 +14,12 @@ from authserver.errors import InvalidInput
 from authserver.federation.config import ProviderSettings
 from authserver.federation.saml.config import IdentityProvider, load_certificate
 from authserver.federation.saml.errors import SamlError
-from authserver.federation.saml.mapping import GUID_PATTERN, PRESETS, AttributeRules
+from authserver.federation.saml.mapping import (
+    GUID_PATTERN,
+    PRESET_NAME_ID_FORMATS,
+    PRESETS,
+    AttributeRules,
+)
 from authserver.federation.saml.metadata import parse_idp_metadata
 from authserver.federation.saml.metadata_fetch import fetch_idp_metadata
 from authserver.federation.urls import upstream_url_problem
@@ -110,6 +115,11 @@ def _check_complete(settings: ProviderSettings, allow_private: bool) -> None:
 
 def _base64(pem: str) -> str:
     return "".join(line for line in pem.strip().splitlines() if not line.startswith("-----"))
+
+
+def name_id_format(settings: ProviderSettings) -> str | None:
+    """The NameID format we ask for (and then require): the setting, else the preset's."""
+    return settings.name_id_format or PRESET_NAME_ID_FORMATS.get(settings.preset or "")
 
 
 def identity_provider(settings: ProviderSettings) -> IdentityProvider:
