@@ -48,6 +48,7 @@ class Shape:
     confirmation_in_response_to: str | None = "same"
     attributes: dict[str, list[str]] = field(default_factory=lambda: {"email": ["a@example.com"]})
     assertion_issuer: str | None = None  # default: idp_entity_id
+    assertion_id: str | None = None  # default: a fresh one
 
     def but(self, **changes) -> Shape:
         return replace(self, **changes)
@@ -59,7 +60,7 @@ def assertion(shape: Shape) -> etree._Element:
     element = etree.Element(
         f"{{{SAML}}}Assertion",
         nsmap={"saml": SAML},
-        ID=new_id(),
+        ID=shape.assertion_id or new_id(),
         Version="2.0",
         IssueInstant=instant(now),
     )
@@ -147,3 +148,20 @@ def to_bytes(root: etree._Element) -> bytes:
 
 def encode(document: bytes) -> str:
     return base64.b64encode(document).decode()
+
+
+@dataclass(frozen=True)
+class Crafter:
+    """Signs crafted responses as the IdP (``key``/``cert``) or as a stranger."""
+
+    key: object
+    cert: object
+    other_key: object
+    other_cert: object
+    base: Shape
+
+    def shape(self, **changes) -> Shape:
+        return self.base.but(**changes)
+
+    def signed(self, **changes) -> etree._Element:
+        return signed_response(self.shape(**changes), self.key, self.cert)

@@ -58,6 +58,7 @@ routes = [
     Route("/federation/{provider_id}/callback", federation.callback, methods=["GET"]),
     route("/federation/link", GET=federation.link_page, POST=federation.link_submit),
     route("/federation/saml/{provider_id}/metadata", GET=saml.metadata),
+    Route("/federation/saml/{provider_id}/acs", saml.acs, methods=["POST"]),
     route("/register", GET=register.show, POST=register.submit),
     route("/password/forgot", GET=password.forgot, POST=password.forgot_submit),
     route("/password/reset", GET=password.reset_form, POST=password.reset_submit),

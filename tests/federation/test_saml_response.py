@@ -29,16 +29,16 @@ REQUEST_ID = "_" + "a" * 40
 
 
 @pytest.fixture(scope="module")
-def keys(tmp_path_factory):
+def keys(tmp_path_factory) -> craft.Crafter:
     directory = tmp_path_factory.mktemp("saml-keys")
     _, _, key, cert = key_pair(directory, "idp")
     _, _, other_key, other_cert = key_pair(directory, "other")
-    return key, cert, other_key, other_cert
+    return craft.Crafter(key, cert, other_key, other_cert, shape())
 
 
 @pytest.fixture(scope="module")
 def idp_config(keys) -> IdentityProvider:
-    return IdentityProvider(IDP_ENTITY, "https://idp.example.net/sso", (keys[1],))
+    return IdentityProvider(IDP_ENTITY, "https://idp.example.net/sso", (keys.cert,))
 
 
 def shape(**changes) -> craft.Shape:
@@ -64,7 +64,7 @@ def reason_of(document: bytes, idp: IdentityProvider, **kwargs) -> str:
 
 
 def test_the_baseline_crafted_response_validates(keys, idp_config):
-    document = craft.to_bytes(craft.signed_response(shape(), keys[0], keys[1]))
+    document = craft.to_bytes(keys.signed())
     result = validate(document, idp_config)
     assert result.name_id == "user-1234"
     assert result.attributes == {"email": ["a@example.com"]}
@@ -74,8 +74,8 @@ def test_the_baseline_crafted_response_validates(keys, idp_config):
 # --- XML signature wrapping and signature problems -------------------------------------
 
 
-def signed(keys, **changes):
-    return craft.signed_response(shape(**changes), keys[0], keys[1])
+def signed(keys: craft.Crafter, **changes):
+    return keys.signed(**changes)
 
 
 def assertion_of(root):
@@ -134,10 +134,10 @@ def xsw_inside_signature_object(keys):
 
 def xsw_signature_over_other_element(keys):
     # The assertion's signature covers something else (here a signed Extensions element).
-    root = craft.response(shape(), craft.assertion(shape()))
+    root = craft.response(keys.shape(), craft.assertion(keys.shape()))
     other = etree.Element(f"{{{craft.SAMLP}}}Extensions", ID=craft.new_id())
-    etree.SubElement(other, f"{{{craft.SAML}}}Issuer").text = IDP_ENTITY
-    signed_other = craft.sign(other, keys[0], keys[1])
+    etree.SubElement(other, f"{{{craft.SAML}}}Issuer").text = keys.base.idp_entity_id
+    signed_other = craft.sign(other, keys.key, keys.cert)
     signature = signed_other.find(f"{{{craft.DS}}}Signature")
     root.insert(2, signed_other)
     assertion_of(root).find(f"{{{craft.SAML}}}Issuer").addnext(copy.deepcopy(signature))
@@ -152,11 +152,11 @@ def duplicate_id_elsewhere(keys):
 
 
 def unsigned(keys):
-    return craft.response(shape(), craft.assertion(shape())), "unsigned_assertion"
+    return craft.response(keys.shape(), craft.assertion(keys.shape())), "unsigned_assertion"
 
 
 def other_certificate(keys):
-    return craft.signed_response(shape(), keys[2], keys[3]), "bad_signature"
+    return craft.signed_response(keys.shape(), keys.other_key, keys.other_cert), "bad_signature"
 
 
 def tampered_after_signing(keys):
