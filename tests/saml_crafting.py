@@ -49,6 +49,9 @@ class Shape:
     attributes: dict[str, list[str]] = field(default_factory=lambda: {"email": ["a@example.com"]})
     assertion_issuer: str | None = None  # default: idp_entity_id
     assertion_id: str | None = None  # default: a fresh one
+    audience_restriction: bool = True
+    conditions_lifetime: timedelta | None = None  # default: lifetime
+    confirmation_lifetime: timedelta | None = None  # default: lifetime
 
     def but(self, **changes) -> Shape:
         return replace(self, **changes)
@@ -56,7 +59,6 @@ class Shape:
 
 def assertion(shape: Shape) -> etree._Element:
     now = shape.issued_at
-    end = instant(now + shape.lifetime)
     element = etree.Element(
         f"{{{SAML}}}Assertion",
         nsmap={"saml": SAML},
@@ -74,7 +76,7 @@ def assertion(shape: Shape) -> etree._Element:
     data = etree.SubElement(
         confirmation,
         f"{{{SAML}}}SubjectConfirmationData",
-        NotOnOrAfter=end,
+        NotOnOrAfter=instant(now + (shape.confirmation_lifetime or shape.lifetime)),
         Recipient=shape.recipient or shape.acs_url,
     )
     irt = (
@@ -88,10 +90,12 @@ def assertion(shape: Shape) -> etree._Element:
         element,
         f"{{{SAML}}}Conditions",
         NotBefore=instant(now + shape.not_before_offset),
-        NotOnOrAfter=end,
+        NotOnOrAfter=instant(now + (shape.conditions_lifetime or shape.lifetime)),
     )
-    restriction = etree.SubElement(conditions, f"{{{SAML}}}AudienceRestriction")
-    etree.SubElement(restriction, f"{{{SAML}}}Audience").text = shape.audience or shape.sp_entity_id
+    if shape.audience_restriction:
+        restriction = etree.SubElement(conditions, f"{{{SAML}}}AudienceRestriction")
+        audience = etree.SubElement(restriction, f"{{{SAML}}}Audience")
+        audience.text = shape.audience or shape.sp_entity_id
     statement = etree.SubElement(
         element, f"{{{SAML}}}AuthnStatement", AuthnInstant=instant(now), SessionIndex=new_id()
     )

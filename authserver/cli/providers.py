@@ -12,6 +12,7 @@ from authserver.cli.common import SubParsers, action, emit, group, services
 from authserver.errors import InvalidInput
 from authserver.federation import kinds, providers
 from authserver.federation.config import ProviderConfig
+from authserver.federation.last_login import last_login
 
 # option -> (section of the configuration, field, help); repeatable options are lists.
 SETTINGS = {
@@ -133,6 +134,13 @@ def register(sub: SubParsers) -> None:
         action="store_true",
         help="saml: fetch the IdP's metadata again from its metadata URL (certificate rollover)",
     )
+    action(
+        ps,
+        "test",
+        "show what the last sign-in through it brought (claims or SAML assertion) and what it "
+        "mapped to, and the last refusal with its reason",
+        run_test,
+    ).add_argument("provider_id", metavar="ID")
     for name, text in (
         ("enable", "let users sign in with it again"),
         ("disable", "stop sign-ins through it and end the sessions of its logins"),
@@ -310,6 +318,29 @@ def run_update(args: argparse.Namespace) -> int:
         record(uow, svc.clock, AuditEvent.PROVIDER_CHANGED, via="cli", provider=provider.id)
         out = _describe(svc, provider)
     return emit(args, out, f"provider {out['id']} changed")
+
+
+def run_test(args: argparse.Namespace) -> int:
+    with services() as svc, svc.db.unit_of_work() as uow:
+        out = last_login(uow, args.provider_id)
+    return emit(args, out, lambda: _last_login_text(out))
+
+
+def _last_login_text(out: dict[str, Any]) -> str:
+    lines = []
+    login = out["last_login"]
+    if login is None:
+        lines.append(f"no sign-in through {out['provider']} yet")
+    else:
+        lines.append(f"last sign-in {login['at']}")
+        lines.append("received:")
+        lines += [f"  {key}: {value}" for key, value in login["received"].items()]
+        lines.append("mapped to:")
+        lines += [f"  {key}: {value}" for key, value in login["mapped"].items()]
+    refusal = out["last_refusal"]
+    if refusal is not None:
+        lines.append(f"last refusal {refusal['at']}: {refusal['reason']} {refusal['detail'] or ''}")
+    return "\n".join(lines)
 
 
 def _toggle(args: argparse.Namespace, enabled: bool) -> int:

@@ -14,6 +14,7 @@ from saml2.xmldsig import DIGEST_SHA1, SIG_RSA_SHA1
 from authserver.accounts import roles
 from authserver.federation import providers
 from authserver.federation.config import ProviderConfig
+from authserver.federation.last_login import last_login
 from authserver.federation.saml import flow as saml_flow
 from authserver.federation.saml import metadata
 from authserver.federation.saml.config import service_provider
@@ -26,6 +27,8 @@ from tests.oidc import REDIRECT, Flow, hidden_fields, query_of
 from tests.saml_idp import ENTRA_TENANT, SamlIdp, entra_user, okta_user, onelogin_user
 
 pytestmark = pytest.mark.slow
+# The checks do not depend on the backend; the journeys and the replay cache run on both.
+sqlite_only = pytest.mark.parametrize("backend", ["sqlite"], indirect=True)
 ACS = "/federation/saml/corp/acs"
 OID = "0b8e8a2f-1111-2222-3333-444455556666"
 ADMINS = "11111111-aaaa-bbbb-cccc-000000000001"
@@ -161,6 +164,12 @@ def test_saml_journey_jit_roles_and_refresh(
         assert identity.email_verified is False
         assert identity.claims["saml"]["name_id"] == user.name_id
     assert events(services, "federation.jit_created")[0].details["provider"] == "corp"
+    # `authserver providers test corp`: what the assertion said and what it mapped to.
+    with services.db.unit_of_work() as uow:
+        shown = last_login(uow, "corp")["last_login"]
+    assert shown["received"]["saml"]["name_id"] == user.name_id
+    assert shown["received"]["saml"]["attributes"] == user.attributes
+    assert shown["mapped"]["subject"] == subject and shown["mapped"]["roles"] == expected_roles
     assert refresh_grant(client, app, tokens["refresh_token"]).status_code == 200
     # The same person again: the same user (by subject), no second account.
     client.cookies.clear()
@@ -168,6 +177,7 @@ def test_saml_journey_jit_roles_and_refresh(
     assert claims(again["access_token"])["sub"] == access["sub"]
 
 
+@sqlite_only
 def test_entra_overage_grants_only_the_default_role(client, app, idp, provider):
     provider("entra", tenant=ENTRA_TENANT)
     idp.user = entra_user(OID, "ada@corp.example", [ADMINS], overage=True)
@@ -207,6 +217,7 @@ def assert_refused(services, r, reason: str, status: int = 502, identities: int 
     assert rejected and rejected[0].details["reason"] == reason
     with services.db.unit_of_work() as uow:
         assert uow.identities.count_of_provider("corp") == identities
+        assert last_login(uow, "corp")["last_refusal"]["reason"] == reason
 
 
 HTTP_CASES = [
@@ -221,6 +232,7 @@ HTTP_CASES = [
 ]
 
 
+@sqlite_only
 @pytest.mark.parametrize("case", HTTP_CASES, ids=lambda c: c.__name__)
 def test_signature_attacks_are_refused_at_the_acs(client, services, pending, case):
     relay_state, crafter, _ = pending
@@ -229,6 +241,7 @@ def test_signature_attacks_are_refused_at_the_acs(client, services, pending, cas
     assert_refused(services, r, f"saml_{reason}")
 
 
+@sqlite_only
 @pytest.mark.parametrize(
     "case",
     [
@@ -248,6 +261,7 @@ def test_bad_assertion_content_is_refused_at_the_acs(client, services, pending, 
     assert_refused(services, r, f"saml_{reason}")
 
 
+@sqlite_only
 @pytest.mark.parametrize("name", sorted(cases.DOCTYPES))
 def test_dtd_bodies_are_refused_at_the_acs(client, services, pending, name):
     relay_state, crafter, _ = pending
@@ -257,12 +271,14 @@ def test_dtd_bodies_are_refused_at_the_acs(client, services, pending, name):
     )
 
 
+@sqlite_only
 def test_bodies_that_do_not_decode_are_refused(client, services, pending):
     relay_state, _, _ = pending
     r = post_to_acs(client, "%%% not base64", relay_state)
     assert_refused(services, r, "saml_bad_encoding")
 
 
+@sqlite_only
 def test_an_oversized_body_is_refused(client, pending):
     relay_state, _, _ = pending
     r = client.post(
@@ -293,6 +309,7 @@ def test_a_replayed_assertion_is_refused(client, app, services, pending):
     assert_refused(services, r, "saml_replay", identities=1)
 
 
+@sqlite_only
 def test_sha1_from_the_real_idp_is_refused(client, services, pending, idp):
     _, _, sso = pending
     idp.user = okta_user("00u1abcd", "grace@corp.example", ["Everyone"])
@@ -304,6 +321,7 @@ def test_sha1_from_the_real_idp_is_refused(client, services, pending, idp):
     assert_refused(services, post_to_acs(client, saml_response, relay), "saml_weak_algorithm")
 
 
+@sqlite_only
 def test_another_browser_cannot_use_the_response(client, services, pending, settings):
     relay_state, crafter, _ = pending
     document = craft.encode(craft.to_bytes(crafter.signed()))
@@ -313,6 +331,7 @@ def test_another_browser_cannot_use_the_response(client, services, pending, sett
     assert events(services, "federation.rejected")[0].details["reason"] == "other_browser"
 
 
+@sqlite_only
 def test_unsolicited_responses_are_refused(client, services, pending):
     _, crafter, _ = pending
     root = crafter.signed(request_id=None, confirmation_in_response_to=None)
@@ -321,7 +340,8 @@ def test_unsolicited_responses_are_refused(client, services, pending):
     assert events(services, "federation.rejected")[0].details["reason"] == "unsolicited"
 
 
-def test_saml_response_unused_keys_do_not_matter(client):
+@sqlite_only
+def test_an_unknown_provider_s_acs_refuses_readably(client):
     # A POST to the ACS of an unknown provider is a readable refusal, never a 500.
     r = client.post(
         "/federation/saml/nope/acs",
@@ -333,3 +353,28 @@ def test_saml_response_unused_keys_do_not_matter(client):
     )
     assert r.status_code == 400
     assert secret_hash("x")  # the state lookup ran and found nothing
+
+
+@sqlite_only
+def test_a_response_for_another_provider_is_refused(client, services, pending, idp):
+    relay_state, crafter, _ = pending
+    with services.db.unit_of_work() as uow:
+        providers.create(
+            uow,
+            providers.registry(services),
+            "other",
+            "saml",
+            ProviderConfig(
+                display_name="Other",
+                settings={"metadata_xml": idp.metadata().decode(), "preset": "okta"},
+            ),
+            None,
+        )
+    document = craft.encode(craft.to_bytes(crafter.signed()))
+    r = client.post(
+        "/federation/saml/other/acs",
+        data={"SAMLResponse": document, "RelayState": relay_state, "handed_over": "1"},
+        follow_redirects=False,
+    )
+    assert r.status_code == 400
+    assert events(services, "federation.rejected")[0].details["reason"] == "provider_mismatch"

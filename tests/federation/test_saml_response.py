@@ -151,6 +151,17 @@ def duplicate_id_elsewhere(keys):
     return root, "duplicate_id"
 
 
+def xsw_only_assertion_wrapped(keys):
+    # The one (signed) assertion, but not where a Response keeps it.
+    root = signed(keys)
+    original = assertion_of(root)
+    extensions = etree.Element(f"{{{craft.SAMLP}}}Extensions")
+    root.remove(original)
+    extensions.append(original)
+    root.insert(1, extensions)
+    return root, "assertion_position"
+
+
 def unsigned(keys):
     return craft.response(keys.shape(), craft.assertion(keys.shape())), "unsigned_assertion"
 
@@ -188,6 +199,7 @@ SIGNATURE_CASES = [
     xsw_evil_twin_first,
     xsw_inside_signature_object,
     xsw_signature_over_other_element,
+    xsw_only_assertion_wrapped,
     duplicate_id_elsewhere,
     unsigned,
     other_certificate,
@@ -212,7 +224,27 @@ CONTENT_CASES = {
         dict(issued_at=NOW - timedelta(minutes=4), lifetime=timedelta(minutes=1)),
         "expired",
     ),
-    "issued_in_the_future": (dict(issued_at=NOW + timedelta(minutes=10)), "not_yet_valid"),
+    "issued_in_the_future": (
+        dict(issued_at=NOW + timedelta(minutes=10), not_before_offset=timedelta(minutes=-10)),
+        "not_yet_valid",
+    ),
+    "issued_too_long_ago": (
+        dict(issued_at=NOW - timedelta(minutes=20), lifetime=timedelta(hours=1)),
+        "expired",
+    ),
+    "conditions_expired": (
+        dict(issued_at=NOW - timedelta(minutes=4), conditions_lifetime=timedelta(minutes=1)),
+        "expired",
+    ),
+    "confirmation_expired": (
+        dict(issued_at=NOW - timedelta(minutes=4), confirmation_lifetime=timedelta(minutes=1)),
+        "expired",
+    ),
+    "no_audience_restriction": (dict(audience_restriction=False), "wrong_audience"),
+    "envelope_for_another_request": (
+        dict(request_id="_" + "d" * 40, confirmation_in_response_to=REQUEST_ID),
+        "wrong_in_response_to",
+    ),
     "not_before_in_the_future": (dict(not_before_offset=timedelta(minutes=10)), "not_yet_valid"),
     "wrong_audience": (dict(audience="https://other.example.com/metadata"), "wrong_audience"),
     "wrong_recipient": (dict(recipient="https://other.example.com/acs"), "wrong_recipient"),
@@ -291,6 +323,11 @@ def test_bodies_that_do_not_decode_are_refused():
     with pytest.raises(SamlError) as caught:
         decode_post("A" * (POLICY.max_response_bytes * 2), POLICY)
     assert caught.value.reason == "too_large"
+
+
+def test_a_declaration_is_refused_before_parsing(idp_config):
+    # Not even well-formed after it: the declaration is what is reported.
+    assert reason_of(b'<!DOCTYPE x [<!ENTITY a "b">]><unclosed', idp_config) == "doctype"
 
 
 def test_malformed_xml_is_refused(idp_config):
