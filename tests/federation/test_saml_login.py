@@ -51,10 +51,12 @@ def provider(services, idp):
     """Our provider `corp` for the IdP, with a preset; JIT; group -> developer/admin."""
 
     def add(preset: str = "okta", **settings) -> str:
-        group_roles = {"Engineering": ["developer"], ADMINS: ["admin"], "Admins": ["admin"]}
+        # Not `admin`: that role must enrol a second factor first (the MFA policy).
+        group_roles = {"Engineering": ["developer"], ADMINS: ["ops"], "Admins": ["ops"]}
         with services.db.unit_of_work() as uow:
-            if uow.roles.get("developer") is None:
-                roles.define(uow, services.clock, "developer")
+            for role in ("developer", "ops"):
+                if uow.roles.get(role) is None:
+                    roles.define(uow, services.clock, role)
             providers.create(
                 uow,
                 providers.registry(services),
@@ -132,7 +134,7 @@ def saml_sign_in(client, app, idp):
             "entra",
             entra_user(OID, "ada@corp.example", [ADMINS, "22222222-aaaa-bbbb-cccc-000000000002"]),
             f"{ENTRA_TENANT}/{OID}",
-            ["admin", "user"],
+            ["ops", "user"],
         ),
         (
             "okta",
@@ -144,7 +146,7 @@ def saml_sign_in(client, app, idp):
             "onelogin",
             onelogin_user("kj@corp.example", ["Staff", "Admins"]),
             "kj@corp.example",
-            ["admin", "user"],
+            ["ops", "user"],
         ),
     ],
     ids=["entra", "okta", "onelogin"],
