@@ -48,6 +48,10 @@ class Shape:
     confirmation_in_response_to: str | None = "same"
     attributes: dict[str, list[str]] = field(default_factory=lambda: {"email": ["a@example.com"]})
     assertion_issuer: str | None = None  # default: idp_entity_id
+    assertion_id: str | None = None  # default: a fresh one
+    audience_restriction: bool = True
+    conditions_lifetime: timedelta | None = None  # default: lifetime
+    confirmation_lifetime: timedelta | None = None  # default: lifetime
 
     def but(self, **changes) -> Shape:
         return replace(self, **changes)
@@ -55,11 +59,10 @@ class Shape:
 
 def assertion(shape: Shape) -> etree._Element:
     now = shape.issued_at
-    end = instant(now + shape.lifetime)
     element = etree.Element(
         f"{{{SAML}}}Assertion",
         nsmap={"saml": SAML},
-        ID=new_id(),
+        ID=shape.assertion_id or new_id(),
         Version="2.0",
         IssueInstant=instant(now),
     )
@@ -73,7 +76,7 @@ def assertion(shape: Shape) -> etree._Element:
     data = etree.SubElement(
         confirmation,
         f"{{{SAML}}}SubjectConfirmationData",
-        NotOnOrAfter=end,
+        NotOnOrAfter=instant(now + (shape.confirmation_lifetime or shape.lifetime)),
         Recipient=shape.recipient or shape.acs_url,
     )
     irt = (
@@ -87,10 +90,12 @@ def assertion(shape: Shape) -> etree._Element:
         element,
         f"{{{SAML}}}Conditions",
         NotBefore=instant(now + shape.not_before_offset),
-        NotOnOrAfter=end,
+        NotOnOrAfter=instant(now + (shape.conditions_lifetime or shape.lifetime)),
     )
-    restriction = etree.SubElement(conditions, f"{{{SAML}}}AudienceRestriction")
-    etree.SubElement(restriction, f"{{{SAML}}}Audience").text = shape.audience or shape.sp_entity_id
+    if shape.audience_restriction:
+        restriction = etree.SubElement(conditions, f"{{{SAML}}}AudienceRestriction")
+        audience = etree.SubElement(restriction, f"{{{SAML}}}Audience")
+        audience.text = shape.audience or shape.sp_entity_id
     statement = etree.SubElement(
         element, f"{{{SAML}}}AuthnStatement", AuthnInstant=instant(now), SessionIndex=new_id()
     )
@@ -147,3 +152,20 @@ def to_bytes(root: etree._Element) -> bytes:
 
 def encode(document: bytes) -> str:
     return base64.b64encode(document).decode()
+
+
+@dataclass(frozen=True)
+class Crafter:
+    """Signs crafted responses as the IdP (``key``/``cert``) or as a stranger."""
+
+    key: object
+    cert: object
+    other_key: object
+    other_cert: object
+    base: Shape
+
+    def shape(self, **changes) -> Shape:
+        return self.base.but(**changes)
+
+    def signed(self, **changes) -> etree._Element:
+        return signed_response(self.shape(**changes), self.key, self.cert)

@@ -116,7 +116,9 @@ def onelogin_user(email: str, member_of: list[str]) -> User:
 
 
 class SamlIdp:
-    def __init__(self, directory: Path, tls_chain: Path | None = None) -> None:
+    def __init__(
+        self, directory: Path, tls_chain: Path | None = None, host: str = "127.0.0.1"
+    ) -> None:
         self.directory = directory
         self._no_maps = directory / "attribute-maps"
         self._no_maps.mkdir(exist_ok=True)
@@ -137,7 +139,9 @@ class SamlIdp:
             tls.load_cert_chain(tls_chain)
             self._httpd.socket = tls.wrap_socket(self._httpd.socket, server_side=True)
             scheme = "https"
-        self.base = f"{scheme}://127.0.0.1:{self._httpd.server_address[1]}"
+        # ``host`` "localhost" makes the IdP another site than a server at 127.0.0.1 (the
+        # browser then treats its POST to us as cross-site, as with a real IdP).
+        self.base = f"{scheme}://{host}:{self._httpd.server_address[1]}"
         self.entity_id = self.base + "/metadata"
         self._thread = threading.Thread(target=self._httpd.serve_forever, daemon=True)
 
@@ -148,7 +152,8 @@ class SamlIdp:
         return self
 
     def stop(self) -> None:
-        self._httpd.shutdown()
+        if self._thread.is_alive():
+            self._httpd.shutdown()
         self._httpd.server_close()
 
     def certificate(self, name: str = "current") -> x509.Certificate:

@@ -350,7 +350,13 @@ class ProviderOut(BaseModel):
     policy: Policy
     mapping: Mapping
     has_client_secret: bool = Field(description="A client secret is stored (never shown).")
-    redirect_uri: str = Field(description="Register this at the upstream as redirect URI.")
+    redirect_uri: str = Field(
+        description="Register this at the upstream as redirect URI (saml: the ACS URL)."
+    )
+    sp_metadata_url: str | None = Field(
+        default=None,
+        description="saml: our SP metadata URL, also our entity ID: give it to the IdP.",
+    )
     created_at: datetime
     updated_at: datetime
 

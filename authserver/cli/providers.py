@@ -12,13 +12,28 @@ from authserver.cli.common import SubParsers, action, emit, group, services
 from authserver.errors import InvalidInput
 from authserver.federation import kinds, providers
 from authserver.federation.config import ProviderConfig
+from authserver.federation.last_login import last_login
 
 # option -> (section of the configuration, field, help); repeatable options are lists.
 SETTINGS = {
     "issuer": ("settings", "issuer", "oidc: the issuer URL (discovery)"),
     "client-id": ("settings", "client_id", "the client id registered at the upstream"),
-    "tenant": ("settings", "tenant", "microsoft: tenant id, or common / organizations"),
+    "tenant": (
+        "settings",
+        "tenant",
+        "microsoft: tenant id, or common / organizations; saml with --preset entra: tenant id",
+    ),
     "hosted-domain": ("settings", "hosted_domain", "google: only this Workspace domain"),
+    "metadata-url": ("settings", "metadata_url", "saml: the IdP's metadata URL (fetched now)"),
+    "entity-id": ("settings", "entity_id", "saml: the IdP's entity ID (without metadata)"),
+    "sso-url": ("settings", "sso_url", "saml: the IdP's HTTP-Redirect SSO URL (without metadata)"),
+    "preset": ("settings", "preset", "saml: entra, okta or onelogin attribute rules"),
+    "name-id-format": ("settings", "name_id_format", "saml: the NameID format to ask for"),
+    "subject": ("settings", "subject", "saml: name_id (default), attribute or entra"),
+    "subject-attribute": ("settings", "subject_attribute", "saml: attribute naming the user"),
+    "email-attribute": ("settings", "email_attribute", "saml: attribute holding the e-mail"),
+    "name-attribute": ("settings", "name_attribute", "saml: attribute holding the name"),
+    "groups-separator": ("settings", "groups_separator", "saml: split group values on this"),
     "icon-url": (None, "icon_url", "icon on the login button (https, or /static/...)"),
     "groups-claim": ("mapping", "groups_claim", "claim holding the groups (default groups)"),
     "max-session": (
@@ -79,6 +94,17 @@ def _options(p: argparse.ArgumentParser, updating: bool) -> None:
             f"--{option}", action=argparse.BooleanOptionalAction, default=None, help=text
         )
     p.add_argument(
+        "--metadata-file",
+        metavar="PATH",
+        help="saml: the IdP's metadata document (read now; only what it says is kept)",
+    )
+    p.add_argument(
+        "--signing-cert-file",
+        metavar="PATH",
+        action="append",
+        help="saml: an IdP signing certificate, PEM (repeatable; without metadata)",
+    )
+    p.add_argument(
         "--client-secret-stdin",
         action="store_true",
         help="read the upstream client secret from standard input (stored encrypted)",
@@ -103,6 +129,18 @@ def register(sub: SubParsers) -> None:
     u.add_argument("provider_id", metavar="ID")
     _options(u, updating=True)
     u.add_argument("--remove-client-secret", action="store_true")
+    u.add_argument(
+        "--refresh-metadata",
+        action="store_true",
+        help="saml: fetch the IdP's metadata again from its metadata URL (certificate rollover)",
+    )
+    action(
+        ps,
+        "test",
+        "show what the last sign-in through it brought (claims or SAML assertion) and what it "
+        "mapped to, and the last refusal with its reason",
+        run_test,
+    ).add_argument("provider_id", metavar="ID")
     for name, text in (
         ("enable", "let users sign in with it again"),
         ("disable", "stop sign-ins through it and end the sessions of its logins"),
@@ -157,11 +195,37 @@ def _apply(args: argparse.Namespace, data: dict[str, Any]) -> bool:
             put(section, field, kept if kept or field != "scopes" else None)
     if args.group_role is not None:
         put("mapping", "group_roles", _group_roles([r for r in args.group_role if r]))
+    if (
+        args.metadata_file is not None
+        or args.metadata_url
+        or getattr(args, "refresh_metadata", False)
+    ):
+        # New metadata: what the old one said goes (metadata_url is fetched again).
+        for field in ("entity_id", "sso_url"):
+            data["settings"][field] = getattr(args, field) or None
+        data["settings"]["signing_certificates"] = []
+        changed = True
+    if args.metadata_file is not None:
+        put("settings", "metadata_xml", _read_file(args.metadata_file, "--metadata-file"))
+    if args.signing_cert_file is not None:
+        put(
+            "settings",
+            "signing_certificates",
+            [_read_file(f, "--signing-cert-file") for f in args.signing_cert_file if f],
+        )
     for option, (section, field, _) in SWITCHES.items():
         value = getattr(args, option.replace("-", "_"))
         if value is not None:
             put(section, field, value)
     return changed
+
+
+def _read_file(path: str, option: str) -> str:
+    try:
+        with open(path, encoding="utf-8") as handle:
+            return handle.read(1_048_577)
+    except (OSError, UnicodeDecodeError) as exc:
+        raise InvalidInput(f"{option} {path}: {exc.__class__.__name__}") from None
 
 
 def _describe(svc: Any, provider: Any) -> dict[str, Any]:
@@ -172,6 +236,8 @@ def _text(out: dict[str, Any]) -> str:
     lines = [f"{'id':<20} {out['id']}", f"{'kind':<20} {out['kind']}"]
     for key in ("display_name", "enabled", "domains", "has_client_secret", "redirect_uri"):
         lines.append(f"{key:<20} {out[key]}")
+    if "sp_metadata_url" in out:
+        lines.append(f"{'sp_metadata_url':<20} {out['sp_metadata_url']}")
     for section in ("settings", "policy", "mapping"):
         for key, value in out[section].items():
             lines.append(f"{section + '.' + key:<20} {value}")
@@ -197,12 +263,17 @@ def run_add(args: argparse.Namespace) -> int:
             kind=provider.kind,
         )
         out = _describe(svc, provider)
-    return emit(
-        args,
-        out,
-        f"provider {out['id']} added; register this redirect URI at the upstream:\n"
-        f"  {out['redirect_uri']}",
-    )
+    if out["kind"] == "saml":
+        text = (
+            f"provider {out['id']} added; give the IdP our SAML metadata:\n"
+            f"  {out['sp_metadata_url']}\n(entity ID: the same URL; ACS: {out['redirect_uri']})"
+        )
+    else:
+        text = (
+            f"provider {out['id']} added; register this redirect URI at the upstream:\n"
+            f"  {out['redirect_uri']}"
+        )
+    return emit(args, out, text)
 
 
 def run_list(args: argparse.Namespace) -> int:
@@ -247,6 +318,29 @@ def run_update(args: argparse.Namespace) -> int:
         record(uow, svc.clock, AuditEvent.PROVIDER_CHANGED, via="cli", provider=provider.id)
         out = _describe(svc, provider)
     return emit(args, out, f"provider {out['id']} changed")
+
+
+def run_test(args: argparse.Namespace) -> int:
+    with services() as svc, svc.db.unit_of_work() as uow:
+        out = last_login(uow, args.provider_id)
+    return emit(args, out, lambda: _last_login_text(out))
+
+
+def _last_login_text(out: dict[str, Any]) -> str:
+    lines = []
+    login = out["last_login"]
+    if login is None:
+        lines.append(f"no sign-in through {out['provider']} yet")
+    else:
+        lines.append(f"last sign-in {login['at']}")
+        lines.append("received:")
+        lines += [f"  {key}: {value}" for key, value in login["received"].items()]
+        lines.append("mapped to:")
+        lines += [f"  {key}: {value}" for key, value in login["mapped"].items()]
+    refusal = out["last_refusal"]
+    if refusal is not None:
+        lines.append(f"last refusal {refusal['at']}: {refusal['reason']} {refusal['detail'] or ''}")
+    return "\n".join(lines)
 
 
 def _toggle(args: argparse.Namespace, enabled: bool) -> int:

@@ -16,7 +16,7 @@ LABEL = r"[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?"
 DOMAIN = re.compile(rf"(?=.{{1,253}}$)({LABEL}\.)+[a-z][a-z0-9-]{{0,61}}[a-z0-9]")
 SCOPE_TOKEN = re.compile(r"[\x21\x23-\x5b\x5d-\x7e]{1,200}")  # RFC 6749 §3.3 scope-token
 CLAIM_NAME = re.compile(r"[A-Za-z0-9_.:/-]{1,200}")
-Kind = Literal["oidc", "google", "microsoft", "github"]
+Kind = Literal["oidc", "google", "microsoft", "github", "saml"]
 
 
 class _Model(BaseModel):
@@ -165,6 +165,62 @@ class ProviderSettings(_Model):
         default=None,
         max_length=253,
         description="google: only accounts of this Google Workspace domain (`hd`).",
+    )
+
+    # --- saml (``federation.saml.provider_settings`` checks and completes these) -----
+    metadata_url: str | None = Field(
+        default=None,
+        max_length=2000,
+        description="saml: the IdP's metadata URL (https); fetched when the provider is "
+        "added or updated, filling entity_id, sso_url and signing_certificates.",
+        examples=[
+            "https://login.microsoftonline.com/<tenant>/federationmetadata/2007-06/"
+            "federationmetadata.xml?appid=<app>"
+        ],
+    )
+    metadata_xml: str | None = Field(
+        default=None,
+        max_length=1_048_576,
+        description="saml: the IdP's metadata document itself (an upload). Read when the "
+        "provider is added or updated, then dropped: only what it says is kept.",
+    )
+    entity_id: str | None = Field(
+        default=None, max_length=1024, description="saml: the IdP's entity ID (its Issuer)."
+    )
+    sso_url: str | None = Field(
+        default=None,
+        max_length=2000,
+        description="saml: the IdP's SingleSignOnService URL for the HTTP-Redirect binding.",
+    )
+    signing_certificates: list[Annotated[str, Field(max_length=16_384)]] = Field(
+        default_factory=list,
+        max_length=5,
+        description="saml: the IdP's signing certificates (base64 DER or PEM); an "
+        "assertion signed by any of them is accepted (two during a rollover).",
+    )
+    preset: Literal["entra", "okta", "onelogin"] | None = Field(
+        default=None,
+        description="saml: attribute names and subject rule of Microsoft Entra ID, Okta "
+        "or OneLogin (the attribute settings below override them).",
+    )
+    name_id_format: str | None = Field(
+        default=None, max_length=200, description="saml: the NameID format to ask for."
+    )
+    subject: Literal["name_id", "attribute", "entra"] | None = Field(
+        default=None,
+        description="saml: what identifies the user: the NameID (default), an attribute "
+        "(`subject_attribute`), or Entra's tenant + object ID (preset entra).",
+    )
+    subject_attribute: str | None = Field(default=None, max_length=512)
+    email_attribute: str | None = Field(default=None, max_length=512)
+    name_attribute: str | None = Field(default=None, max_length=512)
+    given_name_attribute: str | None = Field(default=None, max_length=512)
+    family_name_attribute: str | None = Field(default=None, max_length=512)
+    groups_separator: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=4,
+        description="saml: split each groups value on this (OneLogin: `;`).",
     )
 
     @field_validator("client_id", "issuer")

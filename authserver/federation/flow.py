@@ -26,6 +26,7 @@ from authserver.federation import kinds, providers, resolution, upstream
 from authserver.federation.config import ProviderConfig
 from authserver.federation.http import UpstreamUnavailable
 from authserver.federation.profile import UpstreamProfile
+from authserver.federation.saml import flow as saml_flow
 from authserver.federation.upstream import Upstream, UpstreamRejected
 from authserver.hashing import new_secret, secret_hash
 from authserver.oauth.requests import RequestMeta
@@ -81,12 +82,15 @@ def begin(
     if not browser or len(browser) > 128:
         browser = new_secret(32)
     state = new_secret(32)
-    url = upstream.authorization_url(
-        upstream_of(services, provider),
-        state,
-        derived(services, "nonce", state),
-        derived(services, "pkce", state),
-    )
+    if kinds.KINDS[provider.kind].protocol == "saml":
+        url = saml_flow.authn_request_url(services, provider, state)
+    else:
+        url = upstream.authorization_url(
+            upstream_of(services, provider),
+            state,
+            derived(services, "nonce", state),
+            derived(services, "pkce", state),
+        )
     now = to_datetime(services.clock.now())
     uow.federation_flows.add_login(
         FederationLogin(
@@ -196,7 +200,7 @@ def complete(
         _reject(uow, services, meta, provider_id, "unavailable", detail=str(exc)[:200])
         out.refused = "unavailable"
         return out
-    return _sign_in(uow, services, provider, profile, current, meta, out, browser)
+    return sign_in_upstream(uow, services, provider, profile, current, meta, out, browser)
 
 
 def _check_iss_parameter(up: Upstream, params: dict[str, str]) -> None:
@@ -212,7 +216,7 @@ def _check_iss_parameter(up: Upstream, params: dict[str, str]) -> None:
         raise UpstreamRejected("iss_parameter")
 
 
-def _sign_in(
+def sign_in_upstream(
     uow: UnitOfWork,
     services: Services,
     provider: IdentityProvider,

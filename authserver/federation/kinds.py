@@ -9,6 +9,7 @@ from dataclasses import dataclass
 
 from authserver.errors import InvalidInput
 from authserver.federation.config import ProviderSettings
+from authserver.federation.saml import provider_settings as saml_settings
 from authserver.federation.urls import upstream_url_problem
 
 GOOGLE_ISSUER = "https://accounts.google.com"
@@ -38,6 +39,7 @@ KINDS = {
         "microsoft", "oidc", ("openid", "email", "profile"), True, "Microsoft Entra ID"
     ),
     "github": KindInfo("github", "oauth2", ("read:user", "user:email"), True, "GitHub"),
+    "saml": KindInfo("saml", "saml", (), False, "SAML 2.0"),
 }
 
 
@@ -64,6 +66,9 @@ def check(
     info = KINDS.get(kind)
     if info is None:
         raise InvalidInput(f"kind: one of {', '.join(KINDS)}")
+    if info.protocol == "saml":
+        return saml_settings.check(settings, allow_private_networks)
+    saml_settings.refuse_saml_fields(settings)
     if not settings.client_id:
         raise InvalidInput("settings.client_id is required")
     if info.needs_client_secret and not has_secret:

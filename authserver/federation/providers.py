@@ -17,6 +17,8 @@ from authserver.clock import Clock, to_datetime
 from authserver.errors import Conflict, InvalidInput, NotFound
 from authserver.federation import kinds
 from authserver.federation.config import PROVIDER_ID, ProviderConfig, ascii_domain
+from authserver.federation.saml import provider_settings as saml_settings
+from authserver.federation.saml.config import service_provider as saml_sp
 from authserver.federation.urls import display_url_problem
 from authserver.keys.envelope import Envelope
 from authserver.services import Services
@@ -242,7 +244,7 @@ def callback_path(provider_id: str) -> str:
 def describe(provider: IdentityProvider, issuer: str) -> dict[str, Any]:
     """The provider as the API and CLI show it: never the secret."""
     config = config_of(provider)
-    return {
+    out = {
         "id": provider.id,
         "kind": provider.kind,
         **config.model_dump(mode="json", exclude={"settings"}),
@@ -252,6 +254,12 @@ def describe(provider: IdentityProvider, issuer: str) -> dict[str, Any]:
         "created_at": provider.created_at,
         "updated_at": provider.updated_at,
     }
+    if provider.kind == "saml":
+        # What the IdP's admin needs: our SP metadata (entity ID) and the ACS.
+        sp = saml_sp(issuer, provider.id, saml_settings.name_id_format(config.settings))
+        out["redirect_uri"] = sp.acs_url
+        out["sp_metadata_url"] = sp.entity_id
+    return out
 
 
 def end_identity_logins(uow: UnitOfWork, clock: Clock, identity_id: str, reason: str) -> int:

@@ -67,7 +67,7 @@ REFUSALS: dict[str, tuple[int, Msg]] = {
 }
 
 
-def _browser(request: Request) -> str | None:
+def browser_of(request: Request) -> str | None:
     return cookies.read(request, BROWSER_COOKIE)
 
 
@@ -90,7 +90,7 @@ async def go_upstream(request: Request, provider_id: str, next_path: str) -> Res
 
     def work() -> flow.Started:
         with services.db.unit_of_work() as uow:
-            return flow.begin(uow, services, provider_id, _browser(request), next_path)
+            return flow.begin(uow, services, provider_id, browser_of(request), next_path)
 
     try:
         started = await run_in_threadpool(work)
@@ -127,10 +127,15 @@ async def callback(request: Request) -> Response:
         with services.db.unit_of_work() as uow:
             current = session_cookie.current(request, uow)
             return flow.complete(
-                uow, services, provider_id, params, _browser(request), current, meta
+                uow, services, provider_id, params, browser_of(request), current, meta
             )
 
-    result = await run_in_threadpool(work)
+    return callback_response(request, await run_in_threadpool(work))
+
+
+def callback_response(request: Request, result: flow.Callback) -> Response:
+    """The page or redirect a callback leads to (OIDC callback and SAML ACS alike)."""
+    services = request.state.services
     if result.refused:
         return refusal_page(request, result.refused, result.detail)
     if result.link_token:
@@ -150,7 +155,9 @@ async def callback(request: Request) -> Response:
 def _pending(request: Request) -> linking.PendingLink | None:
     services = request.state.services
     with services.db.unit_of_work() as uow:
-        return linking.pending(uow, services, cookies.read(request, LINK_COOKIE), _browser(request))
+        return linking.pending(
+            uow, services, cookies.read(request, LINK_COOKIE), browser_of(request)
+        )
 
 
 def _link_gone(request: Request) -> Response:
@@ -197,7 +204,7 @@ async def link_submit(request: Request) -> Response:
 
     def work() -> tuple[linking.PendingLink | None, object]:
         with services.db.unit_of_work() as uow:
-            found = linking.pending(uow, services, token, _browser(request))
+            found = linking.pending(uow, services, token, browser_of(request))
             if found is None or not password or token is None:
                 return found, None
             checked = account_login.authenticate(

@@ -63,6 +63,16 @@ class IdentityRepository:
         )
         return self.session.scalars(stmt).first()
 
+    def latest_of_provider(self, provider_id: str) -> ExternalIdentity | None:
+        """The identity of a provider that signed in last."""
+        stmt = (
+            select(ExternalIdentity)
+            .where(ExternalIdentity.provider_id == provider_id)
+            .order_by(ExternalIdentity.last_login_at.desc(), ExternalIdentity.id)
+            .limit(1)
+        )
+        return self.session.scalars(stmt).first()
+
     def of_user(self, user_id: str) -> Sequence[ExternalIdentity]:
         stmt = (
             select(ExternalIdentity)

@@ -132,6 +132,11 @@ def test_every_command_prints_json(cli, data_dir, monkeypatch):
     assert added["redirect_uri"].endswith("/federation/corp/callback")
     assert [p["id"] for p in run("providers", "list")] == ["corp"]
     assert run("providers", "show", "corp")["mapping"]["group_roles"] == {"it-admins": ["admin"]}
+    assert run("providers", "test", "corp") == {
+        "provider": "corp",
+        "last_login": None,
+        "last_refusal": None,
+    }
     changed = run("providers", "update", "corp", "--domain", "", "--max-session", "3600")
     assert changed["domains"] == [] and changed["policy"]["max_session_seconds"] == 3600
     assert run("providers", "disable", "corp")["enabled"] is False

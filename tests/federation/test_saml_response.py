@@ -29,16 +29,16 @@ REQUEST_ID = "_" + "a" * 40
 
 
 @pytest.fixture(scope="module")
-def keys(tmp_path_factory):
+def keys(tmp_path_factory) -> craft.Crafter:
     directory = tmp_path_factory.mktemp("saml-keys")
     _, _, key, cert = key_pair(directory, "idp")
     _, _, other_key, other_cert = key_pair(directory, "other")
-    return key, cert, other_key, other_cert
+    return craft.Crafter(key, cert, other_key, other_cert, shape())
 
 
 @pytest.fixture(scope="module")
 def idp_config(keys) -> IdentityProvider:
-    return IdentityProvider(IDP_ENTITY, "https://idp.example.net/sso", (keys[1],))
+    return IdentityProvider(IDP_ENTITY, "https://idp.example.net/sso", (keys.cert,))
 
 
 def shape(**changes) -> craft.Shape:
@@ -64,7 +64,7 @@ def reason_of(document: bytes, idp: IdentityProvider, **kwargs) -> str:
 
 
 def test_the_baseline_crafted_response_validates(keys, idp_config):
-    document = craft.to_bytes(craft.signed_response(shape(), keys[0], keys[1]))
+    document = craft.to_bytes(keys.signed())
     result = validate(document, idp_config)
     assert result.name_id == "user-1234"
     assert result.attributes == {"email": ["a@example.com"]}
@@ -74,8 +74,8 @@ def test_the_baseline_crafted_response_validates(keys, idp_config):
 # --- XML signature wrapping and signature problems -------------------------------------
 
 
-def signed(keys, **changes):
-    return craft.signed_response(shape(**changes), keys[0], keys[1])
+def signed(keys: craft.Crafter, **changes):
+    return keys.signed(**changes)
 
 
 def assertion_of(root):
@@ -134,10 +134,10 @@ def xsw_inside_signature_object(keys):
 
 def xsw_signature_over_other_element(keys):
     # The assertion's signature covers something else (here a signed Extensions element).
-    root = craft.response(shape(), craft.assertion(shape()))
+    root = craft.response(keys.shape(), craft.assertion(keys.shape()))
     other = etree.Element(f"{{{craft.SAMLP}}}Extensions", ID=craft.new_id())
-    etree.SubElement(other, f"{{{craft.SAML}}}Issuer").text = IDP_ENTITY
-    signed_other = craft.sign(other, keys[0], keys[1])
+    etree.SubElement(other, f"{{{craft.SAML}}}Issuer").text = keys.base.idp_entity_id
+    signed_other = craft.sign(other, keys.key, keys.cert)
     signature = signed_other.find(f"{{{craft.DS}}}Signature")
     root.insert(2, signed_other)
     assertion_of(root).find(f"{{{craft.SAML}}}Issuer").addnext(copy.deepcopy(signature))
@@ -151,12 +151,23 @@ def duplicate_id_elsewhere(keys):
     return root, "duplicate_id"
 
 
+def xsw_only_assertion_wrapped(keys):
+    # The one (signed) assertion, but not where a Response keeps it.
+    root = signed(keys)
+    original = assertion_of(root)
+    extensions = etree.Element(f"{{{craft.SAMLP}}}Extensions")
+    root.remove(original)
+    extensions.append(original)
+    root.insert(1, extensions)
+    return root, "assertion_position"
+
+
 def unsigned(keys):
-    return craft.response(shape(), craft.assertion(shape())), "unsigned_assertion"
+    return craft.response(keys.shape(), craft.assertion(keys.shape())), "unsigned_assertion"
 
 
 def other_certificate(keys):
-    return craft.signed_response(shape(), keys[2], keys[3]), "bad_signature"
+    return craft.signed_response(keys.shape(), keys.other_key, keys.other_cert), "bad_signature"
 
 
 def tampered_after_signing(keys):
@@ -188,6 +199,7 @@ SIGNATURE_CASES = [
     xsw_evil_twin_first,
     xsw_inside_signature_object,
     xsw_signature_over_other_element,
+    xsw_only_assertion_wrapped,
     duplicate_id_elsewhere,
     unsigned,
     other_certificate,
@@ -212,7 +224,27 @@ CONTENT_CASES = {
         dict(issued_at=NOW - timedelta(minutes=4), lifetime=timedelta(minutes=1)),
         "expired",
     ),
-    "issued_in_the_future": (dict(issued_at=NOW + timedelta(minutes=10)), "not_yet_valid"),
+    "issued_in_the_future": (
+        dict(issued_at=NOW + timedelta(minutes=10), not_before_offset=timedelta(minutes=-10)),
+        "not_yet_valid",
+    ),
+    "issued_too_long_ago": (
+        dict(issued_at=NOW - timedelta(minutes=20), lifetime=timedelta(hours=1)),
+        "expired",
+    ),
+    "conditions_expired": (
+        dict(issued_at=NOW - timedelta(minutes=4), conditions_lifetime=timedelta(minutes=1)),
+        "expired",
+    ),
+    "confirmation_expired": (
+        dict(issued_at=NOW - timedelta(minutes=4), confirmation_lifetime=timedelta(minutes=1)),
+        "expired",
+    ),
+    "no_audience_restriction": (dict(audience_restriction=False), "wrong_audience"),
+    "envelope_for_another_request": (
+        dict(request_id="_" + "d" * 40, confirmation_in_response_to=REQUEST_ID),
+        "wrong_in_response_to",
+    ),
     "not_before_in_the_future": (dict(not_before_offset=timedelta(minutes=10)), "not_yet_valid"),
     "wrong_audience": (dict(audience="https://other.example.com/metadata"), "wrong_audience"),
     "wrong_recipient": (dict(recipient="https://other.example.com/acs"), "wrong_recipient"),
@@ -293,6 +325,11 @@ def test_bodies_that_do_not_decode_are_refused():
     assert caught.value.reason == "too_large"
 
 
+def test_a_declaration_is_refused_before_parsing(idp_config):
+    # Not even well-formed after it: the declaration is what is reported.
+    assert reason_of(b'<!DOCTYPE x [<!ENTITY a "b">]><unclosed', idp_config) == "doctype"
+
+
 def test_malformed_xml_is_refused(idp_config):
     assert reason_of(b"<samlp:Response", idp_config) == "malformed_xml"
 
@@ -364,3 +401,22 @@ def test_real_idp_sha1_signature_is_refused(idp):
     finally:
         idp.algorithms = default
     assert caught.value.reason == "weak_algorithm"
+
+
+def test_the_name_id_format_asked_for_is_required(keys, idp_config):
+    from dataclasses import replace
+
+    document = craft.to_bytes(
+        signed(keys, name_id_format="urn:oasis:names:tc:SAML:1.1:nameid-format:emailAddress")
+    )
+    strict = replace(SP, name_id_format=craft.PERSISTENT)
+    with pytest.raises(SamlError) as caught:
+        validate_response(
+            document,
+            idp=idp_config,
+            sp=strict,
+            request_id=REQUEST_ID,
+            now=datetime.now(UTC),
+            policy=POLICY,
+        )
+    assert caught.value.reason == "wrong_name_id_format"

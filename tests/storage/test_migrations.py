@@ -52,10 +52,8 @@ def empty_database(request, tmp_path):
         admin.dispose()
         _service_missing("PostgreSQL", exc)
     try:
-        yield (
-            sa.engine.make_url(PG_ADMIN_URL)
-            .set(database=name)
-            .render_as_string(hide_password=False)
+        yield sa.engine.make_url(PG_ADMIN_URL).set(database=name).render_as_string(
+            hide_password=False
         )
     finally:
         with admin.connect() as conn:

@@ -31,10 +31,12 @@ def build(
     sp: ServiceProvider,
     now: datetime,
     relay_state: str,
+    request_id: str | None = None,
     force_authn: bool = False,
 ) -> AuthnRequest:
-    """A fresh AuthnRequest for ``idp`` and the URL that carries it there."""
-    request_id = new_request_id()
+    """An AuthnRequest for ``idp`` and the URL that carries it there (Bindings §3.4.3:
+    RelayState at most 80 bytes)."""
+    request_id = request_id or new_request_id()
     root = etree.Element(
         qname(SAMLP, "AuthnRequest"),
         nsmap={"samlp": SAMLP, "saml": SAML},

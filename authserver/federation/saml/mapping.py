@@ -17,7 +17,7 @@ from authserver.federation.saml.config import NAMEID_TRANSIENT
 from authserver.federation.saml.errors import SamlError
 
 SUBJECT_RULES = ("name_id", "attribute", "entra")
-_GUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
+GUID_PATTERN = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 MAX_GROUPS = 1000
 
 
@@ -105,7 +105,7 @@ def _subject(assertion: Assertion, rules: AttributeRules) -> str:
         if (
             not tenant
             or not object_id
-            or not (_GUID.fullmatch(tenant) and _GUID.fullmatch(object_id))
+            or not (GUID_PATTERN.fullmatch(tenant) and GUID_PATTERN.fullmatch(object_id))
         ):
             raise SamlError("no_subject", "tenantid and objectidentifier GUIDs required")
         if rules.tenant_id and tenant != rules.tenant_id.lower():
