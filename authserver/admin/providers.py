@@ -76,6 +76,7 @@ async def update_provider(request: Request) -> Response:
             provider.id,
             providers.patched(provider, changes),
             secret,
+            unlink_identities=body.unlink_identities is True,
         )
         call.audit(AuditEvent.PROVIDER_CHANGED, provider=provider.id, fields=sorted(sent))
         return out(call, provider)

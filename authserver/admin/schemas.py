@@ -335,6 +335,12 @@ class ProviderUpdate(Patch):
     client_secret: str | None = Field(
         default=None, min_length=1, max_length=2000, description="null removes it"
     )
+    unlink_identities: bool | Omittable = Field(
+        default=None,
+        description="Needed (true) to change the issuer, client id, tenant or entity ID "
+        "of a provider with linked identities: they are unlinked and their sessions end. "
+        "Without it such a change is refused (409).",
+    )
 
     NULLABLE: ClassVar[frozenset[str]] = frozenset({"icon_url", "client_secret"})
 

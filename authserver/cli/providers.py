@@ -134,6 +134,12 @@ def register(sub: SubParsers) -> None:
         action="store_true",
         help="saml: fetch the IdP's metadata again from its metadata URL (certificate rollover)",
     )
+    u.add_argument(
+        "--unlink-identities",
+        action="store_true",
+        help="needed to change the issuer, client id, tenant or entity ID of a provider "
+        "with linked identities: they are unlinked and their sessions end",
+    )
     action(
         ps,
         "test",
@@ -313,7 +319,12 @@ def run_update(args: argparse.Namespace) -> int:
         if not _apply(args, data) and secret is providers.KEEP:
             raise InvalidInput("nothing to change: give at least one option (see --help)")
         provider = providers.update(
-            uow, providers.registry(svc), provider.id, providers.parse_config(data), secret
+            uow,
+            providers.registry(svc),
+            provider.id,
+            providers.parse_config(data),
+            secret,
+            unlink_identities=args.unlink_identities,
         )
         record(uow, svc.clock, AuditEvent.PROVIDER_CHANGED, via="cli", provider=provider.id)
         out = _describe(svc, provider)

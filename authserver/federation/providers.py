@@ -12,7 +12,9 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from authserver import audit
 from authserver.accounts import roles
+from authserver.audit import AuditEvent
 from authserver.clock import Clock, to_datetime
 from authserver.errors import Conflict, InvalidInput, NotFound
 from authserver.federation import kinds
@@ -26,6 +28,17 @@ from authserver.storage.db import UnitOfWork
 from authserver.storage.models import IdentityProvider
 
 MAX_SECRET = 2000
+# The settings that say who the upstream is, or what its subject means: a change hands
+# every linked (provider, subject) to another upstream, so it unlinks them or is refused.
+IDENTITY_SETTINGS = (
+    "issuer",
+    "client_id",
+    "tenant",
+    "allowed_tenants",
+    "entity_id",
+    "subject",
+    "subject_attribute",
+)
 # "Leave it as it is" for the client secret of an update (None removes it).
 KEEP = object()
 
@@ -186,14 +199,37 @@ def update(
     provider_id: str,
     config: ProviderConfig,
     client_secret: Any = KEEP,
+    *,
+    unlink_identities: bool = False,
 ) -> IdentityProvider:
     """Replace a provider's configuration (and its secret, unless ``KEEP``; None removes
-    it). Disabling it ends the sessions and refresh families of its logins."""
+    it). Disabling it ends the sessions and refresh families of its logins. Changing one
+    of ``IDENTITY_SETTINGS`` while identities are linked through it is a ``Conflict``
+    unless ``unlink_identities``: then they are unlinked and their sessions end."""
     provider = get(uow, provider_id)
     has_secret = (
         provider.client_secret_sealed is not None if client_secret is KEEP else bool(client_secret)
     )
     config = _validate(uow, registry, provider.id, provider.kind, config, has_secret)
+    changed = identity_changed(provider, config)
+    if changed and (linked := uow.identities.count_of_provider(provider.id)):
+        if not unlink_identities:
+            raise Conflict(
+                f"Changing {', '.join(changed)} makes provider "
+                f"{provider.id} another upstream: its {linked} linked identities would sign "
+                "in as their accounts. Unlink them with the change, or remove the provider."
+            )
+        end_logins(uow, registry.clock, provider.id, reason="provider_repointed")
+        for gone in uow.identities.delete_of_provider(provider.id):
+            audit.record(
+                uow,
+                registry.clock,
+                AuditEvent.FEDERATION_UNLINKED,
+                user_id=gone.user_id,
+                provider=provider.id,
+                subject=gone.subject,
+                reason="provider_repointed",
+            )
     was_enabled = provider.enabled
     if client_secret is not KEEP:
         provider.client_secret_sealed = _seal(registry, provider.id, client_secret)
@@ -202,6 +238,13 @@ def update(
     if was_enabled and not provider.enabled:
         end_logins(uow, registry.clock, provider.id, reason="provider_disabled")
     return provider
+
+
+def identity_changed(provider: IdentityProvider, config: ProviderConfig) -> list[str]:
+    """The ``IDENTITY_SETTINGS`` a (validated) configuration changes."""
+    before = provider.settings or {}
+    after = config.settings.model_dump(exclude_none=True)
+    return [name for name in IDENTITY_SETTINGS if before.get(name) != after.get(name)]
 
 
 def set_enabled(

@@ -102,6 +102,15 @@ class IdentityRepository:
         )
         return bool(getattr(result, "rowcount", 0))
 
+    def delete_of_provider(self, provider_id: str) -> list[ExternalIdentity]:
+        """Remove every identity linked through a provider; returns them."""
+        stmt = select(ExternalIdentity).where(ExternalIdentity.provider_id == provider_id)
+        gone = list(self.session.scalars(stmt))
+        self.session.execute(
+            delete(ExternalIdentity).where(ExternalIdentity.provider_id == provider_id)
+        )
+        return gone
+
     def sessions_of_identity(self, identity_id: str) -> Select[tuple[str]]:
         """The ids of the live login sessions that came through an identity (a subquery)."""
         return select(LoginSession.id).where(
