@@ -271,7 +271,7 @@ def test_assertion_content_is_checked(keys, idp_config, case):
 def test_an_impossible_time_in_the_signed_assertion_is_a_refusal(keys, idp_config, moment):
     assertion = craft.assertion(shape())
     assertion.set("IssueInstant", moment)
-    root = craft.response(shape(), craft.sign(assertion, keys[0], keys[1]))
+    root = craft.response(shape(), craft.sign(assertion, keys.key, keys.cert))
     assert reason_of(craft.to_bytes(root), idp_config) == "bad_time"
 
 

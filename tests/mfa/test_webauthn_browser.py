@@ -103,9 +103,9 @@ def test_passkey_enrol_passwordless_second_factor_and_refusals(chromium, server,
     page.fill("#password", PASSWORD)
     page.fill("#password_confirm", PASSWORD)
     page.click("button[type=submit]")
-    page.wait_for_url(f"{url}/login?**")
-    _log_in(page, url, "pat@example.com")
-    page.wait_for_url(f"{url}/account")
+    # Sign-up signs the browser in and shows the "check your inbox" page.
+    page.wait_for_url(f"{url}/email/verify**")
+    page.goto(f"{url}/account")
 
     # Enrol: named, listed.
     page.fill("#passkey_name", "Test laptop")
@@ -202,9 +202,9 @@ def test_passkey_enrol_passwordless_second_factor_and_refusals(chromium, server,
     page.fill("#password", PASSWORD)
     page.fill("#password_confirm", PASSWORD)
     page.click("button[type=submit]")
-    page.wait_for_url(f"{url}/login?**")
-    _log_in(page, url, "sam@example.com")
-    page.wait_for_url(f"{url}/account")
+    # Sign-up signs the browser in and shows the "check your inbox" page.
+    page.wait_for_url(f"{url}/email/verify**")
+    page.goto(f"{url}/account")
     page.click("text=Set up an authenticator app")
     key = page.inner_text(".totp-key").replace(" ", "")
     page.fill("#code", pyotp.TOTP(key).now())

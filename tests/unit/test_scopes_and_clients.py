@@ -25,6 +25,7 @@ def client(scope: str) -> OAuthClient:
             scope=scope,
             first_party=False,
             refresh_without_offline_access=False,
+            require_verified_email=False,
             allowed_cors_origins=(),
             audience=(),
             allow_introspection=False,
