@@ -66,30 +66,49 @@ def new_identity(
     )
 
 
-def resolve(
-    uow: UnitOfWork,
-    clock: Clock,
-    provider: IdentityProvider,
-    config: ProviderConfig,
-    profile: UpstreamProfile,
-) -> Resolution:
+@dataclass(frozen=True)
+class Known:
+    """The identity is known: its user."""
+
+    user: User
+    identity: ExternalIdentity
+
+
+@dataclass(frozen=True)
+class LinkTrusted:
+    """Unknown identity, verified e-mail of a trusted domain: link it to ``user``."""
+
+    user: User
+
+
+@dataclass(frozen=True)
+class Create:
+    """JIT: a new user with ``roles`` (what the group rules give)."""
+
+    roles: list[str]
+
+
+Decision = Known | LinkTrusted | Create | NeedsLink | Refused
+
+
+def decide(
+    uow: UnitOfWork, provider: IdentityProvider, config: ProviderConfig, profile: UpstreamProfile
+) -> Decision:
+    """What a login with ``profile`` leads to, reading only: nothing is created or
+    changed (``resolve`` applies it; the console's test login only shows it)."""
     identity = uow.identities.find(provider.id, profile.subject)
     if identity is not None:
         user = uow.users.get(identity.user_id)
         if user is None or user.disabled_at is not None:
             return Refused("user_disabled")
-        identity.email, identity.email_verified = profile.email, profile.email_verified
-        identity.claims = profile.claims
-        identity.last_login_at = to_datetime(clock.now())
-        return Resolved(user, identity, "known")
+        return Known(user, identity)
     policy = config.policy
     existing = uow.users.find_by_email(profile.email) if profile.email else None
     if existing is not None:
         if existing.disabled_at is not None:
             return Refused("user_disabled")
         if profile.email_verified and _domain_in(profile.email_domain, policy.trust_email_domains):
-            identity = uow.identities.add(new_identity(clock, provider.id, existing, profile))
-            return Resolved(existing, identity, "linked")
+            return LinkTrusted(existing)
         return NeedsLink(existing)
     if not policy.jit:
         return Refused("no_account")
@@ -97,6 +116,30 @@ def resolve(
         return Refused("no_email")
     if policy.jit_domains and not _domain_in(profile.email_domain, policy.jit_domains):
         return Refused("domain_not_allowed")
+    return Create(role_mapping.mapped_roles(uow, config.mapping, profile.groups))
+
+
+def resolve(
+    uow: UnitOfWork,
+    clock: Clock,
+    provider: IdentityProvider,
+    config: ProviderConfig,
+    profile: UpstreamProfile,
+) -> Resolution:
+    """``decide``, then do it: refresh a known identity, link, or create the user."""
+    decision = decide(uow, provider, config, profile)
+    if isinstance(decision, NeedsLink | Refused):
+        return decision
+    if isinstance(decision, Known):
+        identity = decision.identity
+        identity.email, identity.email_verified = profile.email, profile.email_verified
+        identity.claims = profile.claims
+        identity.last_login_at = to_datetime(clock.now())
+        return Resolved(decision.user, identity, "known")
+    if isinstance(decision, LinkTrusted):
+        identity = uow.identities.add(new_identity(clock, provider.id, decision.user, profile))
+        return Resolved(decision.user, identity, "linked")
+    assert profile.email is not None
     now = to_datetime(clock.now())
     user = uow.users.add(
         User(
@@ -106,7 +149,7 @@ def resolve(
             email_verified=profile.email_verified,
             name=profile.name,
             password_hash=None,
-            roles=role_mapping.mapped_roles(uow, config.mapping, profile.groups),
+            roles=decision.roles,
             tokens_valid_after=0,
             created_at=now,
             updated_at=now,
