@@ -47,6 +47,7 @@ class AuditEvent(StrEnum):
     PROVIDER_CREATED = "provider.created"
     PROVIDER_CHANGED = "provider.changed"
     PROVIDER_REMOVED = "provider.removed"
+    CONSOLE_PROVIDER_TEST = "console.provider_test"
     FEDERATION_LOGIN = "federation.login"
     FEDERATION_JIT_CREATED = "federation.jit_created"
     FEDERATION_LINK_CONFIRMED = "federation.link_confirmed"

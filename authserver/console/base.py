@@ -114,7 +114,15 @@ async def run(
                 gate.admin_email, gate.session_id = session.user.email, session.id
                 if form and not csrf.is_valid(request, fields.get(csrf.FIELD)):
                     raise CsrfFailed()
-                admin = AdminCall(uow, services, session.user.id, meta.ip, meta.user_agent, VIA)
+                admin = AdminCall(
+                    uow,
+                    services,
+                    session.user.id,
+                    meta.ip,
+                    meta.user_agent,
+                    VIA,
+                    session_id=session.id,
+                )
                 after_commit = admin.after_commit
                 gate.outcome = work(admin, fields) if form else work(admin)
         except tuple(ERROR_STATUS) as exc:

@@ -3,7 +3,16 @@ or form field (`?id=`): they may hold any printable character, `/` included."""
 
 from __future__ import annotations
 
-from authserver.console import audit_log, clients, dashboard, keys, preview, providers, users
+from authserver.console import (
+    audit_log,
+    clients,
+    dashboard,
+    keys,
+    preview,
+    provider_test,
+    providers,
+    users,
+)
 from authserver.web.dispatch import route
 
 routes = [
@@ -28,6 +37,7 @@ routes = [
     route("/providers", GET=providers.list_providers),
     route("/providers/new", GET=providers.new_provider, POST=providers.create_provider),
     route("/providers/{provider_id}", GET=providers.show_provider, POST=providers.update_provider),
+    route("/providers/{provider_id}/test", GET=provider_test.show, POST=provider_test.start),
     route(
         "/providers/{provider_id}/delete",
         GET=providers.confirm_delete,

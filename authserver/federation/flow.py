@@ -22,7 +22,7 @@ from authserver.accounts import auth_methods, login_sessions, sign_in
 from authserver.accounts.sign_in import SignInStep
 from authserver.audit import AuditEvent
 from authserver.clock import to_datetime
-from authserver.federation import kinds, providers, resolution, upstream
+from authserver.federation import dry_run, kinds, providers, resolution, upstream
 from authserver.federation.config import ProviderConfig
 from authserver.federation.http import UpstreamUnavailable
 from authserver.federation.profile import UpstreamProfile
@@ -73,9 +73,11 @@ def begin(
     provider_id: str,
     browser: str | None,
     return_to: str,
+    test: dry_run.TestBinding | None = None,
 ) -> Started:
     """Record a round trip and give the upstream URL to send the browser to.
-    ``UpstreamUnavailable`` when the upstream's discovery cannot be had."""
+    ``UpstreamUnavailable`` when the upstream's discovery cannot be had. With ``test``,
+    the round trip is an admin's test login (``dry_run``): it never signs anyone in."""
     provider = uow.providers.get(provider_id) if isinstance(provider_id, str) else None
     if provider is None or not provider.enabled:
         raise ProviderUnavailable(provider_id)
@@ -102,6 +104,8 @@ def begin(
             created_at=now,
             expires_at=now + timedelta(seconds=services.settings.federation_login_ttl),
             used_at=None,
+            test_session_hash=secret_hash(test.session_id) if test else None,
+            test_admin_id=test.admin_id if test else None,
         )
     )
     return Started(url, browser)
@@ -110,7 +114,8 @@ def begin(
 @dataclass
 class Callback:
     """What the callback leads to: ``step`` (signed in), ``link_token`` (the person must
-    sign in to an existing account), or ``refused`` with a reason code."""
+    sign in to an existing account), ``refused`` with a reason code, or ``test`` (an
+    admin's test login: its result is at ``return_to``, nobody signed in)."""
 
     return_to: str = "/account"
     step: SignInStep | None = None
@@ -119,6 +124,7 @@ class Callback:
     provider_name: str = ""
     detail: str = ""
     extra: dict[str, Any] = field(default_factory=dict)
+    test: bool = False
 
 
 def _param(params: dict[str, str], name: str) -> str | None:
@@ -169,23 +175,47 @@ def complete(
         _reject(uow, services, meta, provider_id, "other_browser")
         out.refused = "state"
         return out
+    provider, profile = _answer(uow, services, provider_id, params, state, now_ts, meta, out)
+    if dry_run.is_test(login):
+        # An admin's test login: validated as above, then only shown, whatever it says.
+        shown = dry_run.record(
+            uow, services, login, provider, profile, out.refused, out.detail, meta
+        )
+        return Callback(return_to=shown, test=True)
+    if provider is None or profile is None:
+        return out
+    return sign_in_upstream(uow, services, provider, profile, current, meta, out, browser)
+
+
+def _answer(
+    uow: UnitOfWork,
+    services: Services,
+    provider_id: str,
+    params: dict[str, str],
+    state: str,
+    now_ts: float,
+    meta: RequestMeta,
+    out: Callback,
+) -> tuple[IdentityProvider | None, UpstreamProfile | None]:
+    """The provider and the validated profile of its answer; a refusal is audited and
+    set on ``out`` (the profile is then None)."""
     provider = uow.providers.get(provider_id)
     if provider is None or not provider.enabled:
         _reject(uow, services, meta, provider_id, "provider_disabled")
         out.refused = "provider_disabled"
-        return out
+        return None, None
     out.provider_name = provider.display_name
     if "error" in params:
         # RFC 6749 §4.1.2.1: the upstream refused or failed; its code, never its text.
         error = (_param(params, "error") or "error")[:64]
         _reject(uow, services, meta, provider_id, "upstream_error", error=error)
         out.refused, out.detail = "upstream_error", error
-        return out
+        return provider, None
     code = _param(params, "code")
     if code is None:
         _reject(uow, services, meta, provider_id, "no_code")
         out.refused = "upstream_error"
-        return out
+        return provider, None
     up = upstream_of(services, provider)
     try:
         _check_iss_parameter(up, params)
@@ -195,12 +225,12 @@ def complete(
     except UpstreamRejected as exc:
         _reject(uow, services, meta, provider_id, exc.reason, detail=exc.detail)
         out.refused, out.detail = "invalid_answer", exc.reason
-        return out
+        return provider, None
     except UpstreamUnavailable as exc:
         _reject(uow, services, meta, provider_id, "unavailable", detail=str(exc)[:200])
         out.refused = "unavailable"
-        return out
-    return sign_in_upstream(uow, services, provider, profile, current, meta, out, browser)
+        return provider, None
+    return provider, profile
 
 
 def _check_iss_parameter(up: Upstream, params: dict[str, str]) -> None:

@@ -24,6 +24,8 @@ class AdminCall:
     via: str = "admin_api"
     # Run after the transaction committed (e-mail delivery), in the same thread.
     after_commit: list[Callable[[], object]] = field(default_factory=list)
+    # The console: the admin's login session (what a provider test login is bound to).
+    session_id: str = ""
 
     def audit(self, event: audit.AuditEvent, **fields: Any) -> None:
         """Record ``event`` with the acting admin, their address and the channel."""

@@ -98,6 +98,12 @@ async def go_upstream(request: Request, provider_id: str, next_path: str) -> Res
         return refusal_page(request, "provider_disabled")
     except UpstreamUnavailable:
         return refusal_page(request, "unavailable")
+    return to_upstream(request, started)
+
+
+def to_upstream(request: Request, started: flow.Started) -> Response:
+    """The redirect to the upstream, with the browser binding of the round trip (also
+    the console's test login)."""
     response = RedirectResponse(started.url, status_code=303)
     response.headers["Cache-Control"] = "no-store"
     cookies.write(
@@ -105,7 +111,7 @@ async def go_upstream(request: Request, provider_id: str, next_path: str) -> Res
         response,
         BROWSER_COOKIE,
         started.browser,
-        max_age=services.settings.federation_login_ttl,
+        max_age=request.state.services.settings.federation_login_ttl,
     )
     return response
 
@@ -136,10 +142,15 @@ async def callback(request: Request) -> Response:
 def callback_response(request: Request, result: flow.Callback) -> Response:
     """The page or redirect a callback leads to (OIDC callback and SAML ACS alike)."""
     services = request.state.services
+    if result.test:
+        # An admin's test login: to its result in the console; nobody is signed in.
+        response: Response = RedirectResponse(result.return_to, status_code=303)
+        response.headers["Cache-Control"] = "no-store"
+        return response
     if result.refused:
         return refusal_page(request, result.refused, result.detail)
     if result.link_token:
-        response: Response = RedirectResponse("/federation/link", status_code=303)
+        response = RedirectResponse("/federation/link", status_code=303)
         cookies.write(
             request,
             response,

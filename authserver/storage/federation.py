@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import Select, delete, func, or_, select, update
+from sqlalchemy import Select, and_, delete, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -151,6 +151,23 @@ class FederationFlowRepository:
             return None
         return self.session.get(FederationLogin, state_hash, populate_existing=True)
 
+    def latest_test(
+        self, provider_id: str, session_hash: str, now: datetime
+    ) -> FederationLogin | None:
+        """The newest finished test login of ``provider_id`` that the login session with
+        ``session_hash`` started and whose result is still kept; never a real login."""
+        return self.session.scalars(
+            select(FederationLogin)
+            .where(
+                FederationLogin.provider_id == provider_id,
+                FederationLogin.test_session_hash == session_hash,
+                FederationLogin.test_result.is_not(None),
+                FederationLogin.expires_at > now,
+            )
+            .order_by(FederationLogin.used_at.desc())
+            .limit(1)
+        ).first()
+
     def add_pending_link(self, link: FederationPendingLink) -> None:
         self.session.add(link)
 
@@ -177,8 +194,12 @@ class FederationFlowRepository:
         """Delete round trips and pending links that expired before ``before``."""
         n = 0
         for model in (FederationLogin, FederationPendingLink):
+            spent = model.used_at < before
+            if model is FederationLogin:
+                # A test login's result is kept until it expires (``federation.dry_run``).
+                spent = and_(spent, FederationLogin.test_result.is_(None))
             result = self.session.execute(
-                delete(model).where(or_(model.expires_at < before, model.used_at < before))
+                delete(model).where(or_(model.expires_at < before, spent))
             )
             n += int(getattr(result, "rowcount", 0))
         return n

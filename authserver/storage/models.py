@@ -374,6 +374,14 @@ class FederationLogin(Base):
     created_at: Mapped[datetime]
     expires_at: Mapped[datetime] = mapped_column(index=True)
     used_at: Mapped[datetime | None]
+    # A console test login (``federation.dry_run``): the hash of the admin's login
+    # session and the admin; the callback never signs anyone in, it stores what would
+    # have happened in ``test_result``, shown only to that session. None: a real login.
+    test_session_hash: Mapped[str | None] = mapped_column(HASH)
+    test_admin_id: Mapped[str | None] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), index=True
+    )
+    test_result: Mapped[dict[str, Any] | None] = mapped_column(JSON(none_as_null=True))
 
 
 class FederationPendingLink(Base):
