@@ -8,12 +8,14 @@ from __future__ import annotations
 
 import http.client
 import json
+import socket
 import time
 from typing import Any
 from urllib.parse import urlencode, urlsplit
 
 from authserver.federation.urls import is_loopback_host, upstream_url_problem
 from authserver.keys.remote import (
+    AddrInfo,
     JwksUnavailable,
     _CheckedHTTPSConnection,
     _resolve,
@@ -39,14 +41,55 @@ class UpstreamAnswer:
             raise UpstreamUnavailable("the upstream did not answer JSON") from None
 
 
+class _DeadlineTcpSocket(socket.socket):
+    """A plain TCP socket whose every read and write may take only the time left before
+    the exchange's deadline, as ``keys.remote``'s TLS socket: a per-read timeout alone
+    lets an upstream sending a byte a second hold a login for as long as it likes."""
+
+    deadline: float = 0.0
+
+    def _arm(self) -> None:
+        self.settimeout(_time_left(self.deadline))
+
+    def recv_into(self, buffer: Any, nbytes: int = 0, flags: int = 0) -> int:
+        self._arm()
+        return super().recv_into(buffer, nbytes, flags)
+
+    def sendall(self, data: Any, flags: int = 0) -> None:
+        self._arm()
+        super().sendall(data, flags)
+
+
+class _LoopbackHTTPConnection(http.client.HTTPConnection):
+    """Plain http to the addresses resolved and checked beforehand, by ``deadline``."""
+
+    def __init__(self, host: str, port: int, addresses: list[AddrInfo], deadline: float) -> None:
+        super().__init__(host, port, timeout=_time_left(deadline))
+        self._addresses, self._deadline = addresses, deadline
+
+    def connect(self) -> None:
+        error: OSError = OSError("no address")
+        for family, kind, proto, _, sockaddr in self._addresses:
+            sock = _DeadlineTcpSocket(family, kind, proto)
+            sock.deadline = self._deadline
+            try:
+                sock.settimeout(_time_left(self._deadline))
+                sock.connect(sockaddr)
+                self.sock = sock
+                return
+            except OSError as exc:
+                sock.close()
+                error = exc
+        raise error
+
+
 def _connection(url: str, allow_private: bool, deadline: float) -> http.client.HTTPConnection:
     parts = urlsplit(url)
     host = parts.hostname or ""
     if parts.scheme == "http":
         # Only a loopback test rig (upstream_url_problem refused anything else).
         port = parts.port or 80
-        _resolve(host, port, allow_private)
-        return http.client.HTTPConnection(host, port, timeout=_time_left(deadline))
+        return _LoopbackHTTPConnection(host, port, _resolve(host, port, allow_private), deadline)
     port = parts.port or 443
     return _CheckedHTTPSConnection(host, port, _resolve(host, port, allow_private), deadline)
 
