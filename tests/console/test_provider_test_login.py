@@ -14,6 +14,7 @@ from sqlalchemy import select
 from authserver.accounts import roles
 from authserver.federation import providers
 from authserver.federation.config import ProviderConfig
+from authserver.federation.saml import flow as saml_flow
 from authserver.federation.saml import metadata
 from authserver.federation.saml.config import service_provider
 from authserver.storage.models import (
@@ -23,14 +24,16 @@ from authserver.storage.models import (
     LoginSession,
     User,
 )
+from tests import saml_crafting as craft
 from tests.console.helpers import another_browser, csrf, sign_in
+from tests.federation import test_saml_response as cases
 from tests.federation.upstream import (
     OUR_ISSUER,
     running_upstream,
     start_federated,
     upstream_login,
 )
-from tests.oidc import hidden_fields
+from tests.oidc import hidden_fields, query_of
 from tests.saml_idp import SamlIdp, okta_user
 
 pytestmark = pytest.mark.slow
@@ -237,6 +240,28 @@ def test_the_callback_replayed_is_refused_and_signs_nobody_in(
     assert [t.test_result is None for t in round_trips(services)].count(True) == 1
 
 
+def test_an_answer_that_fails_validation_is_shown_refused(
+    client, upstream, provider, services, admin
+):
+    """A test login is checked as strictly as a real one: a code the upstream does not
+    know (here, tampered) ends as a refusal with its reason, nothing created."""
+    provider()
+    person = upstream.user(upstream.email("fi"), verified=True)
+    started = start_test(client)
+    callback = upstream_login(upstream, started.headers["location"], person)
+    code = query_of(callback)["code"]
+    before = state_of(services)
+    back = client.get(callback.replace(code, "x" + code[1:]), follow_redirects=False)
+    assert back.status_code == 303 and back.headers["location"] == RESULT
+    assert "session=" not in back.headers.get("set-cookie", "")
+    assert state_of(services) == before
+    text = client.get(RESULT).text
+    assert "Refused: invalid_answer" in text and "upstream_token_error" in text
+    assert "could not be verified" in text  # what the person would have been told
+    assert events(services, "federation.rejected")[0].details["reason"] == ("upstream_token_error")
+    assert events(services, "console.provider_test")[0].details["outcome"] == "refused"
+
+
 def test_only_the_admins_own_console_session_sees_the_result(
     client, upstream, provider, services, admin, factory
 ):
@@ -364,3 +389,37 @@ def test_saml_test_login_shows_the_assertion_and_mapping(
     assert again.status_code == 400 and "session=" not in again.headers.get("set-cookie", "")
     assert state_of(services) == before
     assert events(services, "console.provider_test")[0].details["outcome"] == "created"
+
+
+@pytest.mark.parametrize(
+    "case", [cases.unsigned, cases.xsw_moved, cases.other_certificate], ids=lambda c: c.__name__
+)
+def test_a_saml_response_that_fails_validation_is_shown_refused(
+    client, idp, saml_provider, services, admin, case
+):
+    started = start_test(client, "corp")
+    relay_state = query_of(started.headers["location"])["RelayState"]
+    shape = craft.Shape(
+        idp_entity_id=idp.entity_id,
+        sp_entity_id=f"{OUR_ISSUER}/federation/saml/corp/metadata",
+        acs_url=f"{OUR_ISSUER}/federation/saml/corp/acs",
+        request_id=saml_flow.request_id(services.cookie_secret, relay_state),
+    )
+    crafter = craft.Crafter(
+        idp.private_key(),
+        idp.certificate(),
+        idp.private_key("next"),
+        idp.certificate("next"),
+        base=shape,
+    )
+    root, reason = case(crafter)
+    before = state_of(services)
+    back = post_to_acs(
+        client, "/federation/saml/corp/acs", craft.encode(craft.to_bytes(root)), relay_state
+    )
+    assert back.status_code == 303 and back.headers["location"] == "/console/providers/corp/test"
+    assert "session=" not in back.headers.get("set-cookie", "")
+    assert state_of(services) == before
+    text = client.get("/console/providers/corp/test").text
+    assert "Refused: invalid_answer" in text and reason in text
+    assert events(services, "federation.rejected")[0].details["reason"] == f"saml_{reason}"
