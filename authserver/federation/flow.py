@@ -148,6 +148,14 @@ def _reject(
     services.metrics.federation_login(provider_id, f"rejected:{reason}")
 
 
+def refused_at_start(
+    uow: UnitOfWork, services: Services, meta: RequestMeta, provider_id: str, detail: str
+) -> None:
+    """Audit a round trip that could not begin: the upstream's discovery could not be had
+    (``begin`` raised ``UpstreamUnavailable``; its unit of work recorded nothing)."""
+    _reject(uow, services, meta, provider_id, "unavailable", step="start", detail=detail[:200])
+
+
 def complete(
     uow: UnitOfWork,
     services: Services,

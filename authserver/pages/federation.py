@@ -96,7 +96,14 @@ async def go_upstream(request: Request, provider_id: str, next_path: str) -> Res
         started = await run_in_threadpool(work)
     except flow.ProviderUnavailable:
         return refusal_page(request, "provider_disabled")
-    except UpstreamUnavailable:
+    except UpstreamUnavailable as exc:
+        meta, detail = request_meta(request), str(exc)
+
+        def audit() -> None:
+            with services.db.unit_of_work() as uow:
+                flow.refused_at_start(uow, services, meta, provider_id, detail)
+
+        await run_in_threadpool(audit)
         return refusal_page(request, "unavailable")
     return to_upstream(request, started)
 

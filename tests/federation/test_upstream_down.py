@@ -118,6 +118,9 @@ def test_a_discovery_document_slower_than_the_timeout_when_the_login_starts(
     started = time.monotonic()
     r = client.post(f"/federation/{provider}/start", data={"csrf_token": fields["csrf_token"]})
     assert_readable_refusal(r, started)
+    (refused,) = rejections(services)
+    assert refused["reason"] == "unavailable" and refused["step"] == "start"
+    assert "TimeoutError" in refused["detail"]
     with services.db.unit_of_work() as uow:  # no round trip was recorded
         assert uow.session.scalar(select(func.count()).select_from(FederationLogin)) == 0
     assert counts(services) == {"User": 0, "ExternalIdentity": 0, "LoginSession": 0}
