@@ -22,6 +22,14 @@ from authserver.storage.models import Client
 GRANTS = ("authorization_code", "refresh_token", "client_credentials", "password")
 AUTH_METHODS = ("client_secret_basic", "client_secret_post", "none")
 LIST_FIELDS = ("redirect_uris", "post_logout_redirect_uris", "audience", "allowed_cors_origins")
+# The client's yes/no settings, each a checkbox of the same name.
+FLAGS = (
+    "first_party",
+    "refresh_without_offline_access",
+    "require_mfa",
+    "require_verified_email",
+    "allow_introspection",
+)
 NOTICES = {
     "saved": N_("The client was saved."),
     "deleted": N_("The client was deleted."),
@@ -40,9 +48,8 @@ def _values(c: Client) -> dict[str, Any]:
         "auth_method": c.token_endpoint_auth_method,
         "grants": list(c.grant_types),
         "scope": c.scope,
-        "first_party": c.first_party,
-        "refresh_without_offline_access": c.refresh_without_offline_access,
         "version": clients.version_of(c),
+        **{k: bool(getattr(c, k)) for k in FLAGS},
         **{k: "\n".join(getattr(c, k)) for k in LIST_FIELDS},
     }
     values.update({k: c.extra_metadata.get(k) or "" for k in client_registry.DISPLAY_URIS})
@@ -64,8 +71,7 @@ def _submitted(fields: dict[str, str]) -> dict[str, Any]:
         )
     }
     values["grants"] = [g for g in GRANTS if checked(fields, f"grant_{g}")]
-    values["first_party"] = checked(fields, "first_party")
-    values["refresh_without_offline_access"] = checked(fields, "refresh_without_offline_access")
+    values.update({k: checked(fields, k) for k in FLAGS})
     return values
 
 
@@ -75,8 +81,7 @@ def _data(fields: dict[str, str]) -> dict[str, Any]:
         "name": fields.get("name", "").strip(),
         "grant_types": [g for g in GRANTS if checked(fields, f"grant_{g}")],
         "scope": " ".join(words(fields.get("scope"))),
-        "first_party": checked(fields, "first_party"),
-        "refresh_without_offline_access": checked(fields, "refresh_without_offline_access"),
+        **{k: checked(fields, k) for k in FLAGS},
         **{k: lines(fields.get(k)) for k in LIST_FIELDS},
     }
     data.update({k: fields.get(k, "").strip() or None for k in client_registry.DISPLAY_URIS})

@@ -69,6 +69,7 @@ def parameter_problem(name: str, value: str) -> Text | None:
     if len(value) > LIMITS.get(name, MAX_CHARS):
         return N_("%(name)s is too long.", name=shown)
     pattern = SYNTAX.get(name)
-    if pattern is not None and not pattern.fullmatch(value):
+    # An empty value is an omitted parameter (RFC 6749 §3.1): no syntax to check.
+    if pattern is not None and value and not pattern.fullmatch(value):
         return N_("%(name)s is malformed.", name=shown)
     return None

@@ -171,3 +171,40 @@ def test_search_and_pages(admin_http, factory):
     # LIKE wildcards are taken literally.
     assert "1 client<" in admin_http.get("/console/clients?q=%25_").text
     assert "0 clients" in admin_http.get("/console/clients?q=zz%25").text
+
+
+def test_mfa_verified_email_and_introspection_flags_are_edited(admin_http, services):
+    flags = ("require_mfa", "require_verified_email", "allow_introspection")
+    r = post(
+        admin_http,
+        "/console/clients/new",
+        "/console/clients/new",
+        **_form(client_id="flags-1", **dict.fromkeys(flags, "on")),
+    )
+    assert r.status_code == 201, r.text
+    with services.db.unit_of_work() as uow:
+        c = uow.clients.get("flags-1")
+        assert (c.require_mfa, c.require_verified_email, c.allow_introspection) == (1, 1, 1)
+    page = admin_http.get("/console/client?id=flags-1").text
+    for flag in flags:
+        assert re.search(rf'id="{flag}" name="{flag}" checked', page), flag
+    fields = dict(re.findall(r'<input type="hidden" name="([^"]+)" value="([^"]*)"', page))
+    r = admin_http.post(
+        "/console/client/update",
+        data={**fields, **_form(require_verified_email="on"), "csrf_token": csrf(page)},
+        follow_redirects=False,
+    )
+    assert r.status_code == 303, r.text
+    with services.db.unit_of_work() as uow:
+        c = uow.clients.get("flags-1")
+        assert (c.require_mfa, c.require_verified_email, c.allow_introspection) == (0, 1, 0)
+    page = admin_http.get("/console/client?id=flags-1").text
+    assert 'name="require_mfa">' in page and 'name="require_verified_email" checked' in page
+
+
+def test_an_empty_client_id_field_gets_a_random_id(admin_http, services):
+    # A browser sends the optional field empty: that is the field left out (RFC 6749 §3.1).
+    r = post(admin_http, "/console/clients/new", "/console/clients/new", **_form(client_id=""))
+    assert r.status_code == 201, r.text
+    with services.db.unit_of_work() as uow:
+        assert uow.clients.count() == 1
