@@ -7,7 +7,6 @@ from __future__ import annotations
 from starlette.requests import Request
 from starlette.responses import Response
 
-from authserver.accounts import management
 from authserver.accounts.roles import primary_role
 from authserver.admin.base import AdminCall, int_param, run
 from authserver.admin.schemas import (
@@ -24,7 +23,6 @@ from authserver.admin.schemas import (
 )
 from authserver.mail import send_quietly
 from authserver.manage import users
-from authserver.mfa import factors
 from authserver.storage.models import User
 
 
@@ -111,8 +109,7 @@ async def get_mfa(request: Request) -> Response:
     user_id = request.path_params["user_id"]
 
     def work(call: AdminCall) -> MfaOut:
-        management.get_user(call.uow, user_id)
-        view = factors.overview(call.uow, user_id)
+        view = users.second_factors(call, user_id)
         return MfaOut(
             user_id=user_id,
             factors=[MfaFactorOut(**vars(f)) for f in view.factors],
@@ -126,16 +123,7 @@ async def reset_mfa(request: Request) -> Response:
     user_id = request.path_params["user_id"]
 
     def work(call: AdminCall) -> MfaReset:
-        management.get_user(call.uow, user_id)
-        done = factors.reset(
-            call.uow,
-            call.services,
-            user_id,
-            actor=call.admin_id,
-            via="admin_api",
-            ip=call.ip,
-            user_agent=call.user_agent,
-        )
+        done = users.reset_second_factors(call, user_id)
         return MfaReset(
             user_id=user_id,
             factors_removed=done.factors_removed,

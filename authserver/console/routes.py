@@ -28,6 +28,12 @@ routes = [
     route("/users/{user_id}/roles", POST=users.set_roles),
     route("/users/{user_id}/disabled", POST=users.set_disabled),
     route("/users/{user_id}/sessions/end", POST=users.end_sessions),
+    route(
+        "/users/{user_id}/identities/unlink",
+        GET=users.confirm_unlink,
+        POST=users.unlink_identity,
+    ),
+    route("/users/{user_id}/mfa/reset", GET=users.confirm_mfa_reset, POST=users.reset_mfa),
     route("/keys", GET=keys.show),
     route("/keys/rotate", POST=keys.rotate),
     route("/keys/retire", POST=keys.retire),

@@ -1,6 +1,7 @@
-"""/console/users: search, a user's page (roles, sessions with their apps, disable /
-enable, recent audit events), and its actions. The rules are ``manage.users``' (shared
-with the admin API)."""
+"""/console/users: search, a user's page (roles, linked identities, second factors,
+sessions with their apps, disable / enable, recent audit events), and its actions
+(unlinking an identity and resetting the second factors after a confirmation). The rules
+are ``manage.users``' (shared with the admin API)."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from authserver.console.forms import PAGE_SIZE, checked, page_number
 from authserver.i18n.message import N_
 from authserver.manage import audit_log, users
 from authserver.manage.call import AdminCall
+from authserver.mfa.factors import Overview
 
 NOTICES = {
     "roles_saved": N_("The roles were saved; the user's sessions and tokens were ended."),
@@ -21,6 +23,8 @@ NOTICES = {
     "enabled": N_("The account was enabled."),
     "session_ended": N_("The session was ended."),
     "sessions_ended": N_("Every session of the user was ended."),
+    "unlinked": N_("The identity was unlinked and the sessions that came through it ended."),
+    "mfa_reset": N_("The second factors were removed and the user's sessions ended."),
 }
 
 
@@ -88,6 +92,8 @@ async def show_user(request: Request) -> Response:
                     }
                     for r in roles.list_roles(call.uow)
                 ],
+                "identities": users.identities(call, user_id),
+                "mfa": _second_factors(users.second_factors(call, user_id)),
                 "sessions": overview.sessions,
                 "other_apps": overview.other_apps,
                 "events": events,
@@ -96,6 +102,15 @@ async def show_user(request: Request) -> Response:
         )
 
     return await run(request, work)
+
+
+def _second_factors(view: Overview) -> dict[str, object]:
+    return {
+        "totp": next((f for f in view.factors if f.kind == "totp"), None),
+        "keys": [f for f in view.factors if f.kind == "webauthn"],
+        "recovery_codes_left": view.recovery_codes_left,
+        "any": view.has_second_factor or view.recovery_codes_left > 0,
+    }
 
 
 async def set_roles(request: Request) -> Response:
@@ -132,5 +147,54 @@ async def end_sessions(request: Request) -> Response:
             return RedirectResponse(_href(user_id, "session_ended"), status_code=303)
         users.end_sessions(call, user_id)
         return RedirectResponse(_href(user_id, "sessions_ended"), status_code=303)
+
+    return await run(request, work, form=True)
+
+
+async def confirm_unlink(request: Request) -> Response:
+    user_id = request.path_params["user_id"]
+    identity_id = request.query_params.get("id", "")
+
+    def work(call: AdminCall) -> View:
+        user = users.get(call, user_id)
+        identity, last = users.identity(call, user_id, identity_id)
+        return View(
+            "console/user_confirm.html",
+            {"what": "unlink", "u": user, "identity": identity, "last_way_in": last},
+        )
+
+    return await run(request, work)
+
+
+async def unlink_identity(request: Request) -> Response:
+    user_id = request.path_params["user_id"]
+
+    def work(call: AdminCall, fields: dict[str, str]) -> Response:
+        users.unlink_identity(call, user_id, fields.get("identity_id", ""))
+        return RedirectResponse(_href(user_id, "unlinked"), status_code=303)
+
+    return await run(request, work, form=True)
+
+
+async def confirm_mfa_reset(request: Request) -> Response:
+    user_id = request.path_params["user_id"]
+
+    def work(call: AdminCall) -> View:
+        user = users.get(call, user_id)
+        mfa = _second_factors(users.second_factors(call, user_id))
+        return View(
+            "console/user_confirm.html",
+            {"what": "mfa_reset", "u": user, "mfa": mfa, "is_self": user.id == call.admin_id},
+        )
+
+    return await run(request, work)
+
+
+async def reset_mfa(request: Request) -> Response:
+    user_id = request.path_params["user_id"]
+
+    def work(call: AdminCall, fields: dict[str, str]) -> Response:
+        users.reset_second_factors(call, user_id)
+        return RedirectResponse(_href(user_id, "mfa_reset"), status_code=303)
 
     return await run(request, work, form=True)

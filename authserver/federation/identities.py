@@ -47,6 +47,20 @@ def linked(uow: UnitOfWork, user_id: str) -> list[LinkedIdentity]:
     ]
 
 
+def one_of(identities: list[LinkedIdentity], identity_id: str) -> LinkedIdentity:
+    """The identity ``identity_id`` among the user's ``identities``, else ``NotFound``."""
+    found = next((i for i in identities if i.id == identity_id), None)
+    if found is None:
+        raise NotFound("no such linked identity")
+    return found
+
+
+def is_last_way_in(user: User, identities: list[LinkedIdentity]) -> bool:
+    """Whether unlinking one of ``identities`` (all the user's) would leave the user no
+    way to sign in: no password and no other identity."""
+    return user.password_hash is None and len(identities) == 1
+
+
 def unlink(
     uow: UnitOfWork,
     clock: Clock,
@@ -54,23 +68,23 @@ def unlink(
     identity_id: str,
     *,
     by_admin: str | None = None,
+    via: str = "admin_api",
     ip: str | None = None,
     user_agent: str | None = None,
 ) -> LinkedIdentity:
     """Remove one of the user's identities (``NotFound`` if it is not theirs). The user
     themself cannot remove the last way to sign in (no password, no other identity):
-    ``Conflict``."""
-    mine = {i.id: i for i in linked(uow, user.id)}
-    found = mine.get(identity_id) if isinstance(identity_id, str) else None
-    if found is None:
-        raise NotFound("no such linked identity")
-    if by_admin is None and user.password_hash is None and len(mine) == 1:
+    ``Conflict``. An administrator (``by_admin``, acting through ``via``: "admin_api" or
+    "console") may."""
+    identities = linked(uow, user.id)
+    found = one_of(identities, identity_id)
+    if by_admin is None and is_last_way_in(user, identities):
         raise Conflict(
             N_("This is the only way you can sign in: set a password before unlinking it.")
         )
     ended = providers.end_identity_logins(uow, clock, identity_id, reason="identity_unlinked")
     uow.identities.delete(identity_id)
-    details = {"actor": by_admin, "via": "admin_api"} if by_admin else {"via": "account"}
+    details = {"actor": by_admin, "via": via} if by_admin else {"via": "account"}
     audit.record(
         uow,
         clock,

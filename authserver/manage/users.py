@@ -1,6 +1,8 @@
 """Users: find, create, change roles or disable, end sessions (one or all), delete, set
-or reset the password. The rules are ``accounts.management``'s (shared with the CLI);
-this adds the admin's own limits and the audit record."""
+or reset the password, unlink an upstream identity, reset the second factors. The rules
+are ``accounts.management``'s, ``federation.identities``' and ``mfa.factors``' (shared
+with the CLI and the account page); this adds the admin's own limits and the audit
+record."""
 
 from __future__ import annotations
 
@@ -12,7 +14,10 @@ from authserver.accounts import account, login_sessions, management, reset
 from authserver.accounts.users import create_user
 from authserver.audit import AuditEvent
 from authserver.errors import Conflict, NotFound
+from authserver.federation import identities as linked_identities
+from authserver.federation.identities import LinkedIdentity
 from authserver.manage.call import AdminCall
+from authserver.mfa import factors
 from authserver.storage.models import User
 
 MAX_QUERY = 320
@@ -100,3 +105,55 @@ def reset_password(call: AdminCall, user_id: str, password: str | None) -> Email
         user = management.get_user(call.uow, user_id)
         return reset.send_link(call.uow, services, user, actor=call.admin_id)
     return management.set_password(call.uow, services, user_id, password, actor=call.admin_id)
+
+
+def identities(call: AdminCall, user_id: str) -> list[LinkedIdentity]:
+    """The upstream identities linked to the user (provider, upstream e-mail, last used)."""
+    management.get_user(call.uow, user_id)
+    return linked_identities.linked(call.uow, user_id)
+
+
+def identity(call: AdminCall, user_id: str, identity_id: str) -> tuple[LinkedIdentity, bool]:
+    """One of the user's identities (``NotFound`` if not theirs), and whether it is the
+    user's last way to sign in (an administrator may still unlink it)."""
+    user = management.get_user(call.uow, user_id)
+    mine = linked_identities.linked(call.uow, user_id)
+    return linked_identities.one_of(mine, identity_id), linked_identities.is_last_way_in(user, mine)
+
+
+def unlink_identity(call: AdminCall, user_id: str, identity_id: str) -> LinkedIdentity:
+    """Unlink one of the user's identities; the sessions that came through it end.
+    Audited ``federation.unlinked`` with the acting admin and the channel."""
+    user = management.get_user(call.uow, user_id)
+    return linked_identities.unlink(
+        call.uow,
+        call.services.clock,
+        user,
+        identity_id,
+        by_admin=call.admin_id,
+        via=call.via,
+        ip=call.ip,
+        user_agent=call.user_agent,
+    )
+
+
+def second_factors(call: AdminCall, user_id: str) -> factors.Overview:
+    """The user's second factors (authenticator app, passkeys / security keys) and how
+    many recovery codes are left; never a secret."""
+    management.get_user(call.uow, user_id)
+    return factors.overview(call.uow, user_id)
+
+
+def reset_second_factors(call: AdminCall, user_id: str) -> factors.Reset:
+    """Remove every second factor and recovery code of the user (a lost phone); their
+    sessions and tokens end. Audited ``mfa.reset`` with the acting admin and the channel."""
+    management.get_user(call.uow, user_id)
+    return factors.reset(
+        call.uow,
+        call.services,
+        user_id,
+        actor=call.admin_id,
+        via=call.via,
+        ip=call.ip,
+        user_agent=call.user_agent,
+    )
