@@ -1,4 +1,6 @@
-"""/admin/providers: upstream identity providers (``authserver.federation.providers``)."""
+"""/admin/providers: upstream identity providers, and a user's linked identities; the
+rules and the audit records are ``manage.providers``' and ``manage.users``' (shared with
+the console)."""
 
 from __future__ import annotations
 
@@ -13,24 +15,21 @@ from authserver.admin.schemas import (
     ProviderOut,
     ProviderUpdate,
 )
-from authserver.audit import AuditEvent
-from authserver.errors import NotFound
-from authserver.federation import identities, providers
+from authserver.federation import providers as registry
 from authserver.federation.config import ProviderConfig
+from authserver.manage import providers, users
 from authserver.storage.models import IdentityProvider
 
 CONFIG_FIELDS = set(ProviderConfig.model_fields)
 
 
 def out(call: AdminCall, provider: IdentityProvider) -> ProviderOut:
-    return ProviderOut.model_validate(
-        providers.describe(provider, call.services.settings.issuer), strict=False
-    )
+    return ProviderOut.model_validate(providers.describe(call, provider), strict=False)
 
 
 async def list_providers(request: Request) -> Response:
     def work(call: AdminCall) -> Page[ProviderOut]:
-        items = [out(call, p) for p in providers.list_providers(call.uow)]
+        items = [out(call, p) for p in registry.list_providers(call.uow)]
         return Page[ProviderOut](items=items, total=len(items))
 
     return await run(request, work)
@@ -39,15 +38,7 @@ async def list_providers(request: Request) -> Response:
 async def create_provider(request: Request) -> Response:
     def work(call: AdminCall, body: ProviderCreate) -> ProviderOut:
         config = ProviderConfig.model_validate(body.model_dump(include=CONFIG_FIELDS))
-        provider = providers.create(
-            call.uow,
-            providers.registry(call.services),
-            body.id,
-            body.kind,
-            config,
-            body.client_secret,
-        )
-        call.audit(AuditEvent.PROVIDER_CREATED, provider=provider.id, kind=provider.kind)
+        provider = providers.create(call, body.id, body.kind, config, body.client_secret)
         return out(call, provider)
 
     return await run(request, work, status=201, body=ProviderCreate)
@@ -57,7 +48,7 @@ async def get_provider(request: Request) -> Response:
     provider_id = request.path_params["provider_id"]
 
     def work(call: AdminCall) -> ProviderOut:
-        return out(call, providers.get(call.uow, provider_id))
+        return out(call, registry.get(call.uow, provider_id))
 
     return await run(request, work)
 
@@ -67,18 +58,13 @@ async def update_provider(request: Request) -> Response:
 
     def work(call: AdminCall, body: ProviderUpdate) -> ProviderOut:
         sent = body.model_fields_set
-        provider = providers.get(call.uow, provider_id)
-        changes = body.model_dump(include=sent & CONFIG_FIELDS)
-        secret = body.client_secret if "client_secret" in sent else providers.KEEP
         provider = providers.update(
-            call.uow,
-            providers.registry(call.services),
-            provider.id,
-            providers.patched(provider, changes),
-            secret,
+            call,
+            provider_id,
+            body.model_dump(include=sent & CONFIG_FIELDS),
+            body.client_secret if "client_secret" in sent else providers.KEEP,
             unlink_identities=body.unlink_identities is True,
         )
-        call.audit(AuditEvent.PROVIDER_CHANGED, provider=provider.id, fields=sorted(sent))
         return out(call, provider)
 
     return await run(request, work, body=ProviderUpdate)
@@ -88,8 +74,7 @@ async def delete_provider(request: Request) -> Response:
     provider_id = request.path_params["provider_id"]
 
     def work(call: AdminCall) -> None:
-        unlinked = providers.remove(call.uow, providers.registry(call.services), provider_id)
-        call.audit(AuditEvent.PROVIDER_REMOVED, provider=provider_id, identities=unlinked)
+        providers.remove(call, provider_id)
 
     return await run(request, work, status=204)
 
@@ -98,9 +83,7 @@ async def list_identities(request: Request) -> Response:
     user_id = request.path_params["user_id"]
 
     def work(call: AdminCall) -> Page[IdentityOut]:
-        if call.uow.users.get(user_id) is None:
-            raise NotFound(f"no user {user_id}")
-        items = [IdentityOut(**vars(i)) for i in identities.linked(call.uow, user_id)]
+        items = [IdentityOut(**vars(i)) for i in users.identities(call, user_id)]
         return Page[IdentityOut](items=items, total=len(items))
 
     return await run(request, work)
@@ -111,17 +94,6 @@ async def unlink_identity(request: Request) -> Response:
     identity_id = request.path_params["identity_id"]
 
     def work(call: AdminCall) -> None:
-        user = call.uow.users.get(user_id)
-        if user is None:
-            raise NotFound(f"no user {user_id}")
-        identities.unlink(
-            call.uow,
-            call.services.clock,
-            user,
-            identity_id,
-            by_admin=call.admin_id,
-            ip=call.ip,
-            user_agent=call.user_agent,
-        )
+        users.unlink_identity(call, user_id, identity_id)
 
     return await run(request, work, status=204)

@@ -33,10 +33,17 @@ def create(
 
 
 def update(
-    call: AdminCall, provider_id: str, changes: dict[str, Any], client_secret: Any = KEEP
+    call: AdminCall,
+    provider_id: str,
+    changes: dict[str, Any],
+    client_secret: Any = KEEP,
+    *,
+    unlink_identities: bool = False,
 ) -> IdentityProvider:
     """Apply ``changes`` (top-level ``ProviderConfig`` fields; the configuration is
-    validated as a whole) and, unless ``KEEP``, replace the secret (None removes it)."""
+    validated as a whole) and, unless ``KEEP``, replace the secret (None removes it).
+    A change that repoints a provider with linked identities is refused unless
+    ``unlink_identities`` (``federation.providers.update``)."""
     provider = providers.get(call.uow, provider_id)
     provider = providers.update(
         call.uow,
@@ -44,6 +51,7 @@ def update(
         provider.id,
         providers.patched(provider, changes),
         client_secret,
+        unlink_identities=unlink_identities,
     )
     fields = sorted({*changes, *(() if client_secret is KEEP else ("client_secret",))})
     call.audit(AuditEvent.PROVIDER_CHANGED, provider=provider.id, fields=fields)
