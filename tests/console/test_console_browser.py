@@ -1,25 +1,30 @@
-"""An administrator in Chromium (Playwright) against a real server process: into the
-console with a second factor, registers a client, rotates its secret, edits a user's
-roles, ends a session, previews a token, rotates a key; keyboard-only and phone width;
-a screenshot of each page (for review, written to CONSOLE_SCREENSHOTS or a temporary
+"""An administrator in Chromium (Playwright) against a real server process: refused with
+the password only (the page says how to enrol), sets up an authenticator app, signs in
+on the login page with the password and a TOTP code computed by pyotp, registers a
+client, rotates its secret, edits a user's roles, unlinks their identity, resets their
+second factors, previews a token, rotates a key; keyboard-only and phone width; a
+screenshot of each page (for review, written to CONSOLE_SCREENSHOTS or a temporary
 folder, never checked in)."""
 
 from __future__ import annotations
 
 import os
+import time
 from pathlib import Path
 
+import pyotp
 import pytest
 
 from authserver.accounts import login_sessions
 from authserver.services import build_services, close_services
 from authserver.settings import build_settings
-from tests.conftest import FAST_HASHING
+from tests.axe import AXE, DESKTOP, PHONE, audit
+from tests.conftest import FAST_HASHING, IN_CI
+from tests.console.helpers import enrol_factors, link_identity
 from tests.factories import Factory
 from tests.servers import running_server
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
-PHONE = {"width": 390, "height": 844}
 
 
 @pytest.fixture
@@ -54,14 +59,39 @@ def _shots(tmp_path: Path) -> Path:
     return folder
 
 
-def _second_factor_session(context, services, url, user_id):
-    """The admin's browser signed in with password and an authenticator code."""
-    with services.db.unit_of_work() as uow:
-        user = uow.users.get(user_id)
-        _, secret = login_sessions.start(
-            uow, services.clock, services.settings, user, methods=("pwd", "otp")
-        )
-    context.add_cookies([{"name": "session", "value": secret, "url": url}])
+def _password_step(page, url, email, password):
+    """From the console, sent to the login page: e-mail and password."""
+    page.goto(f"{url}/console")
+    page.wait_for_url(f"{url}/login?next=/console")
+    page.fill("#email", email)
+    page.fill("#password", password)
+    page.click("main form[action='/login'] button[type=submit]")
+
+
+def _enrol_and_sign_in(page, url, shots, admin):
+    """Refused with the password only; an authenticator app set up on the page it is sent
+    to (a real code, by pyotp); then a sign-in anew: the password, then the app's code."""
+    _password_step(page, url, admin.email, admin.password)
+    page.wait_for_url(f"{url}/account/mfa/setup?next=%2Fconsole")
+    page.goto(f"{url}/console")
+    assert "A second factor is needed" in page.inner_text("h1")
+    assert "Add an authenticator app" in page.inner_text("main")
+    page.screenshot(path=shots / "refused-without-mfa.png", full_page=True)
+    page.click("text=Add a second factor")
+    page.wait_for_url(f"{url}/account")
+    page.click("text=Set up an authenticator app")
+    key = page.inner_text("code.totp-key").replace(" ", "")
+    # One step back: the sign-in below uses the step after now (each is accepted once).
+    page.fill("#code", pyotp.TOTP(key).at(time.time() - 30))
+    page.click("button:has-text('Confirm')")
+    assert "Your recovery codes" in page.inner_text("h1")
+
+    page.context.clear_cookies()
+    _password_step(page, url, admin.email, admin.password)
+    page.wait_for_url(f"{url}/login/second-factor?**")
+    page.fill("#code", pyotp.TOTP(key).at(time.time() + 30))
+    page.click("button:has-text('Verify')")
+    page.wait_for_url(f"{url}/console")
 
 
 def _fits(page):
@@ -78,9 +108,7 @@ def test_an_admin_runs_the_console(chromium, stack, tmp_path):
     errors = []
     page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
 
-    _second_factor_session(context, services, url, admin.id)
-
-    page.goto(f"{url}/console")
+    _enrol_and_sign_in(page, url, shots, admin)
     assert "Dashboard" in page.inner_text("h1")
     page.screenshot(path=shots / "dashboard.png", full_page=True)
 
@@ -115,6 +143,8 @@ def test_an_admin_runs_the_console(chromium, stack, tmp_path):
         login_sessions.start(
             uow, services.clock, services.settings, user, user_agent="Phone browser"
         )
+    link_identity(services, member.id, "jo@corp.example")
+    enrol_factors(services, member.id, "Jo's <key>")
     page.click("nav >> text=Users")
     page.fill("#q", "jo")
     page.keyboard.press("Enter")
@@ -124,7 +154,21 @@ def test_an_admin_runs_the_console(chromium, stack, tmp_path):
     page.click("text=Save roles")
     assert "The roles were saved" in page.inner_text("main")
     assert "No active session." in page.inner_text("main")  # a role change ends them
+    assert "Jo's <key>" in page.inner_text("#second-factors ~ dl")
     page.screenshot(path=shots / "user.png", full_page=True)
+
+    # Their identity unlinked, their second factors reset: each after a confirmation.
+    page.click("text=Unlink…")
+    assert "jo@corp.example" in page.inner_text("main")
+    page.screenshot(path=shots / "user-unlink.png", full_page=True)
+    page.click("button:has-text('Unlink the identity')")
+    assert "The identity was unlinked" in page.inner_text("main")
+    assert "No identity of another provider is linked." in page.inner_text("main")
+    page.click("text=Reset the second factors…")
+    page.screenshot(path=shots / "user-mfa-reset.png", full_page=True)
+    page.click("button:has-text('Reset the second factors')")
+    assert "The second factors were removed" in page.inner_text("main")
+    assert "Jo's <key>" not in page.inner_text("main")
 
     # Token preview, then a key rotation.
     page.click("nav >> text=Token preview")
@@ -145,7 +189,7 @@ def test_an_admin_runs_the_console(chromium, stack, tmp_path):
     page.screenshot(path=shots / "audit.png", full_page=True)
 
     # Phone width: nothing scrolls sideways but the tables inside their own boxes.
-    page.set_viewport_size(PHONE)
+    page.set_viewport_size({"width": PHONE[0], "height": PHONE[1]})
     for path in (
         "/console",
         "/console/clients",
@@ -160,3 +204,77 @@ def test_an_admin_runs_the_console(chromium, stack, tmp_path):
     page.screenshot(path=shots / "phone-client.png", full_page=True)
     assert [e for e in errors if "Refused" in e or "Uncaught" in e] == []  # CSP, scripts
     context.close()
+
+
+def _signed_in(context, services, url, user_id):
+    """A login session with password and an authenticator code, as the journey above
+    gets through the pages (here only the pages' accessibility is under test)."""
+    with services.db.unit_of_work() as uow:
+        user = uow.users.get(user_id)
+        _, secret = login_sessions.start(
+            uow, services.clock, services.settings, user, methods=("pwd", "otp")
+        )
+    context.add_cookies([{"name": "session", "value": secret, "url": url}])
+
+
+def test_every_console_page_passes_axe_at_desktop_and_phone_width(chromium, stack):
+    if not AXE.exists():
+        message = f"{AXE} is missing (npm ci --prefix tests/a11y)"
+        if IN_CI:
+            pytest.fail(message, pytrace=False)
+        pytest.skip(message)
+    server, services, factory = stack
+    url, problems = server.url, []
+    admin = factory.user(email="root@example.com", role="admin")
+    member = factory.user(email="jo.member@example.com")
+    identity = link_identity(services, member.id, "jo@corp.example")
+    enrol_factors(services, member.id, "Jo's key")
+    app = factory.client(
+        client_id="photos",
+        grant_types=["authorization_code"],
+        redirect_uris=["https://photos.example.com/cb"],
+        scope="openid email",
+    )
+    # bypass_csp: only so that the test can inject axe-core; the pages' own CSP stays.
+    context = chromium.new_context(bypass_csp=True, viewport={"width": 1280, "height": 900})
+    _signed_in(context, services, url, admin.id)
+    page = context.new_page()
+
+    def check(state):
+        audit(page, state, problems, axe_sizes=(DESKTOP, PHONE), fit_sizes=(PHONE,))
+
+    def visit(path, state, status=200):
+        assert page.goto(url + path).status == status, state
+        check(state)
+
+    visit("/console", "dashboard")
+    visit("/console/clients", "clients")
+    visit("/console/clients/new", "client: new")
+    page.fill("#redirect_uris", "http://not-https.example.com/cb")
+    page.click("button:has-text('Register')")
+    assert page.locator("p.error").count() == 1, page.content()
+    assert page.locator("#name").count() == 1, page.content()
+    check("client: new, with an error")
+    page.fill("#name", "Billing")
+    page.fill("#redirect_uris", "https://billing.example.com/cb")
+    page.click("button:has-text('Register')")
+    assert page.locator("#client-secret").count() == 1
+    check("client: secret shown")
+    visit(f"/console/client?id={app.client_id}", "client: edit")
+    visit(f"/console/client/delete?id={app.client_id}", "client: delete")
+    visit("/console/users", "users")
+    visit(f"/console/users/{member.id}", "user")
+    visit(f"/console/users/{member.id}/identities/unlink?id={identity}", "user: unlink")
+    visit(f"/console/users/{member.id}/mfa/reset", "user: reset factors")
+    visit("/console/providers", "providers")
+    visit("/console/providers/new", "provider: new")
+    visit("/console/providers/corp", "provider: edit")
+    visit("/console/keys", "keys")
+    visit("/console/audit", "audit")
+    visit("/console/preview", "preview: empty")
+    visit(f"/console/preview?client_id=photos&user={member.email}", "preview: result")
+    assert page.locator("#preview-id-token").count() == 1
+    visit("/console/client?id=nobody", "error page", 404)
+    assert "Not found" in page.inner_text("h1")
+    context.close()
+    assert problems == [], "\n".join(problems)

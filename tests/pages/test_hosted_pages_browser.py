@@ -18,6 +18,8 @@ import pytest
 
 from authserver.services import build_services, close_services
 from authserver.settings import build_settings
+from tests.axe import AXE, DESKTOP
+from tests.axe import audit as _audit  # axe at 1280 and 390 px; fits 390 and 320 px
 from tests.conftest import CHROMIUM, FAST_HASHING, IN_CI
 from tests.factories import Factory
 from tests.relying_party import RelyingParty, running_relying_party
@@ -27,9 +29,7 @@ from tests.smtp_server import smtp_server
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 ROOT = Path(__file__).resolve().parents[2]
-AXE = ROOT / "tests" / "a11y" / "node_modules" / "axe-core" / "axe.min.js"
 PASSWORD = "a long enough passphrase"
-DESKTOP, PHONE, SMALL = (1280, 900), (390, 844), (320, 640)
 LINK = "/email/verify?token="
 
 
@@ -213,32 +213,6 @@ def test_consent_in_german_by_ui_locales(chromium_browser, stack):
 
 
 # --- axe-core on every page -----------------------------------------------------------
-
-
-def _audit(page: Any, state: str, problems: list[str]) -> None:
-    """axe at desktop and phone widths; no sideways scrolling at 390 and 320 px."""
-    for size in (DESKTOP, PHONE, SMALL):
-        page.set_viewport_size({"width": size[0], "height": size[1]})
-        if size != SMALL:
-            if not page.evaluate("() => typeof window.axe === 'object'"):
-                page.add_script_tag(path=str(AXE))
-            checked, found = page.evaluate(
-                """async () => {
-                    const r = await axe.run(document);
-                    return [r.passes.length, r.violations
-                        .filter(v => ['serious', 'critical'].includes(v.impact))
-                        .map(v => v.id + ' ' + JSON.stringify(v.nodes.map(n => n.target)))];
-                }"""
-            )
-            assert checked > 10, f"axe checked nothing on {state}"
-            problems += [f"{state} @{size[0]}px: {v}" for v in found]
-        if size != DESKTOP:
-            wide = page.evaluate(
-                "() => document.documentElement.scrollWidth - document.documentElement.clientWidth"
-            )
-            if wide > 0:
-                problems.append(f"{state} @{size[0]}px scrolls sideways by {wide}px")
-    page.set_viewport_size({"width": DESKTOP[0], "height": DESKTOP[1]})
 
 
 def _fill_and_submit(page: Any, **fields: str) -> None:
