@@ -14,6 +14,7 @@ from starlette.responses import Response
 
 from authserver.console.base import View, run
 from authserver.federation import providers as registry
+from authserver.federation.last_login import last_login
 from authserver.i18n.message import N_, Msg
 from authserver.manage import provider_test
 from authserver.manage.call import AdminCall
@@ -23,7 +24,7 @@ from authserver.pages import federation as federation_pages
 def _outcome(result: dict[str, Any]) -> Msg:
     email = (result.get("user") or {}).get("email") or result["mapped"].get("email") or ""
     if result["outcome"] == "known":
-        return N_("A known identity: this sign-in would be %(email)s's.", email=email)
+        return N_("A known identity: it would sign in as %(email)s.", email=email)
     if result["outcome"] == "linked":
         return N_(
             "A new identity whose verified e-mail is of a trusted domain: it would be "
@@ -45,6 +46,10 @@ def _text(value: Any) -> str:
     return value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
 
 
+def _pretty(value: Any) -> str:
+    return json.dumps(value, indent=2, sort_keys=True, ensure_ascii=False)
+
+
 def shown(result: dict[str, Any] | None) -> dict[str, Any] | None:
     """The stored result as the page shows it: texts only."""
     if result is None:
@@ -61,9 +66,9 @@ def shown(result: dict[str, Any] | None) -> dict[str, Any] | None:
     if "mapped" in result:
         out["mapped"] = [(key, _text(value)) for key, value in result["mapped"].items()]
         out["roles_after"] = _text(result.get("roles_after"))
-        out["received"] = json.dumps(
-            result.get("received"), indent=2, sort_keys=True, ensure_ascii=False
-        )
+        out["received"] = _pretty(result.get("received"))
+        if result.get("userinfo") is not None:
+            out["userinfo"] = _pretty(result["userinfo"])
     return out
 
 
@@ -91,6 +96,8 @@ async def show(request: Request) -> Response:
                 "name": provider.display_name,
                 "enabled": provider.enabled,
                 "result": shown(provider_test.result(call, provider.id)),
+                # What `authserver providers test ID` shows: the last real sign-in.
+                "last": last_login(call.uow, provider.id),
             },
         )
 

@@ -64,6 +64,7 @@ def outcome(
     decision = resolution.decide(uow, provider, config, profile)
     out: dict[str, Any] = {
         "received": profile.claims,
+        "userinfo": profile.userinfo,
         "mapped": {
             "subject": profile.subject,
             "email": profile.email,

@@ -183,8 +183,9 @@ def complete(
         _reject(uow, services, meta, provider_id, "other_browser")
         out.refused = "state"
         return out
-    provider, profile = _answer(uow, services, provider_id, params, state, now_ts, meta, out)
-    if dry_run.is_test(login):
+    test = dry_run.is_test(login)
+    provider, profile = _answer(uow, services, provider_id, params, state, now_ts, meta, out, test)
+    if test:
         # An admin's test login: validated as above, then only shown, whatever it says.
         shown = dry_run.record(
             uow, services, login, provider, profile, out.refused, out.detail, meta
@@ -204,9 +205,10 @@ def _answer(
     now_ts: float,
     meta: RequestMeta,
     out: Callback,
+    test: bool,
 ) -> tuple[IdentityProvider | None, UpstreamProfile | None]:
     """The provider and the validated profile of its answer; a refusal is audited and
-    set on ``out`` (the profile is then None)."""
+    set on ``out`` (the profile is then None). ``test``: with the userinfo, to show."""
     provider = uow.providers.get(provider_id)
     if provider is None or not provider.enabled:
         _reject(uow, services, meta, provider_id, "provider_disabled")
@@ -227,9 +229,8 @@ def _answer(
     up = upstream_of(services, provider)
     try:
         _check_iss_parameter(up, params)
-        profile = upstream.profile(
-            up, code, derived(services, "pkce", state), derived(services, "nonce", state), now_ts
-        )
+        pkce, nonce = derived(services, "pkce", state), derived(services, "nonce", state)
+        profile = upstream.profile(up, code, pkce, nonce, now_ts, userinfo=test)
     except UpstreamRejected as exc:
         _reject(uow, services, meta, provider_id, exc.reason, detail=exc.detail)
         out.refused, out.detail = "invalid_answer", exc.reason

@@ -28,6 +28,9 @@ class UpstreamProfile:
     groups: tuple[str, ...] | None
     # A bounded, string-only copy for the account page and the console.
     claims: dict[str, Any]
+    # The userinfo endpoint's claims, fetched only for the console's test login (a
+    # sign-in reads the ID token); bounded like ``claims``.
+    userinfo: dict[str, Any] | None = None
 
     @property
     def email_domain(self) -> str | None:

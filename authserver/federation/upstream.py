@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 from urllib.parse import quote, urlencode, urlsplit
 
@@ -15,7 +15,7 @@ from authserver.federation.config import ProviderSettings
 from authserver.federation.http import UpstreamUnavailable
 from authserver.federation.id_token import IdTokenRejected, verify
 from authserver.federation.metadata import OidcMetadata, UpstreamCache
-from authserver.federation.profile import UpstreamProfile, from_claims
+from authserver.federation.profile import UpstreamProfile, from_claims, shown_claims
 from authserver.keys.envelope import Envelope
 from authserver.storage.models import IdentityProvider
 
@@ -159,9 +159,12 @@ def _issuer_check(up: Upstream, metadata: OidcMetadata) -> Any:
     return lambda iss, _claims: iss == metadata.issuer
 
 
-def profile(up: Upstream, code: str, verifier: str, nonce: str, now: float) -> UpstreamProfile:
+def profile(
+    up: Upstream, code: str, verifier: str, nonce: str, now: float, *, userinfo: bool = False
+) -> UpstreamProfile:
     """Exchange the code and return who the person is upstream; ``UpstreamRejected`` or
-    ``UpstreamUnavailable`` otherwise."""
+    ``UpstreamUnavailable`` otherwise. ``userinfo`` (the console's test login): also
+    what the userinfo endpoint says, for display."""
     if not up.is_oidc:
         token = _token_request(up, github.TOKEN, code, verifier)
         return github.profile(up, token)
@@ -181,7 +184,32 @@ def profile(up: Upstream, code: str, verifier: str, nonce: str, now: float) -> U
         )
     except IdTokenRejected as exc:
         raise UpstreamRejected(exc.reason) from None
-    return profile_of_claims(up, claims)
+    found = profile_of_claims(up, claims)
+    if userinfo:
+        found = replace(found, userinfo=_userinfo(up, metadata, token, claims.get("sub")))
+    return found
+
+
+def _userinfo(up: Upstream, metadata: OidcMetadata, token: dict[str, Any], sub: Any) -> Any:
+    """The userinfo claims (OIDC Core §5.3), shown only; a note when there are none."""
+    access = token.get("access_token")
+    if not metadata.userinfo_endpoint or not isinstance(access, str) or not access:
+        return {"_note": "no userinfo endpoint, or no access token"}
+    try:
+        body = http.get_json(
+            metadata.userinfo_endpoint,
+            allow_private=up.allow_private,
+            timeout=up.timeout,
+            headers={"Authorization": f"Bearer {access}"},
+        )
+    except UpstreamUnavailable as exc:
+        return {"_note": f"userinfo not available: {str(exc)[:200]}"}
+    if not isinstance(body, dict):
+        return {"_note": "userinfo is not a JSON object"}
+    # §5.3.2: a `sub` other than the ID token's: the response MUST NOT be used.
+    if body.get("sub") != sub:
+        return {"_note": "userinfo names another sub than the ID token: not used"}
+    return shown_claims(body)
 
 
 def profile_of_claims(up: Upstream, claims: dict[str, Any]) -> UpstreamProfile:

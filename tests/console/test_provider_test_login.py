@@ -168,6 +168,10 @@ def test_jit_result_shows_claims_and_roles_with_nothing_created(
     assert "<dt>groups</dt><dd><code>[&#34;eng&#34;, &#34;ops&#34;, &#34;user&#34;]" in text
     # A claim carrying HTML is shown as text.
     assert "&lt;script&gt;alert(" in text and SCRIPT not in text
+    # The userinfo endpoint's answer too (shown only; a sign-in reads the ID token).
+    userinfo = text[text.index('id="test-userinfo"') :]
+    assert f"&#34;email&#34;: &#34;{person.email}&#34;" in userinfo
+    assert 'id="last-login"' not in text  # no real sign-in through it yet
     # Still the admin's console, the same session; audited without any token.
     assert "Signed in as root@example.com" in client.get("/console").text
     (event,) = events(services, "console.provider_test")
@@ -192,7 +196,9 @@ def test_a_known_identity_keeps_its_roles_and_last_use(client, upstream, provide
     assert back.headers["location"] == RESULT
     assert state_of(services) == before  # roles, last use, claims: unchanged
     text = client.get(RESULT).text
-    assert f"this sign-in would be {person.email}" in text
+    assert f"it would sign in as {person.email}" in text
+    # Beside it, what `authserver providers test up` shows: the last real sign-in.
+    assert person.email in text[text.index('id="last-login"') :]
     assert 'id="test-roles-after">[&#34;user&#34;]' in text  # roles_managed: recomputed
     with services.db.unit_of_work() as uow:
         assert uow.users.find_by_email(person.email).roles == ["developer", "user"]
