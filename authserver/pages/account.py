@@ -12,7 +12,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
-from authserver.accounts import account, self_service
+from authserver.accounts import account, reset, self_service
 from authserver.accounts.login_sessions import ActiveSession
 from authserver.accounts.policy import MAX_LENGTH, MIN_LENGTH
 from authserver.errors import InvalidInput, RateLimited
@@ -23,6 +23,7 @@ from authserver.pages import account_mfa
 from authserver.pages.forms import read_page_form
 from authserver.services import Services
 from authserver.storage.db import UnitOfWork
+from authserver.storage.models import User
 from authserver.web import locale, session_cookie
 from authserver.web.oauth_bridge import request_meta
 from authserver.web.templating import render
@@ -73,6 +74,15 @@ def _to_login() -> Response:
     return RedirectResponse(LOGIN, status_code=303)
 
 
+def _password_section(uow: UnitOfWork, user: User) -> str | None:
+    """"change" (the user has a password), "set" (none yet, but a reset link may give
+    one: ``reset.may_set_password``), or None: a federated user whose providers do not
+    allow local passwords signs in only through them, so no form is offered."""
+    if user.password_hash is not None:
+        return "change"
+    return "set" if reset.may_set_password(uow, user) else None
+
+
 def _page_context(
     uow: UnitOfWork, services: Services, session: ActiveSession, language: str | None = None
 ) -> dict[str, Any]:
@@ -87,6 +97,7 @@ def _page_context(
         "sessions": view.sessions,
         "other_apps": view.other_apps,
         "identities": identities.linked(uow, session.user.id),
+        "password_section": _password_section(uow, session.user),
         "min_length": MIN_LENGTH,
         "max_length": MAX_LENGTH,
         **account_mfa.section_context(uow, services, session),
