@@ -206,13 +206,13 @@ def test_an_admin_runs_the_console(chromium, stack, tmp_path):
     context.close()
 
 
-def _signed_in(context, services, url, user_id):
+def _signed_in(context, services, url, user_id, methods=("pwd", "otp")):
     """A login session with password and an authenticator code, as the journey above
     gets through the pages (here only the pages' accessibility is under test)."""
     with services.db.unit_of_work() as uow:
         user = uow.users.get(user_id)
         _, secret = login_sessions.start(
-            uow, services.clock, services.settings, user, methods=("pwd", "otp")
+            uow, services.clock, services.settings, user, methods=methods
         )
     context.add_cookies([{"name": "session", "value": secret, "url": url}])
 
@@ -276,5 +276,8 @@ def test_every_console_page_passes_axe_at_desktop_and_phone_width(chromium, stac
     assert page.locator("#preview-id-token").count() == 1
     visit("/console/client?id=nobody", "error page", 404)
     assert "Not found" in page.inner_text("h1")
+    context.clear_cookies()
+    _signed_in(context, services, url, admin.id, methods=("pwd",))
+    visit("/console", "refused: no second factor", 403)
     context.close()
     assert problems == [], "\n".join(problems)
