@@ -1,5 +1,5 @@
-"""The upstream identities linked to a user: listed on the account page and the admin
-API, unlinked there. Unlinking ends the sessions (and their refresh families) that came
+"""The upstream identities linked to a user: listed on the account page, the admin API
+and the console's user page, unlinked there. Unlinking ends the sessions (and their refresh families) that came
 through the identity. A person may not unlink the last way they can sign in; an
 administrator may (to cut off an account)."""
 
