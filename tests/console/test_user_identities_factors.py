@@ -119,3 +119,12 @@ def test_second_factors_shown_escaped_and_reset_after_a_confirmation(
     assert "The second factors were removed" in shown and href not in shown
     nobody = post(client, f"/console/users/{user.id}", "/console/users/nobody/mfa/reset")
     assert nobody.status_code == 404
+
+
+def test_resetting_ones_own_factors_warns_and_signs_one_out(client, admin, services):
+    enrol_factors(services, admin.id, "Mine")
+    href = f"/console/users/{admin.id}/mfa/reset"
+    assert "your own account" in client.get(href).text
+    r = post(client, href, href)
+    assert r.status_code == 303 and _live(services, admin.id) == 0
+    assert client.get("/console", follow_redirects=False).headers["location"].startswith("/login")
