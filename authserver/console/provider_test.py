@@ -20,6 +20,11 @@ from authserver.manage import provider_test
 from authserver.manage.call import AdminCall
 from authserver.pages import federation as federation_pages
 
+UNREACHABLE = (
+    N_("The identity provider could not be reached"),
+    N_("Its discovery document could not be had: nothing was started. Try again in a moment."),
+)
+
 
 def _outcome(result: dict[str, Any]) -> Msg:
     email = (result.get("user") or {}).get("email") or result["mapped"].get("email") or ""
@@ -75,11 +80,13 @@ def shown(result: dict[str, Any] | None) -> dict[str, Any] | None:
 async def start(request: Request) -> Response:
     provider_id = request.path_params["provider_id"]
 
-    def work(call: AdminCall, fields: dict[str, str]) -> Response:
-        browser = federation_pages.browser_of(request)
-        return federation_pages.to_upstream(
-            request, provider_test.start(call, provider_id, browser)
-        )
+    def work(call: AdminCall, fields: dict[str, str]) -> Response | View:
+        started = provider_test.start(call, provider_id, federation_pages.browser_of(request))
+        if started is None:
+            return View(
+                "console/error.html", {"title": UNREACHABLE[0], "message": UNREACHABLE[1]}, 502
+            )
+        return federation_pages.to_upstream(request, started)
 
     return await run(request, work, form=True)
 

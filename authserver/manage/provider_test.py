@@ -7,11 +7,13 @@ from __future__ import annotations
 
 from typing import Any
 
+from authserver.audit import AuditEvent
 from authserver.errors import Conflict, InvalidInput
 from authserver.federation import dry_run, flow, providers
 from authserver.federation.http import UpstreamUnavailable
 from authserver.i18n.message import N_
 from authserver.manage.call import AdminCall
+from authserver.oauth.requests import RequestMeta
 
 
 def _binding(call: AdminCall) -> dry_run.TestBinding:
@@ -20,9 +22,10 @@ def _binding(call: AdminCall) -> dry_run.TestBinding:
     return dry_run.TestBinding(call.session_id, call.admin_id)
 
 
-def start(call: AdminCall, provider_id: str, browser: str | None) -> flow.Started:
+def start(call: AdminCall, provider_id: str, browser: str | None) -> flow.Started | None:
     """Record a test round trip with ``provider_id`` (``NotFound``; ``Conflict`` when it
-    is disabled or its upstream cannot be reached) and give where to send the browser."""
+    is disabled) and give where to send the browser; None when its upstream cannot be
+    reached (audited, as a real login's start is)."""
     provider = providers.get(call.uow, provider_id)
     if not provider.enabled:
         raise Conflict(
@@ -37,10 +40,16 @@ def start(call: AdminCall, provider_id: str, browser: str | None) -> flow.Starte
             dry_run.result_path(provider.id),
             test=_binding(call),
         )
-    except UpstreamUnavailable:
-        raise Conflict(
-            N_("The identity provider could not be reached (its discovery document or keys).")
-        ) from None
+    except UpstreamUnavailable as exc:
+        meta = RequestMeta(ip=call.ip, user_agent=call.user_agent)
+        flow.refused_at_start(call.uow, call.services, meta, provider.id, str(exc))
+        call.audit(
+            AuditEvent.CONSOLE_PROVIDER_TEST,
+            provider=provider.id,
+            outcome="refused",
+            reason="unavailable",
+        )
+        return None
 
 
 def result(call: AdminCall, provider_id: str) -> dict[str, Any] | None:

@@ -35,6 +35,7 @@ from tests.federation.upstream import (
 )
 from tests.oidc import hidden_fields, query_of
 from tests.saml_idp import SamlIdp, okta_user
+from tests.servers import free_port
 
 pytestmark = pytest.mark.slow
 CALLBACKS = [f"{OUR_ISSUER}/federation/up/callback"]
@@ -328,6 +329,28 @@ def test_a_disabled_or_unknown_provider_cannot_be_tested(client, provider, servi
     assert r.status_code == 409 and "enable it first" in r.text
     assert client.get("/console/providers/nope/test").status_code == 404
     assert round_trips(services) == []
+
+
+def test_an_unreachable_upstream_is_told_and_audited_with_nothing_started(client, services, admin):
+    with services.db.unit_of_work() as uow:
+        providers.create(
+            uow,
+            providers.registry(services),
+            "down",
+            "oidc",
+            ProviderConfig(
+                display_name="Down SSO",
+                settings={"issuer": f"http://127.0.0.1:{free_port()}", "client_id": "c"},
+            ),
+            "secret",
+        )
+    r = start_test(client, "down")
+    assert r.status_code == 502 and "could not be reached" in r.text
+    assert round_trips(services) == []
+    (refused,) = events(services, "federation.rejected")
+    assert refused.details["reason"] == "unavailable" and refused.details["step"] == "start"
+    (tested,) = events(services, "console.provider_test")
+    assert tested.details["actor"] == admin.id and tested.details["reason"] == "unavailable"
 
 
 # --- SAML ----------------------------------------------------------------------------------

@@ -2,7 +2,8 @@
 "Test login" on the provider's page, the upstream's own sign-in page (a second authserver
 process, another host), back to the console's result with the claims and the mapped
 roles; nobody was signed in or created. A screenshot for review (CONSOLE_SCREENSHOTS or
-a temporary folder, never checked in)."""
+a temporary folder, never checked in); axe-core on both pages at desktop and phone
+width when tests/a11y is installed."""
 
 from __future__ import annotations
 
@@ -16,7 +17,8 @@ from authserver.federation import providers
 from authserver.federation.config import ProviderConfig
 from authserver.services import build_services, close_services
 from authserver.settings import build_settings
-from tests.conftest import FAST_HASHING
+from tests.axe import AXE, audit
+from tests.conftest import FAST_HASHING, IN_CI
 from tests.factories import Factory
 from tests.federation.upstream import running_upstream
 from tests.servers import free_port, running_server
@@ -47,6 +49,8 @@ def _register(services, up) -> None:
 
 
 def test_an_admin_runs_a_provider_test_login(chromium, tmp_path, keys_dir, key_template):
+    if IN_CI and not AXE.exists():
+        pytest.fail(f"{AXE} is missing (npm ci --prefix tests/a11y)", pytrace=False)
     port = free_port()
     ours = f"http://127.0.0.1:{port}"
     callback = f"{ours}/federation/corp/callback"
@@ -85,10 +89,14 @@ def test_an_admin_runs_a_provider_test_login(chromium, tmp_path, keys_dir, key_t
                         uow.users.get(admin.id),
                         methods=("pwd", "otp"),
                     )
-                context = chromium.new_context()
+                # bypass_csp: only so that the test can inject axe-core (the CSP stays).
+                context = chromium.new_context(bypass_csp=True)
                 context.add_cookies([{"name": "session", "value": secret, "url": ours}])
                 page = context.new_page()
                 page.goto(f"{ours}/console/providers/corp")
+                problems: list[str] = []
+                if AXE.exists():  # npm ci --prefix tests/a11y
+                    audit(page, "provider with its test login", problems)
                 page.click("button:has-text('Test login')")
                 # The upstream's own sign-in page (another server, another host).
                 page.wait_for_url(f"{up.url}/login?**")
@@ -102,6 +110,9 @@ def test_an_admin_runs_a_provider_test_login(chromium, tmp_path, keys_dir, key_t
                 assert page.inner_text("#test-roles-after") == '["developer", "user"]'
                 assert '"email": "ivy@corp.example"' in page.inner_text("#test-received")
                 page.screenshot(path=shots / "provider-test-login.png", full_page=True)
+                if AXE.exists():
+                    audit(page, "test login result", problems)
+                assert problems == [], "\n".join(problems)
                 with services.db.unit_of_work() as uow:
                     assert uow.users.find_by_email(person.email) is None
                 # Still the admin's console.
