@@ -61,6 +61,11 @@ SWITCHES = {
         "allow_local_password",
         "users it created may set a local password",
     ),
+    "allow-email-name-id": (
+        "settings",
+        "allow_email_name_id",
+        "saml: accept an e-mail-format NameID as the subject (default: refused)",
+    ),
     "roles-managed": (
         "mapping",
         "roles_managed",

@@ -222,6 +222,12 @@ class ProviderSettings(_Model):
         max_length=4,
         description="saml: split each groups value on this (OneLogin: `;`).",
     )
+    allow_email_name_id: bool | None = Field(
+        default=None,
+        description="saml: accept an e-mail-format NameID (`...:nameid-format:emailAddress`) "
+        "as the user's permanent subject. Off (default): such a login is refused "
+        "(`saml_email_name_id`); an address can be renamed or given to someone else.",
+    )
 
     @field_validator("client_id", "issuer")
     @classmethod

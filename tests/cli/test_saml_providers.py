@@ -100,3 +100,18 @@ def test_operator_mistakes_are_one_line(cli, https_idp, tmp_path):
         https_idp.base + "/nothing",
     )
     assert r.code == 2 and "metadata_unavailable" in r.err
+
+
+def test_the_email_name_id_opt_in(cli, https_idp, tmp_path):
+    document = tmp_path / "idp.xml"
+    document.write_bytes(https_idp.metadata())
+    email = "urn:oasis:names:tc:SAML:1.1:nameid-format:emailAddress"
+    add = ("providers", "add", "onelogin", "--kind", "saml", "--name", "OneLogin")
+    common = ("--metadata-file", str(document), "--preset", "onelogin", "--name-id-format", email)
+    r = cli(*add, *common)
+    assert r.code == 2 and "allow_email_name_id" in r.err
+    r = cli(*add, *common, "--allow-email-name-id", "--json")
+    assert r.code == 0, r.err
+    assert r.json()["settings"]["allow_email_name_id"] is True
+    r = cli("providers", "update", "onelogin", "--no-allow-email-name-id")
+    assert r.code == 2 and "allow_email_name_id" in r.err

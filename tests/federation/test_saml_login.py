@@ -154,7 +154,9 @@ def saml_sign_in(client, app, idp):
 def test_saml_journey_jit_roles_and_refresh(
     client, app, idp, provider, services, preset, user, subject, expected_roles
 ):
-    provider(preset, **({"tenant": ENTRA_TENANT} if preset == "entra" else {}))
+    # OneLogin's NameID here is its default, the e-mail: accepted only with the opt-in.
+    extra = {"entra": {"tenant": ENTRA_TENANT}, "onelogin": {"allow_email_name_id": True}}
+    provider(preset, **extra.get(preset, {}))
     idp.user = user
     tokens = saml_sign_in(client, app, idp)
     access = claims(tokens["access_token"])
@@ -177,6 +179,18 @@ def test_saml_journey_jit_roles_and_refresh(
     client.cookies.clear()
     again = saml_sign_in(client, app, idp)
     assert claims(again["access_token"])["sub"] == access["sub"]
+
+
+def test_an_email_name_id_is_refused_without_the_opt_in(client, app, idp, provider, services):
+    provider("onelogin")  # as added from the README, without allow_email_name_id
+    idp.user = onelogin_user("kj@corp.example", ["Staff"])
+    next_path = query_of(Flow(client, app).start().headers["location"])["next"]
+    sso = start_federated(client, "corp", next_path)
+    _action, saml_response, relay_state = idp.respond(urlsplit(sso).query)
+    r = post_to_acs(client, saml_response, relay_state)
+    assert_refused(services, r, "saml_email_name_id")
+    with services.db.unit_of_work() as uow:
+        assert uow.users.find_by_email("kj@corp.example") is None
 
 
 @sqlite_only

@@ -74,8 +74,9 @@ def test_okta_multi_valued_groups_and_persistent_name_id():
 
 
 def test_onelogin_semicolon_groups():
+    rules = replace(PRESETS["onelogin"], allow_email_name_id=True)
     identity = map_assertion(
-        assertion_for(onelogin_user("kj@example.com", ["Admins", "Staff", ""])), PRESETS["onelogin"]
+        assertion_for(onelogin_user("kj@example.com", ["Admins", "Staff", ""])), rules
     )
     assert identity.subject == "kj@example.com"
     assert identity.groups == ("Admins", "Staff")
@@ -87,6 +88,20 @@ def test_a_transient_name_id_is_no_subject():
     with pytest.raises(SamlError) as caught:
         map_assertion(assertion_for(user), PRESETS["okta"])
     assert caught.value.reason == "transient_name_id"
+
+
+@pytest.mark.parametrize("preset", ["okta", "onelogin", ""])
+def test_an_email_name_id_is_no_subject_unless_the_provider_opts_in(preset):
+    user = onelogin_user("kj@example.com", ["Staff"])  # NameID format emailAddress
+    rules = PRESETS.get(preset, AttributeRules())
+    with pytest.raises(SamlError) as caught:
+        map_assertion(assertion_for(user), rules)
+    assert caught.value.reason == "email_name_id"
+    opted_in = replace(rules, allow_email_name_id=True)
+    assert map_assertion(assertion_for(user), opted_in).subject == "kj@example.com"
+    # A subject from an attribute does not use the NameID: its format does not matter.
+    by_attribute = replace(rules, subject="attribute", subject_attribute="User.email")
+    assert map_assertion(assertion_for(user), by_attribute).subject == "kj@example.com"
 
 
 def test_no_groups_attribute_means_unknown_groups():

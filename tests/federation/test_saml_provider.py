@@ -13,6 +13,7 @@ from tests.federation.test_provider_registry import admin_http  # noqa: F401 - f
 from tests.saml_idp import SamlIdp
 
 MD = "urn:oasis:names:tc:SAML:2.0:metadata"
+EMAIL = "urn:oasis:names:tc:SAML:1.1:nameid-format:emailAddress"
 
 
 @pytest.fixture(scope="module")
@@ -95,6 +96,8 @@ def test_explicit_settings_without_metadata(admin_http, idp):  # noqa: F811
         ({"metadata_url": "http://idp.example.net/metadata"}, "must use https"),
         ({"subject": "attribute"}, "subject_attribute"),
         ({"tenant": "common"}, "tenant id (GUID)"),
+        ({"name_id_format": EMAIL, "preset": "onelogin"}, "allow_email_name_id"),
+        ({"allow_email_name_id": "yes please"}, "allow_email_name_id"),
     ],
 )
 def test_bad_saml_settings_are_refused(admin_http, idp, changes, problem):  # noqa: F811
@@ -102,6 +105,13 @@ def test_bad_saml_settings_are_refused(admin_http, idp, changes, problem):  # no
     r = admin_http.post("/admin/providers", json=body)
     assert r.status_code == 400, r.text
     assert problem in r.json()["error_description"]
+
+
+def test_an_email_name_id_format_with_the_opt_in(admin_http, idp):  # noqa: F811
+    body = saml_provider(idp, preset="onelogin", name_id_format=EMAIL, allow_email_name_id=True)
+    r = admin_http.post("/admin/providers", json=body)
+    assert r.status_code == 201, r.text
+    assert r.json()["settings"]["allow_email_name_id"] is True
 
 
 def test_saml_settings_on_another_kind_are_refused(admin_http):  # noqa: F811

@@ -1,5 +1,6 @@
 """From a validated assertion to the upstream identity the federation core resolves:
-which value is the subject (immutable, never the e-mail unless the operator says so),
+which value is the subject (immutable, never the e-mail unless the operator says so:
+an e-mail-format NameID only with ``allow_email_name_id``),
 the profile attributes, and the groups (multi-valued, or one value with a separator;
 ``None`` when the IdP signalled that it left them out).
 
@@ -13,7 +14,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from authserver.federation.saml.assertion import Assertion
-from authserver.federation.saml.config import NAMEID_TRANSIENT
+from authserver.federation.saml.config import NAMEID_EMAIL, NAMEID_TRANSIENT
 from authserver.federation.saml.errors import SamlError
 
 SUBJECT_RULES = ("name_id", "attribute", "entra")
@@ -37,6 +38,9 @@ class AttributeRules:
     groups_separator: str | None = None
     # Present instead of the groups when there are too many (Entra: over 150).
     overage_attributes: tuple[str, ...] = ()
+    # The operator's opt-in to an e-mail-format NameID as the subject (DESIGN: an
+    # upstream identity is never an e-mail; addresses are reassigned and renamed).
+    allow_email_name_id: bool = False
 
     def __post_init__(self) -> None:
         if self.subject not in SUBJECT_RULES:
@@ -118,6 +122,9 @@ def _subject(assertion: Assertion, rules: AttributeRules) -> str:
         return value
     if assertion.name_id_format == NAMEID_TRANSIENT:
         raise SamlError("transient_name_id", "a transient NameID names nobody twice")
+    if assertion.name_id_format == NAMEID_EMAIL and not rules.allow_email_name_id:
+        # An address is not a person: it is renamed, and reassigned when someone leaves.
+        raise SamlError("email_name_id", "an e-mail NameID is no subject (allow_email_name_id)")
     return assertion.name_id
 
 

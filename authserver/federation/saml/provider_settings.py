@@ -12,7 +12,7 @@ from dataclasses import replace
 
 from authserver.errors import InvalidInput
 from authserver.federation.config import ProviderSettings
-from authserver.federation.saml.config import IdentityProvider, load_certificate
+from authserver.federation.saml.config import NAMEID_EMAIL, IdentityProvider, load_certificate
 from authserver.federation.saml.errors import SamlError
 from authserver.federation.saml.mapping import (
     GUID_PATTERN,
@@ -39,6 +39,7 @@ SAML_FIELDS = (
     "given_name_attribute",
     "family_name_attribute",
     "groups_separator",
+    "allow_email_name_id",
 )
 DEFAULT_GROUPS_CLAIM = "groups"
 
@@ -108,9 +109,18 @@ def _check_complete(settings: ProviderSettings, allow_private: bool) -> None:
     if settings.tenant is not None and not GUID_PATTERN.fullmatch(settings.tenant.lower()):
         raise InvalidInput("settings.tenant: the Entra tenant id (GUID)")
     try:
-        rules(settings, DEFAULT_GROUPS_CLAIM)
+        found = rules(settings, DEFAULT_GROUPS_CLAIM)
     except ValueError as exc:
         raise InvalidInput(f"settings: {exc}") from None
+    if (
+        name_id_format(settings) == NAMEID_EMAIL
+        and found.subject == "name_id"
+        and not found.allow_email_name_id
+    ):
+        raise InvalidInput(
+            "settings.name_id_format: an e-mail NameID would be the subject; ask for a "
+            "persistent one, or set allow_email_name_id to accept addresses as identities"
+        )
 
 
 def _base64(pem: str) -> str:
@@ -142,6 +152,7 @@ def rules(settings: ProviderSettings, groups_claim: str) -> AttributeRules:
             "given_name_attribute",
             "family_name_attribute",
             "groups_separator",
+            "allow_email_name_id",
         )
         if (value := getattr(settings, name)) is not None
     }
