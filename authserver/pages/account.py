@@ -45,6 +45,8 @@ NOTICES = {
     "identity_last": N_(
         "That is the only way you can sign in, so it stays linked. Set a password first."
     ),
+    # The same, for a user whose providers allow no local password (nothing to set).
+    "identity_last_only": N_("That is the only way you can sign in, so it stays linked."),
 }
 
 
@@ -112,7 +114,10 @@ async def show(request: Request) -> Response:
         )
     except NotSignedIn:
         return _to_login()
-    context["notice"] = NOTICES.get(request.query_params.get("notice", ""))
+    notice = request.query_params.get("notice", "")
+    if notice == "identity_last" and context["password_section"] != "set":
+        notice = "identity_last_only"
+    context["notice"] = NOTICES.get(notice)
     return render(request, "pages/account.html", context)
 
 

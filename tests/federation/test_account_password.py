@@ -57,6 +57,14 @@ def add_provider(services, upstream, **policy) -> None:
         )
 
 
+def unlink_the_only_identity(client, html: str) -> str:
+    """Press "Unlink" on the account page's one identity; the notice shown after."""
+    form = html.split('action="/account/identities/unlink"', 1)[1]
+    r = client.post("/account/identities/unlink", data=hidden_fields(form))
+    assert r.status_code == 200 and "/account" in str(r.url)
+    return r.text.split('class="notice"', 1)[1].split("</p>", 1)[0]
+
+
 def password_section(html: str) -> str | None:
     if 'id="password"' not in html:
         return None
@@ -74,6 +82,9 @@ def test_no_password_form_when_the_provider_does_not_allow_local_passwords(
     assert page.status_code == 200 and "Corp SSO" in page.text
     assert password_section(page.text) is None
     assert "Change password" not in page.text and "Set a password" not in page.text
+    # Unlinking the only identity is refused, without advice to set a password.
+    notice = unlink_the_only_identity(client, page.text)
+    assert "so it stays linked." in notice and "Set a password" not in notice
 
 
 def test_set_a_password_by_e_mail_when_the_provider_allows_it(
@@ -86,6 +97,7 @@ def test_set_a_password_by_e_mail_when_the_provider_allows_it(
     assert tokens is not None
     page = client.get("/account")
     assert password_section(page.text) == "set" and 'id="current_password"' not in page.text
+    assert "Set a password first." in unlink_the_only_identity(client, page.text)
     # Its button is the forgot-password request for this address: a link is e-mailed.
     fields = hidden_fields(page.text.split('id="password"', 1)[1])
     assert fields["email"] == email and fields["next"] == "/account"
