@@ -12,6 +12,7 @@ from starlette.responses import RedirectResponse, Response
 from authserver.accounts import login as account_login
 from authserver.accounts.login_sessions import ActiveSession
 from authserver.errors import Conflict, NotFound, RateLimited
+from authserver.federation import callback as upstream_callback
 from authserver.federation import flow, identities, linking
 from authserver.federation.http import UpstreamUnavailable
 from authserver.i18n.message import N_, Msg
@@ -139,7 +140,7 @@ async def callback(request: Request) -> Response:
     def work() -> flow.Callback:
         with services.db.unit_of_work() as uow:
             current = session_cookie.current(request, uow)
-            return flow.complete(
+            return upstream_callback.complete(
                 uow, services, provider_id, params, browser_of(request), current, meta
             )
 
