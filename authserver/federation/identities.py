@@ -1,7 +1,7 @@
 """The upstream identities linked to a user: listed on the account page, the admin API
-and the console's user page, unlinked there. Unlinking ends the sessions (and their refresh families) that came
-through the identity. A person may not unlink the last way they can sign in; an
-administrator may (to cut off an account)."""
+and the console's user page, unlinked there. Unlinking ends the sessions (and their
+refresh families) that came through the identity. A person may not unlink the last way
+they can sign in; an administrator may (to cut off an account)."""
 
 from __future__ import annotations
 
