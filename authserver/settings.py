@@ -210,7 +210,9 @@ class Settings(BaseModel):
     same as `MFA_REQUIRED`, for them only. A client's `require_mfa` does it for its users."""
     mfa_reauth_max_age: int = Field(default=600, ge=30, le=86_400)
     """Removing a second factor needs a sign-in (password and second factor) at most this
-    many seconds old; an older session is asked to sign in again first."""
+    many seconds old; an older session is asked to sign in again first. The same age
+    stands in for the current password when a user without one (federated only) changes
+    their e-mail address."""
 
     smtp_host: str | None = None
     """SMTP server for outgoing e-mail. Unset: each message is written as an `.eml` file

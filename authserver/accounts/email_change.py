@@ -1,6 +1,8 @@
 """Changing the e-mail address from the account page: the current password proves it is
-the owner; the new address gets a link (``accounts.verification``) and becomes the
-account's only when it is followed; the old address is then told.
+the owner (a user without a password, who signs in only through an identity provider,
+proves it by a recent sign-in instead: ``proof_of``); the new address gets a link
+(``accounts.verification``) and becomes the account's only when it is followed; the old
+address is then told.
 
 An address that already has an account gets the same page answer and, instead of a link,
 a message saying so: the page never tells whether an address is registered."""
@@ -8,17 +10,20 @@ a message saying so: the page never tells whether an address is registered."""
 from __future__ import annotations
 
 from email.message import EmailMessage
+from typing import Literal
 
 from sqlalchemy.exc import IntegrityError
 
 from authserver import audit
 from authserver.accounts import login, verification
+from authserver.accounts.login_sessions import ActiveSession
 from authserver.accounts.throttle import Throttle
 from authserver.accounts.users import normalise_email
 from authserver.audit import AuditEvent
 from authserver.clock import to_datetime
 from authserver.errors import Conflict, InvalidInput, RateLimited
 from authserver.i18n.message import N_
+from authserver.mfa.enrolment import signed_in_recently
 from authserver.services import Services
 from authserver.storage.db import UnitOfWork
 from authserver.storage.models import User
@@ -27,23 +32,36 @@ from authserver.storage.users import email_key
 WRONG_PASSWORD = N_("Your current password is not correct.")
 SAME_ADDRESS = N_("That is already your e-mail address.")
 
+# What proves the change is the owner's: the current password; for a user without one, a
+# sign-in at most ``mfa_reauth_max_age`` old ("recent_sign_in"), else "sign_in_again".
+Proof = Literal["password", "recent_sign_in", "sign_in_again"]
 
-def request_change(
+
+class SignInAgain(InvalidInput):
+    """A user without a password whose sign-in is too old to change the address."""
+
+    def __init__(self) -> None:
+        super().__init__(N_("For your security, sign in again to make this change."))
+
+
+def proof_of(services: Services, session: ActiveSession) -> Proof:
+    """What this session must show to change the address. A user with a password is always
+    asked for it, however recent the sign-in; one without (federated only) has nothing to
+    type, so the rule for removing a second factor applies (``signed_in_recently``):
+    someone at an unattended, signed-in browser cannot move the account to their address."""
+    if session.user.password_hash is not None:
+        return "password"
+    return "recent_sign_in" if signed_in_recently(services, session) else "sign_in_again"
+
+
+def _check_password(
     uow: UnitOfWork,
     services: Services,
     user: User,
-    new_email: str,
     password: str,
-    *,
-    ip: str | None = None,
-    user_agent: str | None = None,
-    locale: str | None = None,
-) -> tuple[str, EmailMessage]:
-    """The normalised new address and the message to deliver to it (a link, or "this
-    address has an account already"). Raises ``InvalidInput`` (syntax, wrong password,
-    the current address) or ``RateLimited`` with nothing changed but the audit record of
-    the password check: commit the unit of work anyway."""
-    address = normalise_email(new_email)
+    ip: str | None,
+    user_agent: str | None,
+) -> None:
     result = login.authenticate(
         uow,
         services,
@@ -57,6 +75,31 @@ def request_change(
         raise RateLimited(result.retry_after)
     if result.user is None or result.user.id != user.id:
         raise InvalidInput(WRONG_PASSWORD, field="current_password")
+
+
+def request_change(
+    uow: UnitOfWork,
+    services: Services,
+    session: ActiveSession,
+    new_email: str,
+    password: str,
+    *,
+    ip: str | None = None,
+    user_agent: str | None = None,
+    locale: str | None = None,
+) -> tuple[str, EmailMessage]:
+    """The normalised new address and the message to deliver to it (a link, or "this
+    address has an account already"). Raises ``SignInAgain`` (``proof_of``),
+    ``InvalidInput`` (syntax, wrong password, the current address) or ``RateLimited`` with
+    nothing changed but the audit record of the password check: commit the unit of work
+    anyway."""
+    user = session.user
+    proof = proof_of(services, session)
+    if proof == "sign_in_again":
+        raise SignInAgain()
+    address = normalise_email(new_email)
+    if proof == "password":
+        _check_password(uow, services, user, password, ip, user_agent)
     if email_key(address) == user.email_key:
         raise InvalidInput(SAME_ADDRESS, field="email")
     wait = Throttle(services.ratelimiter, services.settings).verification_request(address, ip)
@@ -86,6 +129,7 @@ def request_change(
         ip=ip,
         user_agent=user_agent,
         taken=taken,
+        proof=proof,
     )
     return address, message
 

@@ -12,7 +12,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
-from authserver.accounts import account, reset, self_service
+from authserver.accounts import account, email_change, reset, self_service
 from authserver.accounts.login_sessions import ActiveSession
 from authserver.accounts.policy import MAX_LENGTH, MIN_LENGTH
 from authserver.errors import InvalidInput, RateLimited
@@ -50,6 +50,10 @@ NOTICES = {
 }
 
 
+# A user without a password whose sign-in is too old to change the e-mail address signs
+# in again (``email_change.proof_of``), then comes back to that section.
+EMAIL_REAUTH = "/login?next=/account%23email&notice=reauth"
+
 # The account page's names of the fields an error is about.
 PASSWORD_FIELDS = {"password": "new_password"}
 
@@ -77,7 +81,7 @@ def _to_login() -> Response:
 
 
 def _password_section(uow: UnitOfWork, user: User) -> str | None:
-    """"change" (the user has a password), "set" (none yet, but a reset link may give
+    """ "change" (the user has a password), "set" (none yet, but a reset link may give
     one: ``reset.may_set_password``), or None: a federated user whose providers do not
     allow local passwords signs in only through them, so no form is offered."""
     if user.password_hash is not None:
@@ -95,6 +99,8 @@ def _page_context(
         "deletion_enabled": services.settings.account_deletion_enabled,
         "email": session.user.email,
         "email_verified": session.user.email_verified,
+        "email_proof": email_change.proof_of(services, session),
+        "email_reauth": EMAIL_REAUTH,
         "name": session.user.name,
         "sessions": view.sessions,
         "other_apps": view.other_apps,

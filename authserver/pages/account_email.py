@@ -1,5 +1,6 @@
 """POST /account/email: change the e-mail address (the current password proves it is the
-owner; the new address must follow its link, ``accounts.email_change``)."""
+owner, or for a user without one a recent sign-in; the new address must follow its link,
+``accounts.email_change``)."""
 
 from __future__ import annotations
 
@@ -13,7 +14,13 @@ from starlette.responses import RedirectResponse, Response
 from authserver.accounts import email_change
 from authserver.accounts.login_sessions import ActiveSession
 from authserver.errors import InvalidInput, RateLimited
-from authserver.pages.account import NotSignedIn, _page_context, _run, _to_login
+from authserver.pages.account import (
+    EMAIL_REAUTH,
+    NotSignedIn,
+    _page_context,
+    _run,
+    _to_login,
+)
 from authserver.pages.delivery import deliver_after
 from authserver.pages.forms import read_page_form
 from authserver.services import Services
@@ -45,7 +52,7 @@ async def change_email(request: Request) -> Response:
             _, message = email_change.request_change(
                 uow,
                 services,
-                session.user,
+                session,
                 new_email,
                 password,
                 ip=meta.ip,
@@ -53,6 +60,8 @@ async def change_email(request: Request) -> Response:
                 locale=language,
             )
             return _Outcome(message=message)
+        except email_change.SignInAgain:
+            raise
         except (InvalidInput, RateLimited) as exc:
             # Caught inside the unit of work, so the audit record of the check is kept.
             return _Outcome(error=exc, context=_page_context(uow, services, session))
@@ -61,6 +70,8 @@ async def change_email(request: Request) -> Response:
         outcome = await _run(request, work)
     except NotSignedIn:
         return _to_login()
+    except email_change.SignInAgain:
+        return RedirectResponse(EMAIL_REAUTH, status_code=303)
     if isinstance(outcome.error, RateLimited):
         raise outcome.error
     if outcome.error is not None:
