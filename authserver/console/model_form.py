@@ -40,6 +40,10 @@ def _kind(annotation: Any) -> str:
     return TEXT
 
 
+def _optional(annotation: Any) -> bool:
+    return get_origin(annotation) in (Union, types.UnionType) and type(None) in get_args(annotation)
+
+
 def _shown(kind: str, value: Any) -> Any:
     if value is None:
         return ""
@@ -89,7 +93,10 @@ def submitted(model: type[BaseModel], prefix: str, form: dict[str, str]) -> dict
         kind = _kind(info.annotation)
         raw = form.get(f"{prefix}.{name}", "")
         if kind == CHECK:
-            data[name] = raw == "on"
+            # An optional flag (``bool | None``, e.g. a SAML-only one) unticked is left
+            # out: None, not False, so a kind that has no such setting is not sent one.
+            if raw == "on" or not _optional(info.annotation):
+                data[name] = raw == "on"
         elif kind == LINES:
             data[name] = lines(raw)
         elif kind == RULES:
