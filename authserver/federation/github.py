@@ -64,9 +64,10 @@ def profile(up: Upstream, token: dict[str, Any]) -> UpstreamProfile:
         "Accept": "application/vnd.github+json",
         "X-GitHub-Api-Version": "2022-11-28",
     }
-    kw = {"allow_private": up.allow_private, "timeout": up.timeout, "headers": headers}
-    user = http.get_json(f"{API}/user", **kw)  # type: ignore[arg-type]
-    emails = http.get_json(f"{API}/user/emails", **kw)  # type: ignore[arg-type]
+    # One deadline with the token exchange (``Upstream.time_left``).
+    kw = {"allow_private": up.allow_private, "headers": headers}
+    user = http.get_json(f"{API}/user", timeout=up.time_left(), **kw)  # type: ignore[arg-type]
+    emails = http.get_json(f"{API}/user/emails", timeout=up.time_left(), **kw)  # type: ignore[arg-type]
     found = identity(user, emails)
     if found is None:
         raise UpstreamRejected("github_user")

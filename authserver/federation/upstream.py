@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import time
 from dataclasses import dataclass, replace
 from typing import Any
 from urllib.parse import quote, urlencode, urlsplit
@@ -41,6 +42,19 @@ class Upstream:
     allow_private: bool
     timeout: float
     cache: UpstreamCache
+    # ``profile``'s one wall-clock deadline (``time.monotonic()``): the callback's
+    # requests (token, keys, userinfo; GitHub's APIs) take ``timeout`` together.
+    deadline: float | None = None
+
+    def time_left(self) -> float:
+        """The timeout of the next request: ``timeout``, or what is left before the
+        deadline (``UpstreamUnavailable`` once it passed: no request is made)."""
+        if self.deadline is None:
+            return self.timeout
+        left = self.deadline - time.monotonic()
+        if left <= 0:
+            raise UpstreamUnavailable(f"{self.provider_id}: TimeoutError (the timeout is spent)")
+        return left
 
     @property
     def client_id(self) -> str:
@@ -84,7 +98,7 @@ def _metadata(up: Upstream) -> OidcMetadata:
     issuer = kinds.issuer_of(up.kind, up.settings) or ""
     multi = up.kind == "microsoft" and up.settings.tenant in kinds.MICROSOFT_MULTI
     return up.cache.metadata(
-        issuer, allow_private=up.allow_private, timeout=up.timeout, issuer_template=multi
+        issuer, allow_private=up.allow_private, timeout=up.time_left(), issuer_template=multi
     )
 
 
@@ -127,7 +141,7 @@ def _token_request(up: Upstream, endpoint: str, code: str, verifier: str) -> dic
         "POST",
         endpoint,
         allow_private=up.allow_private,
-        timeout=up.timeout,
+        timeout=up.time_left(),
         form=form,
         headers=headers,
     )
@@ -164,7 +178,9 @@ def profile(
 ) -> UpstreamProfile:
     """Exchange the code and return who the person is upstream; ``UpstreamRejected`` or
     ``UpstreamUnavailable`` otherwise. ``userinfo`` (the console's test login): also
-    what the userinfo endpoint says, for display."""
+    what the userinfo endpoint says, for display. Every request to the upstream shares
+    one deadline, ``up.timeout`` from now."""
+    up = replace(up, deadline=time.monotonic() + up.timeout)
     if not up.is_oidc:
         token = _token_request(up, github.TOKEN, code, verifier)
         return github.profile(up, token)
@@ -174,7 +190,7 @@ def profile(
         claims = verify(
             token.get("id_token"),
             keys=lambda kid: up.cache.keys(
-                metadata.jwks_uri, allow_private=up.allow_private, timeout=up.timeout, kid=kid
+                metadata.jwks_uri, allow_private=up.allow_private, timeout=up.time_left(), kid=kid
             ),
             algorithms=metadata.id_token_algs,
             check_issuer=_issuer_check(up, metadata),
@@ -199,7 +215,7 @@ def _userinfo(up: Upstream, metadata: OidcMetadata, token: dict[str, Any], sub: 
         body = http.get_json(
             metadata.userinfo_endpoint,
             allow_private=up.allow_private,
-            timeout=up.timeout,
+            timeout=up.time_left(),
             headers={"Authorization": f"Bearer {access}"},
         )
     except UpstreamUnavailable as exc:

@@ -1,7 +1,8 @@
 """An upstream OpenID Provider that is slow or down, at the TCP level: a real HTTP server
 on 127.0.0.1 (threads) whose discovery document, token endpoint or keys can be made to
-hang after accepting the connection (``hang``) or to send their answer a byte at a time
-(``trickle``), and whose token endpoint can name a port nothing listens on (refused).
+hang after accepting the connection (``hang``), answer only after some seconds
+(``delay``) or send their answer a byte at a time (``trickle``), and whose token
+endpoint can name a port nothing listens on (refused).
 Hanging handlers are released when the server stops, so a test never waits on them."""
 
 from __future__ import annotations
@@ -29,6 +30,9 @@ class SlowUpstream:
     url: str
     hang: set[str] = field(default_factory=set)
     trickle: set[str] = field(default_factory=set)
+    delay: dict[str, float] = field(default_factory=dict)
+    # Documents in place of the defaults (a signed ID token, real keys).
+    answers: dict[str, dict] = field(default_factory=dict)
     token_endpoint: str = ""
     released: threading.Event = field(default_factory=threading.Event)
     requests: list[str] = field(default_factory=list)
@@ -40,10 +44,13 @@ class SlowUpstream:
                 "authorization_endpoint": f"{self.url}/authorize",
                 "token_endpoint": self.token_endpoint or f"{self.url}/token",
                 "jwks_uri": f"{self.url}/jwks",
+                "userinfo_endpoint": f"{self.url}/userinfo",
                 "id_token_signing_alg_values_supported": ["RS256"],
             },
             "/token": {"access_token": "at", "token_type": "Bearer", "id_token": ID_TOKEN},
             "/jwks": {"keys": []},
+            "/userinfo": {"sub": "someone"},
+            **self.answers,
         }
 
 
@@ -57,6 +64,8 @@ def _handler(up: SlowUpstream) -> type[BaseHTTPRequestHandler]:
             up.requests.append(path)
             if path in up.hang and up.released.wait(HANG_SECONDS):
                 return  # the server stopped: nothing more to say
+            if path in up.delay and up.released.wait(up.delay[path]):
+                return
             document = up.documents().get(path)
             status, body = (200, json.dumps(document).encode()) if document else (404, b"{}")
             head = (
