@@ -92,6 +92,19 @@ def remove_totp(
     factor). Audited."""
     if not uow.mfa.delete_totp(user_id):
         return False
+    _after_removal(uow, services, user_id, ip, user_agent, factor="totp")
+    return True
+
+
+def _after_removal(
+    uow: UnitOfWork,
+    services: Services,
+    user_id: str,
+    ip: str | None,
+    user_agent: str | None,
+    **details: str,
+) -> None:
+    """A factor is gone: the recovery codes go with the last one; audited."""
     if not has_second_factor(uow, user_id):
         uow.mfa.delete_recovery_codes(user_id)
     audit.record(
@@ -101,9 +114,8 @@ def remove_totp(
         user_id=user_id,
         ip=ip,
         user_agent=user_agent,
-        factor="totp",
+        **details,
     )
-    return True
 
 
 @dataclass(frozen=True)
@@ -123,19 +135,11 @@ def remove_webauthn(
 ) -> bool:
     """Remove one of the user's passkeys or security keys (recovery codes go with the
     last factor). Audited."""
-    if not uow.mfa.delete_webauthn(user_id, credential_row_id[:64]):
+    credential = credential_row_id[:64]
+    if not uow.mfa.delete_webauthn(user_id, credential):
         return False
-    if not has_second_factor(uow, user_id):
-        uow.mfa.delete_recovery_codes(user_id)
-    audit.record(
-        uow,
-        services.clock,
-        AuditEvent.MFA_REMOVED,
-        user_id=user_id,
-        ip=ip,
-        user_agent=user_agent,
-        factor="webauthn",
-        credential=credential_row_id[:64],
+    _after_removal(
+        uow, services, user_id, ip, user_agent, factor="webauthn", credential=credential
     )
     return True
 
