@@ -63,7 +63,8 @@ async def read_body(request: Request, limit: int) -> bytes:
 
 def parse_params(text: str) -> dict[str, list[str]]:
     """Query-string syntax to lists of values. RFC 6749 §3.1: a parameter sent without a
-    value is treated as omitted."""
+    value is treated as omitted -- when it is its one occurrence: sent twice, one of them
+    empty, it is still repeated (``reject_repeated``), never read as the other one."""
     try:
         pairs = parse_qsl(text, keep_blank_values=True, max_num_fields=MAX_FIELDS, errors="strict")
     except UnicodeDecodeError:
@@ -71,11 +72,17 @@ def parse_params(text: str) -> dict[str, list[str]]:
     except ValueError:
         raise BadRequest(N_("Too many parameters.")) from None
     params: dict[str, list[str]] = {}
+    empty: set[str] = set()
     for key, value in pairs:
         problem = parameter_problem(key, value)
         if problem is not None:
             raise BadRequest(problem)
-        if value != "":
+        if key in empty or (value == "" and key in params):
+            # §3.1: "MUST NOT be included more than once", an empty value included.
+            raise BadRequest(N_("%(name)s is repeated.", name=shown_name(key)))
+        if value == "":
+            empty.add(key)
+        else:
             params.setdefault(key, []).append(value)
     return params
 

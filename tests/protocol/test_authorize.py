@@ -190,6 +190,25 @@ def test_repeated_parameters_are_refused(client, web_app):
     assert r.status_code == 400
 
 
+@pytest.mark.parametrize("name", ["client_id", "redirect_uri", "response_type", "scope"])
+def test_a_parameter_sent_twice_is_repeated_even_when_once_empty(client, web_app, name):
+    """RFC 6749 §3.1: a parameter MUST NOT be included more than once. One sent empty is
+    omitted, but sent twice it is still repeated: never read as the non-empty one."""
+    query = {
+        "response_type": "code",
+        "client_id": web_app.client_id,
+        "redirect_uri": REDIRECT,
+        "scope": "openid",
+        "state": "s",
+        "code_challenge": "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM",
+        "code_challenge_method": "S256",
+    }
+    for pairs in ([(name, ""), *query.items()], [*query.items(), (name, "")]):
+        r = client.get("/authorize?" + urlencode(pairs), follow_redirects=False)
+        assert r.status_code == 400 and "location" not in r.headers, pairs
+        assert "repeated" in r.text
+
+
 def test_consent_post_without_csrf_is_refused(client, factory, web_app):
     flow = Flow(client, web_app)
     page = flow.login(factory.user(), flow.start())

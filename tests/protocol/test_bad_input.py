@@ -76,6 +76,25 @@ def test_unknown_and_missing_grant_type(client, seeded):
     )
 
 
+@pytest.mark.parametrize(
+    "body",
+    [
+        "grant_type=&grant_type=client_credentials",
+        "grant_type=client_credentials&grant_type=",
+        "grant_type=client_credentials&scope=&scope=api%3Aread",
+    ],
+)
+def test_a_parameter_sent_twice_once_empty_is_repeated(client, services, seeded, body):
+    """RFC 6749 §3.1: not more than once, an empty value included (it is omitted only
+    when it is the parameter's one occurrence)."""
+    app = seeded[0]
+    before = snapshot(services)
+    r = client.post("/token", content=body, headers=FORM, auth=app.basic_auth)
+    assert r.status_code == 400 and r.json()["error"] == "invalid_request", r.text
+    assert "repeated" in r.json()["error_description"]
+    assert snapshot(services) == before
+
+
 def test_query_string_parameters_are_ignored_at_the_token_endpoint(client, seeded):
     app = seeded[0]
     r = client.post("/token?grant_type=client_credentials", data={}, auth=app.basic_auth)
