@@ -7,6 +7,7 @@ from __future__ import annotations
 import argparse
 import getpass
 import sys
+from collections.abc import Callable
 from typing import Any
 
 from authserver.accounts import login_sessions, management, reset
@@ -14,8 +15,9 @@ from authserver.accounts.users import create_user
 from authserver.admin.users import out as user_out
 from authserver.audit import AuditEvent, record
 from authserver.cli.common import SubParsers, action, emit, find_user, group, services
-from authserver.clock import to_datetime
+from authserver.clock import Clock, to_datetime
 from authserver.errors import InvalidInput
+from authserver.storage.db import UnitOfWork
 from authserver.storage.models import User
 
 
@@ -142,48 +144,37 @@ def run_set_roles(args: argparse.Namespace) -> int:
         before = list(found.roles)
         user = management.set_roles(uow, svc.clock, found.id, args.roles)
         if list(user.roles) != before:
-            record(
-                uow,
-                svc.clock,
-                AuditEvent.USER_CHANGED,
-                user_id=user.id,
-                via="cli",
-                changes={"roles": list(user.roles)},
-            )
+            _audit_change(uow, svc.clock, user.id, {"roles": list(user.roles)})
         out = describe(user)
     return emit(args, out, f"user {out['id']} <{out['email']}> now holds: {' '.join(out['roles'])}")
 
 
-def _set_disabled(args: argparse.Namespace, disabled: bool) -> int:
+def _change(
+    args: argparse.Namespace,
+    field: str,
+    value: bool,
+    apply: Callable[[UnitOfWork, Clock, str, bool], User],
+) -> dict[str, Any]:
+    """Set one flag of the user ``args.user`` with ``apply(uow, clock, user_id, value)``
+    (``accounts.management``), audited as ``user.changed``; the user as shown."""
     with services() as svc, svc.db.unit_of_work() as uow:
-        user = find_user(uow, args.user)
-        user = management.set_disabled(uow, svc.clock, user.id, disabled)
-        record(
-            uow,
-            svc.clock,
-            AuditEvent.USER_CHANGED,
-            user_id=user.id,
-            via="cli",
-            changes={"disabled": disabled},
-        )
-        out = describe(user)
+        user = apply(uow, svc.clock, find_user(uow, args.user).id, value)
+        _audit_change(uow, svc.clock, user.id, {field: value})
+        return describe(user)
+
+
+def _audit_change(uow: UnitOfWork, clock: Clock, user_id: str, changes: dict[str, Any]) -> None:
+    record(uow, clock, AuditEvent.USER_CHANGED, user_id=user_id, via="cli", changes=changes)
+
+
+def _set_disabled(args: argparse.Namespace, disabled: bool) -> int:
+    out = _change(args, "disabled", disabled, management.set_disabled)
     return emit(args, out, f"user {out['email']} {'disabled' if disabled else 'enabled'}")
 
 
 def run_verify_email(args: argparse.Namespace) -> int:
     verified = not args.unverify
-    with services() as svc, svc.db.unit_of_work() as uow:
-        user = find_user(uow, args.user)
-        user = management.set_email_verified(uow, svc.clock, user.id, verified)
-        record(
-            uow,
-            svc.clock,
-            AuditEvent.USER_CHANGED,
-            user_id=user.id,
-            via="cli",
-            changes={"email_verified": verified},
-        )
-        out = describe(user)
+    out = _change(args, "email_verified", verified, management.set_email_verified)
     state = "verified" if verified else "not verified"
     return emit(args, out, f"e-mail address {out['email']} of user {out['id']} is {state}")
 

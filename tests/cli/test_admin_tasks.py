@@ -147,3 +147,24 @@ def test_initial_tokens_expire_by_default_and_can_be_limited(cli, server):
     assert events.count("registration.initial_token_issued") == 2
     assert "registration.initial_token_used" in events
     assert "registration.initial_token_refused" in events
+
+
+def test_user_changes_from_the_command_line_are_audited(cli):
+    user = cli("users", "create", "--email", "ana@example.com", "--password", PASSWORD, "--json")
+    user_id = user.json()["id"]
+    for argv in (
+        ("set-roles", user_id, "admin"),
+        ("set-roles", user_id, "admin"),  # the same roles: nothing changes, nothing recorded
+        ("disable", user_id),
+        ("enable", "ana@example.com"),
+        ("verify-email", user_id, "--unverify"),
+    ):
+        assert cli("users", *argv).code == 0, argv
+    events = [json.loads(x) for x in cli("audit", "export", "--user", user_id).out.splitlines()]
+    changed = [e["details"] for e in events if e["event"] == "user.changed"]
+    assert [(d["via"], d["changes"]) for d in changed] == [
+        ("cli", {"roles": ["admin", "user"]}),
+        ("cli", {"disabled": True}),
+        ("cli", {"disabled": False}),
+        ("cli", {"email_verified": False}),
+    ]
