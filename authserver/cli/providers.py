@@ -1,119 +1,19 @@
-"""``authserver providers add|list|show|update|enable|disable|remove``: upstream identity
-providers users sign in with (``authserver.federation.providers``)."""
+"""``authserver providers add|list|show|update|test|enable|disable|remove``: upstream
+identity providers users sign in with (``authserver.federation.providers``); the options
+of add and update are ``cli.provider_options``'."""
 
 from __future__ import annotations
 
 import argparse
-import sys
 from typing import Any
 
 from authserver.audit import AuditEvent, record
+from authserver.cli import provider_options
 from authserver.cli.common import SubParsers, action, emit, group, services
 from authserver.errors import InvalidInput
 from authserver.federation import kinds, providers
 from authserver.federation.config import ProviderConfig
 from authserver.federation.last_login import last_login
-
-# option -> (section of the configuration, field, help); repeatable options are lists.
-SETTINGS = {
-    "issuer": ("settings", "issuer", "oidc: the issuer URL (discovery)"),
-    "client-id": ("settings", "client_id", "the client id registered at the upstream"),
-    "tenant": (
-        "settings",
-        "tenant",
-        "microsoft: tenant id, or common / organizations; saml with --preset entra: tenant id",
-    ),
-    "hosted-domain": ("settings", "hosted_domain", "google: only this Workspace domain"),
-    "metadata-url": ("settings", "metadata_url", "saml: the IdP's metadata URL (fetched now)"),
-    "entity-id": ("settings", "entity_id", "saml: the IdP's entity ID (without metadata)"),
-    "sso-url": ("settings", "sso_url", "saml: the IdP's HTTP-Redirect SSO URL (without metadata)"),
-    "preset": ("settings", "preset", "saml: entra, okta or onelogin attribute rules"),
-    "name-id-format": ("settings", "name_id_format", "saml: the NameID format to ask for"),
-    "subject": ("settings", "subject", "saml: name_id (default), attribute or entra"),
-    "subject-attribute": ("settings", "subject_attribute", "saml: attribute naming the user"),
-    "email-attribute": ("settings", "email_attribute", "saml: attribute holding the e-mail"),
-    "name-attribute": ("settings", "name_attribute", "saml: attribute holding the name"),
-    "groups-separator": ("settings", "groups_separator", "saml: split group values on this"),
-    "icon-url": (None, "icon_url", "icon on the login button (https, or /static/...)"),
-    "groups-claim": ("mapping", "groups_claim", "claim holding the groups (default groups)"),
-    "max-session": (
-        "policy",
-        "max_session_seconds",
-        "seconds a login from it lasts at most (session and refresh tokens)",
-    ),
-}
-LISTS = {
-    "scope": ("settings", "scopes", "a scope to ask for (default per kind)"),
-    "allowed-tenant": ("settings", "allowed_tenants", "microsoft: a tenant id accepted"),
-    "domain": (None, "domains", "an e-mail domain sent straight to it (home realm)"),
-    "jit-domain": ("policy", "jit_domains", "an e-mail domain JIT may create users for"),
-    "trust-email-domain": (
-        "policy",
-        "trust_email_domains",
-        "a domain whose verified e-mail links an existing account without a sign-in",
-    ),
-}
-SWITCHES = {
-    "jit": ("policy", "jit", "create users at their first login (JIT)"),
-    "asserts-mfa": ("policy", "asserts_mfa", "its logins count as multi-factor"),
-    "allow-local-password": (
-        "policy",
-        "allow_local_password",
-        "users it created may set a local password",
-    ),
-    "allow-email-name-id": (
-        "settings",
-        "allow_email_name_id",
-        "saml: accept an e-mail-format NameID as the subject (default: refused)",
-    ),
-    "roles-managed": (
-        "mapping",
-        "roles_managed",
-        "recompute roles from groups at every login (else: only at creation)",
-    ),
-}
-
-
-def _options(p: argparse.ArgumentParser, updating: bool) -> None:
-    p.add_argument("--name", required=not updating, help="shown on the login button")
-    for option, (_, _, text) in SETTINGS.items():
-        p.add_argument(
-            f"--{option}", help=text + ("; an empty value removes it" if updating else "")
-        )
-    for option, (_, _, text) in LISTS.items():
-        p.add_argument(
-            f"--{option}",
-            action="append",
-            help=text
-            + " (repeatable"
-            + ("; replaces the list, an empty value clears it)" if updating else ")"),
-        )
-    p.add_argument(
-        "--group-role",
-        action="append",
-        metavar="GROUP=ROLE[,ROLE]",
-        help="a group -> roles rule (repeatable" + ("; replaces the rules)" if updating else ")"),
-    )
-    for option, (_, _, text) in SWITCHES.items():
-        p.add_argument(
-            f"--{option}", action=argparse.BooleanOptionalAction, default=None, help=text
-        )
-    p.add_argument(
-        "--metadata-file",
-        metavar="PATH",
-        help="saml: the IdP's metadata document (read now; only what it says is kept)",
-    )
-    p.add_argument(
-        "--signing-cert-file",
-        metavar="PATH",
-        action="append",
-        help="saml: an IdP signing certificate, PEM (repeatable; without metadata)",
-    )
-    p.add_argument(
-        "--client-secret-stdin",
-        action="store_true",
-        help="read the upstream client secret from standard input (stored encrypted)",
-    )
 
 
 def register(sub: SubParsers) -> None:
@@ -122,7 +22,7 @@ def register(sub: SubParsers) -> None:
     a.add_argument("provider_id", metavar="ID", help="slug in the callback URL")
     a.add_argument("--kind", required=True, choices=sorted(kinds.KINDS))
     a.add_argument("--disabled", action="store_true", help="add it disabled")
-    _options(a, updating=False)
+    provider_options.add_options(a, updating=False)
     action(ps, "list", "list the providers", run_list)
     action(ps, "show", "show one provider", run_show).add_argument("provider_id", metavar="ID")
     u = action(
@@ -132,7 +32,7 @@ def register(sub: SubParsers) -> None:
         run_update,
     )
     u.add_argument("provider_id", metavar="ID")
-    _options(u, updating=True)
+    provider_options.add_options(u, updating=True)
     u.add_argument("--remove-client-secret", action="store_true")
     u.add_argument(
         "--refresh-metadata",
@@ -160,85 +60,6 @@ def register(sub: SubParsers) -> None:
         action(ps, name, text, globals()[f"run_{name}"]).add_argument("provider_id", metavar="ID")
 
 
-def _secret(args: argparse.Namespace) -> str | None:
-    if not args.client_secret_stdin:
-        return None
-    secret = sys.stdin.readline().rstrip("\r\n")
-    if not secret:
-        raise InvalidInput("--client-secret-stdin: standard input held no secret")
-    return secret
-
-
-def _group_roles(rules: list[str]) -> dict[str, list[str]]:
-    out: dict[str, list[str]] = {}
-    for rule in rules:
-        group_value, sep, roles = rule.rpartition("=")
-        if not sep or not group_value or not roles:
-            raise InvalidInput(f"--group-role {rule!r}: write GROUP=ROLE[,ROLE]")
-        out.setdefault(group_value, []).extend(r.strip() for r in roles.split(",") if r.strip())
-    return out
-
-
-def _apply(args: argparse.Namespace, data: dict[str, Any]) -> bool:
-    """Apply the options given to ``data`` (a configuration dump); whether any was."""
-    changed = False
-
-    def put(section: str | None, field: str, value: Any) -> None:
-        nonlocal changed
-        (data[section] if section else data)[field] = value
-        changed = True
-
-    if args.name is not None:
-        put(None, "display_name", args.name)
-    for option, (section, field, _) in SETTINGS.items():
-        value = getattr(args, option.replace("-", "_"))
-        if value is not None:
-            if field == "max_session_seconds" and value:
-                try:
-                    value = int(value)
-                except ValueError:
-                    raise InvalidInput("--max-session: a number of seconds") from None
-            put(section, field, value if value != "" else None)
-    for option, (section, field, _) in LISTS.items():
-        values = getattr(args, option.replace("-", "_"))
-        if values is not None:
-            kept = [v for v in values if v]
-            put(section, field, kept if kept or field != "scopes" else None)
-    if args.group_role is not None:
-        put("mapping", "group_roles", _group_roles([r for r in args.group_role if r]))
-    if (
-        args.metadata_file is not None
-        or args.metadata_url
-        or getattr(args, "refresh_metadata", False)
-    ):
-        # New metadata: what the old one said goes (metadata_url is fetched again).
-        for field in ("entity_id", "sso_url"):
-            data["settings"][field] = getattr(args, field) or None
-        data["settings"]["signing_certificates"] = []
-        changed = True
-    if args.metadata_file is not None:
-        put("settings", "metadata_xml", _read_file(args.metadata_file, "--metadata-file"))
-    if args.signing_cert_file is not None:
-        put(
-            "settings",
-            "signing_certificates",
-            [_read_file(f, "--signing-cert-file") for f in args.signing_cert_file if f],
-        )
-    for option, (section, field, _) in SWITCHES.items():
-        value = getattr(args, option.replace("-", "_"))
-        if value is not None:
-            put(section, field, value)
-    return changed
-
-
-def _read_file(path: str, option: str) -> str:
-    try:
-        with open(path, encoding="utf-8") as handle:
-            return handle.read(1_048_577)
-    except (OSError, UnicodeDecodeError) as exc:
-        raise InvalidInput(f"{option} {path}: {exc.__class__.__name__}") from None
-
-
 def _describe(svc: Any, provider: Any) -> dict[str, Any]:
     return providers.describe(provider, svc.settings.issuer)
 
@@ -257,10 +78,10 @@ def _text(out: dict[str, Any]) -> str:
 
 def run_add(args: argparse.Namespace) -> int:
     data = ProviderConfig(display_name="-").model_dump()
-    _apply(args, data)
+    provider_options.apply(args, data)
     data["enabled"] = not args.disabled
     config = providers.parse_config(data)
-    secret = _secret(args)
+    secret = provider_options.read_secret(args)
     with services() as svc, svc.db.unit_of_work() as uow:
         provider = providers.create(
             uow, providers.registry(svc), args.provider_id, args.kind, config, secret
@@ -315,13 +136,13 @@ def run_update(args: argparse.Namespace) -> int:
     if args.remove_client_secret and args.client_secret_stdin:
         raise InvalidInput("give either --client-secret-stdin or --remove-client-secret")
     if args.client_secret_stdin:
-        secret = _secret(args)
+        secret = provider_options.read_secret(args)
     elif args.remove_client_secret:
         secret = None
     with services() as svc, svc.db.unit_of_work() as uow:
         provider = providers.get(uow, args.provider_id)
         data = providers.config_of(provider).model_dump()
-        if not _apply(args, data) and secret is providers.KEEP:
+        if not provider_options.apply(args, data) and secret is providers.KEEP:
             raise InvalidInput("nothing to change: give at least one option (see --help)")
         provider = providers.update(
             uow,
