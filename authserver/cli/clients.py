@@ -1,4 +1,5 @@
-"""``authserver clients create|list|show|update|rotate-secret|delete|initial-token``."""
+"""``authserver clients create|list|show|update|rotate-secret|delete|initial-token``; the
+options of create and update are ``cli.client_options``'."""
 
 from __future__ import annotations
 
@@ -7,8 +8,9 @@ from typing import Any
 
 from authserver.admin.clients import out as client_out
 from authserver.audit import AuditEvent, record
+from authserver.cli import client_options
 from authserver.cli.common import SubParsers, action, emit, group, services
-from authserver.errors import InvalidInput, NotFound
+from authserver.errors import NotFound
 from authserver.hashing import secret_hash
 from authserver.oauth import registration
 from authserver.oauth.client_registry import (
@@ -19,36 +21,6 @@ from authserver.oauth.client_registry import (
     update_client,
 )
 from authserver.storage.models import Client
-
-GRANTS = "authorization_code, refresh_token, client_credentials, password"
-# Repeatable list options: option name -> (ClientSpec field, help).
-LISTS = {
-    "grant": ("grant_types", f"a grant type: {GRANTS}"),
-    "redirect-uri": ("redirect_uris", "an exactly matched redirect URI"),
-    "post-logout-redirect-uri": ("post_logout_redirect_uris", "a post-logout redirect URI"),
-    "audience": ("audience", "an `aud` of its access tokens"),
-    "cors-origin": ("allowed_cors_origins", "a browser origin allowed to call /token"),
-}
-INTROSPECTION_HELP = (
-    "a resource server: may introspect any access token (otherwise only tokens issued to "
-    "it or whose aud names it)"
-)
-DISPLAY_HELP = {
-    "client_uri": "the app's home page, linked from the login and consent pages",
-    "logo_uri": "the app's logo, shown on the login and consent pages",
-    "policy_uri": "the app's privacy policy, linked from the consent page",
-    "tos_uri": "the app's terms of service, linked from the consent page",
-}
-
-
-def _display_options(p: argparse.ArgumentParser, removable: bool) -> None:
-    for uri in DISPLAY_URIS:
-        p.add_argument(
-            f"--{uri.replace('_', '-')}",
-            dest=uri,
-            metavar="HTTPS_URL",
-            help=DISPLAY_HELP[uri] + ("; an empty value removes it" if removable else ""),
-        )
 
 
 def register(sub: SubParsers) -> None:
@@ -72,30 +44,7 @@ def register(sub: SubParsers) -> None:
         help="allow the password grant (first-party clients only)",
     )
     c.add_argument("--scope", required=True, help="space-separated scopes the client may obtain")
-    for option, (dest, help_text) in LISTS.items():
-        c.add_argument(
-            f"--{option}",
-            action="append",
-            default=[],
-            dest=dest,
-            help=help_text
-            + " (repeatable)"
-            + ("; default client_credentials" if option == "grant" else ""),
-        )
-    c.add_argument("--first-party", action="store_true", help="skip the consent page")
-    c.add_argument("--refresh-without-offline-access", action="store_true")
-    c.add_argument(
-        "--require-verified-email",
-        action="store_true",
-        help="its users must have verified their e-mail address first",
-    )
-    c.add_argument(
-        "--require-mfa",
-        action="store_true",
-        help="its users must pass a second factor (and set one up if they have none)",
-    )
-    c.add_argument("--allow-introspection", action="store_true", help=INTROSPECTION_HELP)
-    _display_options(c, removable=False)
+    client_options.add_options(c, updating=False)
 
     action(cs, "list", "list clients", run_list)
     action(cs, "show", "show one client", run_show).add_argument("client_id")
@@ -110,30 +59,7 @@ def register(sub: SubParsers) -> None:
     u.add_argument("client_id")
     u.add_argument("--name")
     u.add_argument("--scope", help="space-separated scopes (replaces them)")
-    for option, (dest, help_text) in LISTS.items():
-        u.add_argument(f"--{option}", action="append", dest=dest, help=help_text)
-        u.add_argument(f"--add-{option}", action="append", dest=f"add_{dest}", metavar="VALUE")
-        u.add_argument(
-            f"--remove-{option}", action="append", dest=f"remove_{dest}", metavar="VALUE"
-        )
-    u.add_argument("--first-party", action=argparse.BooleanOptionalAction, default=None)
-    u.add_argument(
-        "--refresh-without-offline-access", action=argparse.BooleanOptionalAction, default=None
-    )
-    u.add_argument(
-        "--require-verified-email",
-        action=argparse.BooleanOptionalAction,
-        default=None,
-        help="its users must have verified their e-mail address first",
-    )
-    u.add_argument("--require-mfa", action=argparse.BooleanOptionalAction, default=None)
-    u.add_argument(
-        "--allow-introspection",
-        action=argparse.BooleanOptionalAction,
-        default=None,
-        help=INTROSPECTION_HELP,
-    )
-    _display_options(u, removable=True)
+    client_options.add_options(u, updating=True)
 
     action(
         cs,
@@ -230,44 +156,14 @@ def _text(value: Any) -> str:
     return " ".join(map(str, value)) if isinstance(value, list) else str(value)
 
 
-def _changes(args: argparse.Namespace, current: Client) -> dict[str, object]:
-    changes: dict[str, object] = {}
-    simple = (
-        "name",
-        "scope",
-        "first_party",
-        "refresh_without_offline_access",
-        "require_verified_email",
-        "require_mfa",
-        "allow_introspection",
-    )
-    for name in (*simple, *DISPLAY_URIS):
-        if getattr(args, name) is not None:
-            changes[name] = getattr(args, name)
-    for dest, _ in LISTS.values():
-        replace, add = getattr(args, dest), getattr(args, f"add_{dest}")
-        remove = getattr(args, f"remove_{dest}")
-        if replace is None and add is None and remove is None:
-            continue
-        if replace is not None and (add or remove):
-            raise InvalidInput(f"give either the whole list or --add/--remove for {dest}")
-        values = list(replace if replace is not None else getattr(current, dest))
-        values += [v for v in add or [] if v not in values]
-        missing = [v for v in remove or [] if v not in values]
-        if missing:
-            raise InvalidInput(f"{dest} has no {', '.join(missing)}")
-        changes[dest] = [v for v in values if v not in (remove or [])]
-    if not changes:
-        raise InvalidInput("nothing to change: give at least one option (see --help)")
-    return changes
-
-
 def run_update(args: argparse.Namespace) -> int:
     with services() as svc, svc.db.unit_of_work() as uow:
         current = uow.clients.get(args.client_id)
         if current is None:
             raise NotFound(f"no client {args.client_id}")
-        client, changed = update_client(uow, svc.clock, args.client_id, _changes(args, current))
+        client, changed = update_client(
+            uow, svc.clock, args.client_id, client_options.changes_of(args, current)
+        )
         record(
             uow,
             svc.clock,
