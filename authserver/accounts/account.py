@@ -14,12 +14,10 @@ from authserver.accounts.policy import check_password
 from authserver.accounts.reset import replace_password
 from authserver.audit import AuditEvent
 from authserver.clock import to_datetime
-from authserver.errors import InvalidInput, RateLimited
+from authserver.errors import InvalidInput
 from authserver.i18n.message import N_
 from authserver.services import Services
 from authserver.storage.db import UnitOfWork
-
-WRONG_CURRENT = N_("Your current password is not correct.")
 
 
 @dataclass(frozen=True)
@@ -57,19 +55,15 @@ def change_password(
     fresh session. Raises ``RateLimited`` or ``InvalidInput`` with nothing changed but the
     audit record of the check: commit the unit of work anyway."""
     user = session.user
-    result = login.authenticate(
+    login.check_current_password(
         uow,
         services,
-        user.email,
+        user,
         current_password,
+        purpose="change_password",
         ip=ip,
         user_agent=user_agent,
-        purpose="change_password",
     )
-    if result.retry_after is not None:
-        raise RateLimited(result.retry_after)
-    if result.user is None or result.user.id != user.id:
-        raise InvalidInput(WRONG_CURRENT, field="current_password")
     if new_password == current_password:
         raise InvalidInput(
             N_("Choose a new password that differs from the current one."), field="password"

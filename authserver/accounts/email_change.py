@@ -29,7 +29,6 @@ from authserver.storage.db import UnitOfWork
 from authserver.storage.models import User
 from authserver.storage.users import email_key
 
-WRONG_PASSWORD = N_("Your current password is not correct.")
 SAME_ADDRESS = N_("That is already your e-mail address.")
 
 # What proves the change is the owner's: the current password; for a user without one, a
@@ -54,29 +53,6 @@ def proof_of(services: Services, session: ActiveSession) -> Proof:
     return "recent_sign_in" if signed_in_recently(services, session) else "sign_in_again"
 
 
-def _check_password(
-    uow: UnitOfWork,
-    services: Services,
-    user: User,
-    password: str,
-    ip: str | None,
-    user_agent: str | None,
-) -> None:
-    result = login.authenticate(
-        uow,
-        services,
-        user.email,
-        password,
-        ip=ip,
-        user_agent=user_agent,
-        purpose="change_email",
-    )
-    if result.retry_after is not None:
-        raise RateLimited(result.retry_after)
-    if result.user is None or result.user.id != user.id:
-        raise InvalidInput(WRONG_PASSWORD, field="current_password")
-
-
 def request_change(
     uow: UnitOfWork,
     services: Services,
@@ -99,7 +75,9 @@ def request_change(
         raise SignInAgain()
     address = normalise_email(new_email)
     if proof == "password":
-        _check_password(uow, services, user, password, ip, user_agent)
+        login.check_current_password(
+            uow, services, user, password, purpose="change_email", ip=ip, user_agent=user_agent
+        )
     if email_key(address) == user.email_key:
         raise InvalidInput(SAME_ADDRESS, field="email")
     wait = Throttle(services.ratelimiter, services.settings).verification_request(address, ip)

@@ -11,12 +11,15 @@ from authserver.accounts.passwords import PasswordHasher
 from authserver.accounts.throttle import Throttle
 from authserver.audit import AuditEvent
 from authserver.clock import Clock, to_datetime
+from authserver.errors import InvalidInput, RateLimited
+from authserver.i18n.message import N_
 from authserver.services import Services
 from authserver.storage.db import UnitOfWork
 from authserver.storage.models import User
 
 MAX_PASSWORD_CHARS = 256
 MAX_EMAIL_CHARS = 320
+WRONG_CURRENT = N_("Your current password is not correct.")
 
 
 @dataclass(frozen=True)
@@ -73,6 +76,28 @@ def authenticate(
     throttle.password_ok(email, ip, device)
     audit.record(uow, services.clock, AuditEvent.LOGIN_OK, user_id=known.id, **who)
     return LoginResult(known)
+
+
+def check_current_password(
+    uow: UnitOfWork,
+    services: Services,
+    user: User,
+    password: str,
+    *,
+    purpose: str,
+    ip: str | None = None,
+    user_agent: str | None = None,
+) -> None:
+    """A signed-in user confirms a change with their current password, checked like any
+    login (``authenticate``: throttled, audited with ``purpose``). Raises ``RateLimited``,
+    or ``InvalidInput`` on the ``current_password`` field."""
+    result = authenticate(
+        uow, services, user.email, password, ip=ip, user_agent=user_agent, purpose=purpose
+    )
+    if result.retry_after is not None:
+        raise RateLimited(result.retry_after)
+    if result.user is None or result.user.id != user.id:
+        raise InvalidInput(WRONG_CURRENT, field="current_password")
 
 
 def _find(uow: UnitOfWork, email: str) -> User | None:
