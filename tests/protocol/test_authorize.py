@@ -190,6 +190,22 @@ def test_repeated_parameters_are_refused(client, web_app):
     assert r.status_code == 400
 
 
+@pytest.mark.parametrize("sent", [None, ""])
+def test_an_openid_request_must_name_its_redirect_uri(client, factory, web_app, sent):
+    """OIDC Core §3.1.2.1: redirect_uri is REQUIRED in an OpenID Connect request (the
+    one-registered-URI default of RFC 6749 §3.1.2.3 is for plain OAuth); an empty one is
+    omitted (RFC 6749 §3.1). The error page, never a redirect."""
+    user = factory.user()
+    flow = Flow(client, web_app)
+    flow.login(user, flow.start())
+    r = Flow(client, web_app).start(redirect_uri=sent)
+    assert r.status_code == 400 and "location" not in r.headers
+    assert "redirect_uri" in r.text
+    # Plain OAuth (no openid) keeps the default of the one registered URI.
+    q = Flow(client, web_app, scope="api:read").authorize(user, redirect_uri=sent)
+    assert q["code"]
+
+
 @pytest.mark.parametrize("name", ["client_id", "redirect_uri", "response_type", "scope"])
 def test_a_parameter_sent_twice_is_repeated_even_when_once_empty(client, web_app, name):
     """RFC 6749 §3.1: a parameter MUST NOT be included more than once. One sent empty is

@@ -87,12 +87,17 @@ class AuthorizationCodeGrant(grants.AuthorizationCodeGrant):
     def validate_authorization_redirect_uri(request: Any, client: OAuthClient) -> str:
         """Authlib's check, with a fixed message: Authlib quotes the URI in the error, and
         an error description may not carry characters such as '"' (RFC 6749 §4.1.2.1), so a
-        crafted URI would end in a 500 instead of the error page."""
+        crafted URI would end in a 500 instead of the error page. An OpenID Connect
+        request must name its redirect_uri."""
         redirect_uri = request.payload.redirect_uri
         if redirect_uri:
             if not client.check_redirect_uri(redirect_uri):
                 raise InvalidRequestError("The redirect_uri is not registered for this client.")
             return redirect_uri
+        if OPENID in (request.payload.scope or "").split():
+            # OIDC Core §3.1.2.1: redirect_uri is REQUIRED in an OpenID Connect request;
+            # RFC 6749 §3.1.2.3's one-registered-URI default is for plain OAuth only.
+            raise InvalidRequestError("Missing 'redirect_uri' in request.")
         default = client.get_default_redirect_uri()
         if not default:
             raise InvalidRequestError("Missing 'redirect_uri' in request.")
