@@ -3,12 +3,10 @@ end one, log out everywhere. Without a live login session: to /login and back.""
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, TypeVar
+from typing import Any
 
 from starlette.background import BackgroundTask
-from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
@@ -21,6 +19,8 @@ from authserver.i18n.message import N_
 from authserver.mail import send_quietly
 from authserver.pages import account_mfa
 from authserver.pages.forms import read_page_form
+from authserver.pages.signed_in import NotSignedIn
+from authserver.pages.signed_in import run as _run
 from authserver.services import Services
 from authserver.storage.db import UnitOfWork
 from authserver.storage.models import User
@@ -28,7 +28,6 @@ from authserver.web import locale, session_cookie
 from authserver.web.oauth_bridge import request_meta
 from authserver.web.templating import render
 
-T = TypeVar("T")
 LOGIN = "/login?next=/account"
 NOTICES = {
     **account_mfa.NOTICES,
@@ -56,24 +55,6 @@ EMAIL_REAUTH = "/login?next=/account%23email&notice=reauth"
 
 # The account page's names of the fields an error is about.
 PASSWORD_FIELDS = {"password": "new_password"}
-
-
-class NotSignedIn(Exception):
-    pass
-
-
-def _with_session(request: Request, work: Callable[[UnitOfWork, Services, ActiveSession], T]) -> T:
-    """Run ``work`` for the browser's live session in one unit of work (thread pool)."""
-    services = request.state.services
-    with services.db.unit_of_work() as uow:
-        session = session_cookie.current(request, uow)
-        if session is None:
-            raise NotSignedIn()
-        return work(uow, services, session)
-
-
-async def _run(request: Request, work: Callable[[UnitOfWork, Services, ActiveSession], T]) -> T:
-    return await run_in_threadpool(_with_session, request, work)
 
 
 def _to_login() -> Response:

@@ -9,17 +9,16 @@ from collections.abc import Callable
 from typing import Any, TypeVar
 from urllib.parse import urlencode
 
-from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
 from authserver.accounts.login_sessions import ActiveSession
 from authserver.i18n.message import N_, N_plural
 from authserver.mfa import enrolment, factors, totp
+from authserver.pages import signed_in
 from authserver.pages.forms import read_page_form, safe_next
 from authserver.services import Services
 from authserver.storage.db import UnitOfWork
-from authserver.web import session_cookie
 from authserver.web.oauth_bridge import request_meta
 from authserver.web.templating import render
 
@@ -37,19 +36,6 @@ NOTICES = {
 }
 
 
-class _NotSignedIn(Exception):
-    pass
-
-
-def _with_session(request: Request, work: Callable[[UnitOfWork, Services, ActiveSession], T]) -> T:
-    services = request.state.services
-    with services.db.unit_of_work() as uow:
-        session = session_cookie.current(request, uow)
-        if session is None:
-            raise _NotSignedIn()
-        return work(uow, services, session)
-
-
 class _SignedOut:
     """The browser has no live login session."""
 
@@ -61,8 +47,8 @@ async def _run(
     request: Request, work: Callable[[UnitOfWork, Services, ActiveSession], T]
 ) -> T | _SignedOut:
     try:
-        return await run_in_threadpool(_with_session, request, work)
-    except _NotSignedIn:
+        return await signed_in.run(request, work)
+    except signed_in.NotSignedIn:
         return SIGNED_OUT
 
 
