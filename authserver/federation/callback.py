@@ -81,22 +81,24 @@ def _answer(
     test: bool,
 ) -> tuple[IdentityProvider | None, UpstreamProfile | None]:
     """The provider and the validated profile of its answer; a refusal is audited and
-    set on ``out`` (the profile is then None). ``test``: with the userinfo, to show."""
+    set on ``out`` (the profile is then None). ``test``: with the userinfo, to show, and
+    a refusal audited as a test's (``last_login`` shows real ones only)."""
+    tagged = {"test": True} if test else {}
     provider = uow.providers.get(provider_id)
     if provider is None or not provider.enabled:
-        reject(uow, services, meta, provider_id, "provider_disabled")
+        reject(uow, services, meta, provider_id, "provider_disabled", **tagged)
         out.refused = "provider_disabled"
         return None, None
     out.provider_name = provider.display_name
     if "error" in params:
         # RFC 6749 §4.1.2.1: the upstream refused or failed; its code, never its text.
         error = (_param(params, "error") or "error")[:64]
-        reject(uow, services, meta, provider_id, "upstream_error", error=error)
+        reject(uow, services, meta, provider_id, "upstream_error", error=error, **tagged)
         out.refused, out.detail = "upstream_error", error
         return provider, None
     code = _param(params, "code")
     if code is None:
-        reject(uow, services, meta, provider_id, "no_code")
+        reject(uow, services, meta, provider_id, "no_code", **tagged)
         out.refused = "upstream_error"
         return provider, None
     up = upstream_of(services, provider)
@@ -105,11 +107,11 @@ def _answer(
         pkce, nonce = derived(services, "pkce", state), derived(services, "nonce", state)
         profile = upstream.profile(up, code, pkce, nonce, now_ts, userinfo=test)
     except UpstreamRejected as exc:
-        reject(uow, services, meta, provider_id, exc.reason, detail=exc.detail)
+        reject(uow, services, meta, provider_id, exc.reason, detail=exc.detail, **tagged)
         out.refused, out.detail = "invalid_answer", exc.reason
         return provider, None
     except UpstreamUnavailable as exc:
-        reject(uow, services, meta, provider_id, "unavailable", detail=str(exc)[:200])
+        reject(uow, services, meta, provider_id, "unavailable", detail=str(exc)[:200], **tagged)
         out.refused = "unavailable"
         return provider, None
     return provider, profile

@@ -34,7 +34,9 @@ def last_login(uow: UnitOfWork, provider_id: str) -> dict[str, Any]:
             },
         }
     for event in uow.audit.query(event=AuditEvent.FEDERATION_REJECTED.value, limit=RECENT_EVENTS):
-        if (event.details or {}).get("provider") == provider.id:
+        details = event.details or {}
+        # A console test login's refusal (``federation.dry_run``) is no real sign-in's.
+        if details.get("provider") == provider.id and not details.get("test"):
             out["last_refusal"] = {
                 "at": event.at.isoformat(),
                 "reason": event.details.get("reason"),

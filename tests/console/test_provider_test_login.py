@@ -14,6 +14,7 @@ from sqlalchemy import select
 from authserver.accounts import roles
 from authserver.federation import providers
 from authserver.federation.config import ProviderConfig
+from authserver.federation.last_login import last_login as last_of
 from authserver.federation.saml import flow as saml_flow
 from authserver.federation.saml import metadata
 from authserver.federation.saml.config import service_provider
@@ -120,6 +121,11 @@ def state_of(services) -> dict:
 def round_trips(services) -> list[FederationLogin]:
     with services.db.unit_of_work() as uow:
         return list(uow.session.scalars(select(FederationLogin)))
+
+
+def last_login(services, provider_id: str) -> dict:
+    with services.db.unit_of_work() as uow:
+        return last_of(uow, provider_id)
 
 
 def events(services, name):
@@ -265,8 +271,13 @@ def test_an_answer_that_fails_validation_is_shown_refused(
     text = client.get(RESULT).text
     assert "Refused: invalid_answer" in text and "upstream_token_error" in text
     assert "could not be verified" in text  # what the person would have been told
-    assert events(services, "federation.rejected")[0].details["reason"] == ("upstream_token_error")
+    (refused,) = events(services, "federation.rejected")
+    assert refused.details["reason"] == "upstream_token_error" and refused.details["test"]
     assert events(services, "console.provider_test")[0].details["outcome"] == "refused"
+    # Not a real sign-in's refusal: "the last real sign-in" part (and `providers test`)
+    # does not show it as one.
+    assert 'id="last-refusal"' not in text
+    assert last_login(services, "up")["last_refusal"] is None
 
 
 def test_only_the_admins_own_console_session_sees_the_result(
@@ -451,4 +462,7 @@ def test_a_saml_response_that_fails_validation_is_shown_refused(
     assert state_of(services) == before
     text = client.get("/console/providers/corp/test").text
     assert "Refused: invalid_answer" in text and reason in text
-    assert events(services, "federation.rejected")[0].details["reason"] == f"saml_{reason}"
+    (refused,) = events(services, "federation.rejected")
+    assert refused.details["reason"] == f"saml_{reason}" and refused.details["test"]
+    assert 'id="last-refusal"' not in text
+    assert last_login(services, "corp")["last_refusal"] is None

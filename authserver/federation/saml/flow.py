@@ -181,6 +181,8 @@ def _refuse(
         provider=provider_id,
         reason=f"saml_{reason}" if refused == "invalid_answer" else reason,
         detail=detail[:200] or None,
+        # An admin's test login (``federation.dry_run``): not a real sign-in's refusal.
+        **({"test": True} if login is not None and login.test_session_hash else {}),
     )
     services.metrics.federation_login(provider_id, f"rejected:{reason}")
     return Validated(login=login, refused=refused, reason=reason)
