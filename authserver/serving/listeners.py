@@ -27,7 +27,8 @@ def uvicorn_options(settings: Settings) -> dict[str, Any]:
     return dict(
         host=settings.host,
         port=settings.port,
-        loop="uvloop",
+        # uvloop, accepting every waiting connection at once (serving.accept).
+        loop="authserver.serving.accept:new_event_loop",
         http=GuardedHttpToolsProtocol,
         ws="none",
         lifespan="on",
