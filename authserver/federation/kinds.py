@@ -59,15 +59,19 @@ def issuer_of(kind: str, settings: ProviderSettings) -> str | None:
 
 
 def check(
-    kind: str, settings: ProviderSettings, has_secret: bool, allow_private_networks: bool
+    kind: str,
+    settings: ProviderSettings,
+    has_secret: bool,
+    allow_private_networks: bool,
+    timeout: float = 10.0,
 ) -> ProviderSettings:
     """The settings completed with the kind's defaults, or ``InvalidInput`` naming what
-    is missing or wrong."""
+    is missing or wrong (a SAML metadata_url fetched within ``timeout`` seconds)."""
     info = KINDS.get(kind)
     if info is None:
         raise InvalidInput(f"kind: one of {', '.join(KINDS)}")
     if info.protocol == "saml":
-        return saml_settings.check(settings, allow_private_networks)
+        return saml_settings.check(settings, allow_private_networks, timeout)
     saml_settings.refuse_saml_fields(settings)
     if not settings.client_id:
         raise InvalidInput("settings.client_id is required")

@@ -50,11 +50,16 @@ class Registry:
     clock: Clock
     envelope: Envelope
     allow_private_networks: bool
+    # A SAML provider's metadata_url is fetched within it (AUTHSERVER_FEDERATION_TIMEOUT).
+    timeout: float = 10.0
 
 
 def registry(services: Services) -> Registry:
     return Registry(
-        services.clock, services.envelope, services.settings.federation_allow_private_networks
+        services.clock,
+        services.envelope,
+        services.settings.federation_allow_private_networks,
+        services.settings.federation_timeout,
     )
 
 
@@ -137,7 +142,9 @@ def _validate(
     config: ProviderConfig,
     has_secret: bool,
 ) -> ProviderConfig:
-    settings = kinds.check(kind, config.settings, has_secret, registry.allow_private_networks)
+    settings = kinds.check(
+        kind, config.settings, has_secret, registry.allow_private_networks, registry.timeout
+    )
     if config.icon_url is not None and (problem := display_url_problem(config.icon_url)):
         raise InvalidInput(f"icon_url {problem}")
     for granted in config.mapping.group_roles.values():

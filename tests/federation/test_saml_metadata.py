@@ -2,8 +2,15 @@
 
 from __future__ import annotations
 
+import socket
+import threading
+import time
+
 import pytest
 
+from authserver.errors import InvalidInput
+from authserver.federation import providers
+from authserver.federation.config import ProviderConfig
 from authserver.federation.saml import metadata
 from authserver.federation.saml.config import service_provider
 from authserver.federation.saml.errors import SamlError
@@ -53,6 +60,52 @@ def test_metadata_url_rules(https_idp, monkeypatch):
     assert reason(fetch_idp_metadata, missing, allow_private_networks=True) == (
         "metadata_unavailable"
     )
+
+
+@pytest.fixture
+def settings(make_settings):
+    return make_settings(federation_allow_private_networks=True, federation_timeout=1.0)
+
+
+@pytest.fixture
+def silent_host():
+    """A TCP listener on 127.0.0.1 that accepts and never answers (no TLS handshake)."""
+    listener = socket.create_server(("127.0.0.1", 0))
+    accepted: list[socket.socket] = []
+    stop = threading.Event()
+
+    def serve() -> None:
+        listener.settimeout(0.2)
+        while not stop.is_set():
+            try:
+                accepted.append(listener.accept()[0])
+            except OSError:
+                continue
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    yield f"https://127.0.0.1:{listener.getsockname()[1]}"
+    stop.set()
+    thread.join(timeout=5)
+    for sock in accepted:
+        sock.close()
+    listener.close()
+
+
+def test_a_metadata_url_is_fetched_within_the_federation_timeout(services, silent_host):
+    """Adding a SAML provider (console, admin API, CLI) fetches its metadata within
+    AUTHSERVER_FEDERATION_TIMEOUT (here 1 s), not a fixed 10 s: a host that never answers
+    is refused readably, and nothing is stored."""
+    config = ProviderConfig(
+        display_name="Slow IdP", settings={"metadata_url": silent_host + "/metadata"}
+    )
+    started = time.monotonic()
+    with services.db.unit_of_work() as uow, pytest.raises(InvalidInput) as caught:
+        providers.create(uow, providers.registry(services), "slow", "saml", config, None)
+    assert time.monotonic() - started < 1.0 + 1.5
+    assert "metadata_unavailable" in str(caught.value)
+    with services.db.unit_of_work() as uow:
+        assert uow.providers.get("slow") is None
 
 
 def idp_entity(entity_id: str, sso: bool = True, use: str = "signing", cert: str = "") -> str:

@@ -53,9 +53,12 @@ def refuse_saml_fields(settings: ProviderSettings) -> None:
         )
 
 
-def check(settings: ProviderSettings, allow_private_networks: bool) -> ProviderSettings:
-    """The settings of a ``saml`` provider, completed from its metadata; ``InvalidInput``
-    naming what is missing or wrong."""
+def check(
+    settings: ProviderSettings, allow_private_networks: bool, timeout: float = 10.0
+) -> ProviderSettings:
+    """The settings of a ``saml`` provider, completed from its metadata (a metadata_url
+    fetched within ``timeout`` seconds in all); ``InvalidInput`` naming what is missing
+    or wrong."""
     for name in OIDC_FIELDS:
         if getattr(settings, name):
             raise InvalidInput(f"settings.{name} is not for saml providers")
@@ -65,7 +68,7 @@ def check(settings: ProviderSettings, allow_private_networks: bool) -> ProviderS
             raise InvalidInput(f"settings.metadata_url {problem}")
     update: dict[str, object] = {"metadata_xml": None}
     try:
-        idp = _from_metadata(settings, allow_private_networks)
+        idp = _from_metadata(settings, allow_private_networks, timeout)
     except SamlError as exc:
         raise InvalidInput(f"IdP metadata: {exc.reason} ({exc.detail})") from None
     if idp is not None:
@@ -79,7 +82,9 @@ def check(settings: ProviderSettings, allow_private_networks: bool) -> ProviderS
     return completed
 
 
-def _from_metadata(settings: ProviderSettings, allow_private: bool) -> IdentityProvider | None:
+def _from_metadata(
+    settings: ProviderSettings, allow_private: bool, timeout: float
+) -> IdentityProvider | None:
     if settings.metadata_xml is not None:
         return parse_idp_metadata(settings.metadata_xml.encode(), settings.entity_id)
     complete = settings.entity_id and settings.sso_url and settings.signing_certificates
@@ -88,6 +93,7 @@ def _from_metadata(settings: ProviderSettings, allow_private: bool) -> IdentityP
             settings.metadata_url,
             entity_id=settings.entity_id,
             allow_private_networks=allow_private,
+            timeout=timeout,
         )
     return None
 
