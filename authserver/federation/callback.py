@@ -119,9 +119,14 @@ def _answer(
 
 def _check_iss_parameter(up: Upstream, params: dict[str, str]) -> None:
     """RFC 9207 §2.4: an `iss` on the authorization response must be the issuer we sent
-    the browser to (a mix-up defence when several upstreams are configured)."""
+    the browser to (a mix-up defence when several upstreams are configured), and an
+    upstream whose metadata says it sends `iss` MUST NOT be answered without one."""
     iss = params.get("iss")
-    if iss is None or not up.is_oidc:
+    if not up.is_oidc:
+        return
+    if iss is None:
+        if upstream.oidc_metadata(up).sends_iss:
+            raise UpstreamRejected("iss_parameter")
         return
     expected = kinds.issuer_of(up.kind, up.settings)
     if up.kind == "microsoft" and up.settings.tenant in kinds.MICROSOFT_MULTI:

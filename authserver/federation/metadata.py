@@ -38,6 +38,8 @@ class OidcMetadata:
     userinfo_endpoint: str | None
     # What the upstream says it signs ID tokens with, among SIGNING_ALGS.
     id_token_algs: tuple[str, ...]
+    # RFC 9207 §3: authorization_response_iss_parameter_supported (it sends `iss`).
+    sends_iss: bool = False
 
 
 def parse_metadata(
@@ -74,6 +76,7 @@ def parse_metadata(
         jwks_uri=str(fields["jwks_uri"]),
         userinfo_endpoint=fields["userinfo_endpoint"],
         id_token_algs=algs,
+        sends_iss=document.get("authorization_response_iss_parameter_supported") is True,
     )
 
 

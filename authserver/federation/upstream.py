@@ -94,6 +94,11 @@ def s256(verifier: str) -> str:
     return base64.urlsafe_b64encode(digest).rstrip(b"=").decode()
 
 
+def oidc_metadata(up: Upstream) -> OidcMetadata:
+    """The OIDC upstream's discovery document (cached)."""
+    return _metadata(up)
+
+
 def _metadata(up: Upstream) -> OidcMetadata:
     issuer = kinds.issuer_of(up.kind, up.settings) or ""
     multi = up.kind == "microsoft" and up.settings.tenant in kinds.MICROSOFT_MULTI

@@ -4,7 +4,7 @@ the refusals of the takeover set and of bad callbacks -- each audited, nothing c
 
 from __future__ import annotations
 
-from urllib.parse import urlsplit
+from urllib.parse import parse_qsl, urlencode, urlsplit
 
 import pytest
 
@@ -237,6 +237,28 @@ def test_takeover_and_policy_refusals_create_nothing(
     client.cookies.clear()
     _, back = sign_in(client, app, upstream, frank)
     assert back.status_code == 403 and "disabled" in back.text
+
+
+@pytest.mark.parametrize("iss", [None, "https://other-issuer.example"])
+def test_a_code_without_the_upstreams_iss_is_refused_before_it_is_used(
+    client, upstream, provider, services, iss
+):
+    """RFC 9207 §2.4 (mix-up): the upstream's metadata says it sends `iss` on its
+    authorization responses, so one without it, or with another issuer, is refused
+    before the code is exchanged; nothing is created, nobody signed in."""
+    provider()
+    person = upstream.user(upstream.email(f"iris{bool(iss)}"), verified=True)
+    callback = upstream_login(upstream, start_federated(client, "up", "/account"), person)
+    sent = dict(parse_qsl(urlsplit(callback).query))
+    assert sent["iss"] == upstream.url  # what the upstream really sends
+    answer = {k: v for k, v in sent.items() if k != "iss"} | ({"iss": iss} if iss else {})
+    r = client.get(f"{urlsplit(callback).path}?{urlencode(answer)}", follow_redirects=False)
+    assert r.status_code == 502 and "could not be verified" in r.text
+    assert "session=" not in r.headers.get("set-cookie", "")
+    (refused,) = events(services, "federation.rejected")
+    assert refused.details["reason"] == "iss_parameter"
+    with services.db.unit_of_work() as uow:
+        assert uow.users.find_by_email(person.email) is None
 
 
 def test_bad_callbacks_are_refused_and_audited(client, app, upstream, provider, services):
