@@ -97,13 +97,13 @@ def request_reset(
 def may_set_password(uow: UnitOfWork, user: User) -> bool:
     """Whether a reset link may give this user a password: always for a user who has
     one; a user created by an upstream provider (no password) only when one of their
-    providers allows local passwords (its `allow_local_password` policy)."""
+    providers allows local passwords (its `allow_local_password` policy). Only JIT makes
+    a user without a password, so one with no identity left had them all unlinked (by an
+    administrator, or with their provider removed): cut off, not handed a password by
+    whoever reads the address -- an administrator may give one (``send_link``)."""
     if user.password_hash is not None:
         return True
-    linked = uow.identities.of_user(user.id)
-    if not linked:
-        return True
-    for identity in linked:
+    for identity in uow.identities.of_user(user.id):
         provider = uow.providers.get(identity.provider_id)
         if provider is not None and (provider.policy or {}).get("allow_local_password") is True:
             return True

@@ -371,6 +371,13 @@ def test_account_page_unlink_reset_and_the_providers_lifetime_cap(
     assert client.get(f"/admin/users/{sub}/identities", headers=auth).json()["items"] == []
     (event,) = events(services, "federation.unlinked")
     assert event.details["actor"] == admin.id and event.details["sessions_ended"] == 1
+    # Cut off: with no identity left, "forgot password" still gives them no password (the
+    # provider never allowed one); an administrator may give one (reset-password).
+    assert submit(client, "/password/forgot", email=hank_email).status_code == 200
+    assert outbox(settings) == []
+    with services.db.unit_of_work() as uow:
+        last = uow.audit.query(event="password.reset_requested", limit=1)[0]
+        assert last.details == {"known": False, "refused": "federated_only"}
 
 
 def session_now(services):
