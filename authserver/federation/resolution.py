@@ -76,7 +76,8 @@ class Known:
 
 @dataclass(frozen=True)
 class LinkTrusted:
-    """Unknown identity, verified e-mail of a trusted domain: link it to ``user``."""
+    """Unknown identity, an e-mail of a trusted domain verified upstream and here: link
+    it to ``user``."""
 
     user: User
 
@@ -107,7 +108,11 @@ def decide(
     if existing is not None:
         if existing.disabled_at is not None:
             return Refused("user_disabled")
-        if profile.email_verified and _domain_in(profile.email_domain, policy.trust_email_domains):
+        # Trusted: the upstream verified the address, and so did we. An account whose
+        # address was never verified here may be someone else's, made in advance with
+        # that address (pre-account hijacking): only its password links it.
+        trusted = _domain_in(profile.email_domain, policy.trust_email_domains)
+        if trusted and profile.email_verified and existing.email_verified:
             return LinkTrusted(existing)
         return NeedsLink(existing)
     if not policy.jit:

@@ -199,10 +199,30 @@ def test_verified_email_in_a_trusted_domain_links_without_asking(
     carol_email = upstream.email("carol")
     provider(trust_email_domains=["corp.example"])
     carol_here = factory.user(email=carol_email)
+    with services.db.unit_of_work() as uow:
+        uow.users.get(carol_here.id).email_verified = True  # verified here too
     carol_there = upstream.user(carol_email, verified=True)
     tokens, _ = sign_in(client, app, upstream, carol_there)
     assert claims(tokens["access_token"])["sub"] == carol_here.id
     assert events(services, "federation.link_confirmed")[0].details["how"] == "trusted"
+
+
+def test_an_unverified_account_is_not_linked_by_a_trusted_domain(
+    client, app, upstream, provider, services, factory
+):
+    """Pre-account hijacking: someone signs up with another person's corp address (never
+    verified here, as /register leaves it) and a password; when that person first signs
+    in through the provider, a trusted domain must not link their identity into the
+    account the other one holds the password of: only that password links it."""
+    ivan_email = upstream.email("ivan")
+    provider(trust_email_domains=["corp.example"])
+    squatted = factory.user(email=ivan_email)  # email_verified False
+    ivan_there = upstream.user(ivan_email, verified=True)
+    tokens, back = sign_in(client, app, upstream, ivan_there)
+    assert tokens is None and back.headers["location"] == "/federation/link"
+    with services.db.unit_of_work() as uow:
+        assert uow.identities.of_user(squatted.id) == []
+    assert events(services, "federation.link_confirmed") == []
 
 
 def test_takeover_and_policy_refusals_create_nothing(
