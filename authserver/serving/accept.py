@@ -1,5 +1,5 @@
 """The event loop ``authserver serve`` runs: uvloop, accepting every waiting connection at
-once.
+once (one process only: several workers keep uvloop's pace, see ``listeners``).
 
 The libuv bundled with uvloop 0.2x accepts one connection per readiness event of a
 listening socket, that is one per loop iteration. Under load an iteration serves every

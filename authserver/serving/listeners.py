@@ -27,8 +27,11 @@ def uvicorn_options(settings: Settings) -> dict[str, Any]:
     return dict(
         host=settings.host,
         port=settings.port,
-        # uvloop, accepting every waiting connection at once (serving.accept).
-        loop="authserver.serving.accept:new_event_loop",
+        # One process: uvloop, accepting every waiting connection at once (serving.accept).
+        # Several workers share one listening socket: the first one awake would take
+        # every waiting connection and keep it (keep-alive) while the others idle
+        # (measured 64 / 0); uvloop's own one accept per wake-up spreads them.
+        loop="authserver.serving.accept:new_event_loop" if settings.workers == 1 else "uvloop",
         http=GuardedHttpToolsProtocol,
         ws="none",
         lifespan="on",

@@ -148,3 +148,19 @@ def test_nodelay_is_set_on_accepted_tcp_connections():
 def test_serve_runs_on_this_loop():
     settings = load_settings({"AUTHSERVER_ISSUER": "http://127.0.0.1:8000"}, env_file=None)
     assert uvicorn_options(settings)["loop"] == "authserver.serving.accept:new_event_loop"
+
+
+def test_several_workers_keep_uvloops_one_accept_per_wake_up():
+    # The workers share one listening socket: with every waiting connection taken at once,
+    # the first worker awake kept all 64 keep-alive connections of a load test in 4 of 6
+    # tries (the other idle); uvloop's own pace spread them (bench/README.md, 2026-12-03).
+    settings = load_settings(
+        {
+            "AUTHSERVER_ISSUER": "http://127.0.0.1:8000",
+            "AUTHSERVER_WORKERS": "2",
+            "AUTHSERVER_DATABASE_URL": "postgresql+psycopg://postgres@127.0.0.1/test",
+            "AUTHSERVER_REDIS_URL": "redis://127.0.0.1:6379/0",
+        },
+        env_file=None,
+    )
+    assert uvicorn_options(settings)["loop"] == "uvloop"
