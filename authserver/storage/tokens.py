@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy import (
     Connection,
@@ -20,6 +21,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
+from authserver.storage import pg_direct
 from authserver.storage.models import (
     AccessTokenRecord,
     Client,
@@ -390,8 +392,12 @@ class TokenRepository:
         one gets the row: the row lock (PostgreSQL) or the database lock (SQLite)
         serialises them and the loser re-checks ``used_at IS NULL``."""
         conn = self._conn
-        stmt = CLAIM_REFRESH_PG if conn.dialect.name == "postgresql" else CLAIM_REFRESH_SQLITE
-        row = conn.execute(stmt, {"h": token_hash, "client_id": client_id, "now": now}).first()
+        params = {"h": token_hash, "client_id": client_id, "now": now}
+        row: Any
+        if conn.dialect.name == "postgresql":
+            row = pg_direct.first(conn, CLAIM_REFRESH_PG, params)  # (storage.pg_direct)
+        else:
+            row = conn.execute(CLAIM_REFRESH_SQLITE, params).first()
         if row is None:
             return None
         family = FamilyRow(*row[1:11])
@@ -440,7 +446,8 @@ class TokenRepository:
         if refresh_token_hash is None:
             conn.execute(INSERT_ACCESS, access)
         elif conn.dialect.name == "postgresql":
-            conn.execute(
+            pg_direct.execute(
+                conn,
                 INSERT_ACCESS_AND_REFRESH,
                 {**access, "token_hash": refresh_token_hash, "created_at": now},
             )
