@@ -144,13 +144,23 @@ async def run(args, env: dict[str, str], creds: dict[str, str], work: Path) -> N
     gc_time = gc_watch()
     statements.clear()
     callgrind("-z")  # zero the counters: the dump counts the measured requests only
-    cpu0, wall0 = time.process_time(), time.perf_counter()
+    cpu0, wall0, loop0 = time.process_time(), time.perf_counter(), time.thread_time()
+    times0 = os.times()
+    threads0 = thread_cpu()
     end = args.warmup + args.n
     for i in range(args.warmup, end, args.concurrency):
         await asyncio.gather(*(one(j) for j in range(i, min(end, i + args.concurrency))))
     cpu, wall = time.process_time() - cpu0, time.perf_counter() - wall0
+    loop_cpu = time.thread_time() - loop0  # this coroutine runs on the event loop's thread
+    times = os.times()
+    user, system = times.user - times0.user, times.system - times0.system
     callgrind("-d", f"measured {args.scenario} {args.n}")
     collections, seconds = gc_time()
+    if args.threads:
+        for name, ticks in sorted(thread_cpu(threads0).items(), key=lambda kv: -kv[1])[:8]:
+            print(
+                f"thread {name}: {ticks / os.sysconf('SC_CLK_TCK') / args.n * 1e6:,.0f} us/request"
+            )
     print(
         "database: "
         + ", ".join(f"{n / args.n:.2f} {kind}" for kind, n in sorted(statements.items()))
@@ -162,10 +172,27 @@ async def run(args, env: dict[str, str], creds: dict[str, str], work: Path) -> N
     )
     print(
         f"{args.scenario}: {args.n} requests, CPU {cpu / args.n * 1e6:,.0f} us/request, "
-        f"wall {args.n / wall:,.0f} req/s"
+        f"wall {args.n / wall:,.0f} req/s (event loop thread {loop_cpu / args.n * 1e6:,.0f} us, "
+        f"other threads {(cpu - loop_cpu) / args.n * 1e6:,.0f} us; "
+        f"user {user / args.n * 1e6:,.0f} us, system {system / args.n * 1e6:,.0f} us)"
     )
     await queue.put({"type": "lifespan.shutdown"})
     await task
+
+
+def thread_cpu(since: dict[str, int] | None = None) -> dict[str, int]:
+    """CPU ticks (user + system) of each thread of this process, by name and id."""
+    out: dict[str, int] = {}
+    for task in Path("/proc/self/task").iterdir():
+        try:
+            stat = (task / "stat").read_text()
+        except OSError:
+            continue
+        name = stat[stat.index("(") + 1 : stat.rindex(")")]
+        fields = stat[stat.rindex(")") + 2 :].split()
+        key = f"{name}/{task.name}"
+        out[key] = int(fields[11]) + int(fields[12]) - (since or {}).get(key, 0)
+    return out
 
 
 def callgrind(*argv: str) -> None:
@@ -188,6 +215,18 @@ def count_statements(engine, show: bool):
             print(sql.replace("\n", " ")[:160], file=sys.stderr)
 
     event.listen(engine, "before_cursor_execute", statement)
+    try:  # statements sent on the driver's cursor (storage.pg_direct) pass no event
+        from authserver.storage import pg_direct
+
+        run = pg_direct._run
+
+        def counted(conn, stmt, params, fetch):
+            statement(conn, None, pg_direct._sql(conn, stmt), params, None, False)
+            return run(conn, stmt, params, fetch)
+
+        pg_direct._run = counted
+    except ImportError:
+        pass
     event.listen(engine, "commit", lambda conn: seen.update(["COMMIT"]))
     event.listen(engine, "rollback", lambda conn: seen.update(["ROLLBACK"]))
     return seen
@@ -245,6 +284,7 @@ def main() -> None:
     ap.add_argument("--concurrency", type=int, default=16)
     ap.add_argument("--postgres")
     ap.add_argument("--redis-url")
+    ap.add_argument("--threads", action="store_true", help="CPU per request of each thread")
     ap.add_argument("--show-sql", action="store_true", help="print each statement (stderr)")
     args = ap.parse_args()
     work = Path(tempfile.mkdtemp(prefix="authserver-micro-"))
