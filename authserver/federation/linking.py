@@ -1,6 +1,10 @@
 """Confirming a pending link: the person proved they own the local account (they signed
 in to it, in the same browser that came back from the upstream, before the link
-expired); the upstream identity is then linked to it and they are signed in."""
+expired); the upstream identity is then linked to it and they are signed in. An account
+with a second factor is linked only from a session of it that passed one: its password
+alone must not bind an identity whose provider may count as multi-factor
+(``asserts_mfa``) -- that would skip the account's own second factor, now and at every
+later sign-in through the provider."""
 
 from __future__ import annotations
 
@@ -15,10 +19,22 @@ from authserver.clock import to_datetime
 from authserver.errors import Conflict
 from authserver.federation import flow, providers, resolution
 from authserver.hashing import secret_hash
+from authserver.mfa import factors
 from authserver.oauth.requests import RequestMeta
 from authserver.services import Services
 from authserver.storage.db import UnitOfWork
 from authserver.storage.models import FederationPendingLink, IdentityProvider, User
+
+
+class SecondFactorFirst(Exception):
+    """The account has a second factor and this browser's session of it passed none."""
+
+
+def _passed_second_factor(current: login_sessions.ActiveSession | None, user: User) -> bool:
+    if current is None or current.user.id != user.id:
+        return False
+    done = set(current.login_session.auth_methods or {})
+    return auth_methods.MULTI_FACTOR in done or bool(auth_methods.SECOND_FACTORS & done)
 
 
 @dataclass(frozen=True)
@@ -56,10 +72,17 @@ def confirm(
     meta: RequestMeta,
 ) -> SignInStep | None:
     """Link after the person signed in to ``signed_in_as`` (password checked by the
-    caller): only to the account the link names, once. None when refused."""
+    caller): only to the account the link names, once. None when refused;
+    ``SecondFactorFirst`` (the link kept for another try) when the account has a second
+    factor and ``current`` is no session of it that passed one (FEDERATION.md: password
+    and MFA re-authentication)."""
     now = to_datetime(services.clock.now())
     if signed_in_as.id != found.user.id:
         return None
+    if factors.has_second_factor(uow, found.user.id) and not _passed_second_factor(
+        current, found.user
+    ):
+        raise SecondFactorFirst()
     if not uow.federation_flows.consume_pending_link(secret_hash(token), now):
         return None
     profile = flow.profile_of_link(found.link)

@@ -68,6 +68,13 @@ REFUSALS: dict[str, tuple[int, Msg]] = {
 }
 
 
+# The account has a second factor: sign in to it fully first (``linking.SecondFactorFirst``).
+SECOND_FACTOR_FIRST = N_(
+    "This account has a second factor: sign in to it first in this browser, with your "
+    "password and your second factor, then come back here and enter your password again."
+)
+
+
 def browser_of(request: Request) -> str | None:
     return cookies.read(request, BROWSER_COOKIE)
 
@@ -238,7 +245,10 @@ async def link_submit(request: Request) -> Response:
             if checked.user is None:
                 return found, checked.retry_after
             current = session_cookie.current(request, uow)
-            step = linking.confirm(uow, services, found, token, checked.user, current, meta)
+            try:
+                step = linking.confirm(uow, services, found, token, checked.user, current, meta)
+            except linking.SecondFactorFirst:
+                return found, "second_factor"
             return found, step or "gone"
 
     found, outcome = await run_in_threadpool(work)
@@ -246,6 +256,8 @@ async def link_submit(request: Request) -> Response:
         return _link_gone(request)
     if isinstance(outcome, int):
         raise RateLimited(outcome)
+    if outcome == "second_factor":
+        return await link_page(request, found, SECOND_FACTOR_FIRST, status_code=403)
     if outcome is None:
         message = N_("Incorrect password.") if password else N_("Enter your password.")
         return await link_page(request, found, message, status_code=401 if password else 400)

@@ -193,6 +193,47 @@ def test_an_existing_account_is_linked_only_after_its_owner_signs_in(
     assert claims(tokens["access_token"])["sub"] == bob_here.id
 
 
+def test_an_account_with_a_second_factor_is_linked_only_after_it(
+    client, upstream, provider, services, factory
+):
+    """Someone with Kim's password but not her authenticator app, and an account at a
+    provider that asserts MFA carrying her address: the password alone must not link it
+    (that sign-in, and every later one through the provider, would count as multi-factor
+    without her second factor). Linked once this browser holds her session that passed it."""
+    import time
+
+    from tests.console.helpers import sign_in as session_for
+    from tests.mfa.helpers import enrol_totp
+
+    provider(asserts_mfa=True)
+    kim_email = upstream.email("kim")
+    kim_here = factory.user(email=kim_email)
+    session_for(client, services, kim_here.id, methods=("pwd",))
+    enrol_totp(client, time.time())
+    client.cookies.clear()
+    with services.db.unit_of_work() as uow:
+        sessions_before = len(uow.login_sessions.list_active(kim_here.id, session_now(services)))
+    there = upstream.user(kim_email, verified=False)
+    callback = upstream_login(upstream, start_federated(client, "up", "/account"), there)
+    assert client.get(callback, follow_redirects=False).headers["location"] == "/federation/link"
+    csrf = hidden_fields(client.get("/federation/link").text)["csrf_token"]
+    form = {"csrf_token": csrf, "password": kim_here.password}
+    r = client.post("/federation/link", data=form, follow_redirects=False)
+    assert r.status_code == 403 and "second factor" in r.text
+    with services.db.unit_of_work() as uow:
+        assert uow.identities.of_user(kim_here.id) == []
+        live = uow.login_sessions.list_active(kim_here.id, session_now(services))
+        assert len(live) == sessions_before  # nobody was signed in
+    assert events(services, "federation.link_confirmed") == []
+    # Signed in to her account with password and second factor, in this browser: linked.
+    session_for(client, services, kim_here.id, methods=("pwd", "otp"))
+    r = client.post("/federation/link", data=form, follow_redirects=False)
+    assert r.status_code == 303, r.text
+    with services.db.unit_of_work() as uow:
+        (identity,) = uow.identities.of_user(kim_here.id)
+        assert identity.subject == there.id
+
+
 def test_verified_email_in_a_trusted_domain_links_without_asking(
     client, app, upstream, provider, services, factory
 ):
