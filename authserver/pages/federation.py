@@ -216,6 +216,8 @@ async def link_page(
             "email": found.user.email,
             "error": error,
             "next": found.link.return_to,
+            # Back here once signed in with the second factor (``SECOND_FACTOR_FIRST``).
+            "sign_in_first": error is SECOND_FACTOR_FIRST,
         },
         status_code=status_code,
     )

@@ -203,13 +203,13 @@ def test_an_account_with_a_second_factor_is_linked_only_after_it(
     import time
 
     from tests.console.helpers import sign_in as session_for
-    from tests.mfa.helpers import enrol_totp
+    from tests.mfa.helpers import answer, code_at, enrol_totp, password_step
 
     provider(asserts_mfa=True)
     kim_email = upstream.email("kim")
     kim_here = factory.user(email=kim_email)
     session_for(client, services, kim_here.id, methods=("pwd",))
-    enrol_totp(client, time.time())
+    key, _codes = enrol_totp(client, time.time())
     client.cookies.clear()
     with services.db.unit_of_work() as uow:
         sessions_before = len(uow.login_sessions.list_active(kim_here.id, session_now(services)))
@@ -220,13 +220,19 @@ def test_an_account_with_a_second_factor_is_linked_only_after_it(
     form = {"csrf_token": csrf, "password": kim_here.password}
     r = client.post("/federation/link", data=form, follow_redirects=False)
     assert r.status_code == 403 and "second factor" in r.text
+    assert 'href="/login?next=/federation/link"' in r.text
     with services.db.unit_of_work() as uow:
         assert uow.identities.of_user(kim_here.id) == []
         live = uow.login_sessions.list_active(kim_here.id, session_now(services))
         assert len(live) == sessions_before  # nobody was signed in
     assert events(services, "federation.link_confirmed") == []
-    # Signed in to her account with password and second factor, in this browser: linked.
-    session_for(client, services, kim_here.id, methods=("pwd", "otp"))
+    # She signs in to her account (password, then her app) in this browser, is sent back
+    # to the link page, and links it with her password.
+    step = password_step(client, kim_email, kim_here.password, "/federation/link")
+    assert step.headers["location"].startswith("/login/second-factor")
+    done = answer(client, code_at(key, time.time() + 30), next_path="/federation/link")
+    assert done.status_code == 303 and done.headers["location"] == "/federation/link"
+    form["csrf_token"] = hidden_fields(client.get("/federation/link").text)["csrf_token"]
     r = client.post("/federation/link", data=form, follow_redirects=False)
     assert r.status_code == 303, r.text
     with services.db.unit_of_work() as uow:
