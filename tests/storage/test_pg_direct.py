@@ -175,3 +175,28 @@ def test_driver_errors_are_sqlalchemys_and_naive_datetimes_are_refused(engine):
             CLAIM_REFRESH_PG,
             {"h": token_hash, "client_id": client_id, "now": NOW.replace(tzinfo=None)},
         )
+
+
+def test_a_lost_connection_is_invalidated_and_reported_as_unavailable(engine, pg_database):
+    from authserver.errors import ServiceUnavailable
+    from authserver.storage.db import Database
+
+    with engine.begin() as conn:
+        token_hash, client_id, _ = seed(conn)
+    db = Database(pg_database, pool_size=1)
+    params = {"h": token_hash, "client_id": client_id, "now": NOW}
+    try:
+        with pytest.raises(ServiceUnavailable) as lost, db.unit_of_work() as uow:
+            conn = uow.session.connection()
+            pid = conn.exec_driver_sql("SELECT pg_backend_pid()").scalar()
+            with engine.connect() as killer:
+                killer.exec_driver_sql(f"SELECT pg_terminate_backend({int(pid)})")
+            pg_direct.first(conn, CLAIM_REFRESH_PG, params)
+        assert isinstance(lost.value.__cause__, sa_exc.OperationalError)
+        assert lost.value.__cause__.connection_invalidated
+        # The dead connection left the pool: the next unit of work gets a live one.
+        with db.unit_of_work() as uow:
+            row = pg_direct.first(uow.session.connection(), CLAIM_REFRESH_PG, params)
+        assert row is not None
+    finally:
+        db.dispose()
