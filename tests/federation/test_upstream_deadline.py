@@ -15,18 +15,13 @@ from authserver.federation import flow, providers
 from authserver.federation import upstream as calls
 from authserver.federation.config import ProviderConfig
 from tests.federation.slow_upstream import running_slow_upstream
-from tests.federation.test_upstream_down import (
-    assert_readable_refusal,
-    callback_after,
-    counts,
-    rejections,
-)
+from tests.federation.test_upstream_down import callback_after, counts, rejections
 
-TIMEOUT = 2.0
+TIMEOUT = 3.0
 # The token endpoint's answer comes this late: each request alone is within the timeout.
-LATE = 1.5
+LATE = 2.5
 # What the page around the requests may add; the old per-request timeouts took LATE more.
-SLACK = 1.0
+SLACK = 1.5
 KEY = RSAKey.generate_key(2048, parameters={"kid": "k1"})
 
 
@@ -65,7 +60,7 @@ def test_the_keys_get_only_what_the_token_exchange_left(client, upstream, provid
     upstream.hang.add("/jwks")
     r, started = callback_after(client, upstream, provider)
     assert time.monotonic() - started < TIMEOUT + SLACK
-    assert_readable_refusal(r, started)
+    assert r.status_code == 502 and "could not be reached" in r.text
     assert upstream.requests[-2:] == ["/token", "/jwks"]
     (refused,) = rejections(services)
     assert refused["reason"] == "unavailable" and "TimeoutError" in refused["detail"]
