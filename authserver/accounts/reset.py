@@ -26,6 +26,7 @@ from authserver.clock import to_datetime
 from authserver.errors import InvalidInput, RateLimited
 from authserver.hashing import new_secret, secret_hash
 from authserver.i18n.message import N_
+from authserver.mfa import factors
 from authserver.services import Services
 from authserver.storage.db import UnitOfWork
 from authserver.storage.models import PasswordResetToken, User
@@ -214,6 +215,8 @@ def complete_reset(
     record = uow.reset_tokens.get(secret_hash(token))
     return_path = record.return_path if record is not None else None
     uow.reset_tokens.void_all(user.id, now)
+    if not user.email_verified:
+        _drop_unproven_factors(uow, services, user, ip, user_agent)
     message = replace_password(
         uow,
         services,
@@ -227,6 +230,27 @@ def complete_reset(
     # Proving control of the mailbox lifts a throttle an attacker may have caused.
     Throttle(services.ratelimiter, services.settings).account_recovered(user.email)
     return ResetDone(user, message, return_path)
+
+
+def _drop_unproven_factors(
+    uow: UnitOfWork, services: Services, user: User, ip: str | None, user_agent: str | None
+) -> None:
+    """The address was never verified, so whoever enrolled the account's second factors and
+    passkeys may not be the person who reads its mail (an account made in advance with
+    someone else's address): the reset link proves the mailbox, so what was set up before it
+    goes with the old password, or a squatter's passkey would still sign in. Audited as an
+    MFA reset, ``via: password_reset``."""
+    held = factors.overview(uow, user.id)
+    if held.factors or held.recovery_codes_left:
+        factors.reset(
+            uow,
+            services,
+            user.id,
+            actor=user.id,
+            via="password_reset",
+            ip=ip,
+            user_agent=user_agent,
+        )
 
 
 def replace_password(

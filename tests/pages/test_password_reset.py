@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import secrets
+import time
 from urllib.parse import urlsplit
 
 import jinja2
 import pytest
 
+from authserver.accounts import verification
 from authserver.audit import AuditEvent
 from authserver.hashing import secret_hash
+from authserver.mfa import factors
 from tests.accounts_helpers import (
     FakeClock,
     browser,
@@ -21,6 +24,7 @@ from tests.accounts_helpers import (
     text_of,
 )
 from tests.helpers import introspect, password_grant, refresh_grant
+from tests.mfa.helpers import enrol_totp
 
 NEW = "a brand new passphrase"
 
@@ -331,3 +335,47 @@ def test_mail_to_an_unverified_address_carries_no_name_a_stranger_typed(client, 
         uow.users.find_by_email("quinn@example.com").email_verified = True
     _forgot(client, "quinn@example.com")
     assert text_of(outbox(settings)[-1]).startswith(f"Hello {bait},")
+
+
+def _with_authenticator_app(settings, user) -> None:
+    with browser(settings, ip="192.0.2.9") as http:
+        assert login(http, user.email, user.password).status_code == 303
+        enrol_totp(http, time.time())
+
+
+def _factors_of(services, user_id):
+    with services.db.unit_of_work() as uow:
+        return factors.overview(uow, user_id)
+
+
+def test_a_reset_of_a_never_verified_account_drops_the_factors_set_up_before_it(
+    client, factory, settings, services
+):
+    # Someone signs up with another person's address (never verified: they cannot read its
+    # mail) and sets up an authenticator app. The owner's reset link proves the mailbox:
+    # whatever was enrolled before it must not outlive the old password.
+    user = factory.user(email="owner@example.com")
+    _with_authenticator_app(settings, user)
+    assert _factors_of(services, user.id).has_second_factor
+    _forgot(client, user.email)
+    _open_link(client, reset_link(outbox(settings)[-1]))
+    assert _set_password(client, NEW).status_code == 303
+    left = _factors_of(services, user.id)
+    assert not left.has_second_factor and left.recovery_codes_left == 0
+    assert login(client, user.email, NEW).headers["location"] != "/login/second-factor"
+    with services.db.unit_of_work() as uow:
+        (reset,) = uow.audit.query(user_id=user.id, event=str(AuditEvent.MFA_RESET))
+    assert reset.details["via"] == "password_reset" and reset.details["factors_removed"] == 1
+
+
+def test_a_reset_of_a_verified_account_keeps_its_second_factor(
+    client, factory, settings, services
+):
+    user = factory.user(email="kept@example.com")
+    with services.db.unit_of_work() as uow:
+        verification.mark_verified(uow, services.clock, uow.users.get(user.id))
+    _with_authenticator_app(settings, user)
+    _forgot(client, user.email)
+    _open_link(client, reset_link(outbox(settings)[-1]))
+    assert _set_password(client, NEW).status_code == 303
+    assert _factors_of(services, user.id).has_second_factor
