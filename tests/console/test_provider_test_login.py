@@ -30,6 +30,7 @@ from tests.console.helpers import another_browser, csrf, sign_in
 from tests.federation import test_saml_response as cases
 from tests.federation.upstream import (
     OUR_ISSUER,
+    add_corp_provider,
     running_upstream,
     start_federated,
     upstream_login,
@@ -66,31 +67,7 @@ def provider(services, upstream):
     """Our provider `up` for the upstream: JIT for corp.example, `eng` -> developer."""
 
     def add(**policy) -> str:
-        with services.db.unit_of_work() as uow:
-            roles.define(uow, services.clock, "developer")
-            providers.create(
-                uow,
-                providers.registry(services),
-                "up",
-                "oidc",
-                ProviderConfig(
-                    display_name="Corp SSO",
-                    domains=["corp.example"],
-                    settings={
-                        "issuer": upstream.url,
-                        "client_id": upstream.client.client_id,
-                        "scopes": ["openid", "email", "profile", "roles"],
-                    },
-                    policy={"jit": True, "jit_domains": ["corp.example"], **policy},
-                    mapping={
-                        "groups_claim": "roles",
-                        "group_roles": {"eng": ["developer"]},
-                        "roles_managed": True,
-                    },
-                ),
-                upstream.client.client_secret,
-            )
-        return "up"
+        return add_corp_provider(services, upstream, **policy)
 
     return add
 

@@ -8,11 +8,11 @@ from urllib.parse import parse_qsl, urlencode, urlsplit
 
 import pytest
 
-from authserver.accounts import management, roles
+from authserver.accounts import management
 from authserver.federation import providers
-from authserver.federation.config import ProviderConfig
 from tests.federation.upstream import (
     OUR_ISSUER,
+    add_corp_provider,
     login_buttons,
     running_upstream,
     start_federated,
@@ -41,32 +41,7 @@ def provider(services, upstream):
     """Our provider `up` for the upstream: JIT for corp.example, `eng` -> developer."""
 
     def add(provider_id: str = "up", **policy) -> str:
-        with services.db.unit_of_work() as uow:
-            if uow.roles.get("developer") is None:
-                roles.define(uow, services.clock, "developer")
-            providers.create(
-                uow,
-                providers.registry(services),
-                provider_id,
-                "oidc",
-                ProviderConfig(
-                    display_name="Corp SSO",
-                    domains=["corp.example"] if provider_id == "up" else [],
-                    settings={
-                        "issuer": upstream.url,
-                        "client_id": upstream.client.client_id,
-                        "scopes": ["openid", "email", "profile", "roles"],
-                    },
-                    policy={"jit": True, "jit_domains": ["corp.example"], **policy},
-                    mapping={
-                        "groups_claim": "roles",
-                        "group_roles": {"eng": ["developer"]},
-                        "roles_managed": True,
-                    },
-                ),
-                upstream.client.client_secret,
-            )
-        return provider_id
+        return add_corp_provider(services, upstream, provider_id, **policy)
 
     return add
 

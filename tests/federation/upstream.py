@@ -14,6 +14,8 @@ from typing import Any
 import httpx2 as httpx
 
 from authserver.accounts import roles
+from authserver.federation import providers
+from authserver.federation.config import ProviderConfig
 from authserver.services import Services, build_services, close_services
 from authserver.settings import build_settings
 from tests.conftest import FAST_HASHING
@@ -123,3 +125,36 @@ def upstream_login(upstream: Upstream, authorize_url: str, user: CreatedUser) ->
         location = r.headers["location"]
     assert location.startswith(OUR_ISSUER), location
     return location.removeprefix(OUR_ISSUER)
+
+
+def add_corp_provider(
+    services: Services, upstream: Upstream, provider_id: str = "up", **policy: Any
+) -> str:
+    """Our provider ``provider_id`` for ``upstream``: JIT for corp.example (its home realm
+    when it is ``up``), the upstream's `roles` claim as groups, `eng` -> developer."""
+    with services.db.unit_of_work() as uow:
+        if uow.roles.get("developer") is None:
+            roles.define(uow, services.clock, "developer")
+        providers.create(
+            uow,
+            providers.registry(services),
+            provider_id,
+            "oidc",
+            ProviderConfig(
+                display_name="Corp SSO",
+                domains=["corp.example"] if provider_id == "up" else [],
+                settings={
+                    "issuer": upstream.url,
+                    "client_id": upstream.client.client_id,
+                    "scopes": ["openid", "email", "profile", "roles"],
+                },
+                policy={"jit": True, "jit_domains": ["corp.example"], **policy},
+                mapping={
+                    "groups_claim": "roles",
+                    "group_roles": {"eng": ["developer"]},
+                    "roles_managed": True,
+                },
+            ),
+            upstream.client.client_secret,
+        )
+    return provider_id
