@@ -148,8 +148,17 @@ async def run(args, env: dict[str, str], creds: dict[str, str], work: Path) -> N
     times0 = os.times()
     threads0 = thread_cpu()
     end = args.warmup + args.n
+    profiler = None
+    if args.cprofile:
+        import cProfile
+
+        profiler = cProfile.Profile(time.thread_time)  # the event loop's thread only
+        profiler.enable()
     for i in range(args.warmup, end, args.concurrency):
         await asyncio.gather(*(one(j) for j in range(i, min(end, i + args.concurrency))))
+    if profiler is not None:
+        profiler.disable()
+        profiler.dump_stats(args.cprofile)
     cpu, wall = time.process_time() - cpu0, time.perf_counter() - wall0
     loop_cpu = time.thread_time() - loop0  # this coroutine runs on the event loop's thread
     times = os.times()
@@ -285,6 +294,7 @@ def main() -> None:
     ap.add_argument("--postgres")
     ap.add_argument("--redis-url")
     ap.add_argument("--threads", action="store_true", help="CPU per request of each thread")
+    ap.add_argument("--cprofile", help="write a cProfile of the measured requests here")
     ap.add_argument("--show-sql", action="store_true", help="print each statement (stderr)")
     args = ap.parse_args()
     work = Path(tempfile.mkdtemp(prefix="authserver-micro-"))
