@@ -86,6 +86,8 @@ def create_app(
             yield state
         finally:
             maintenance.stop()
+            if services.loop_db is not None:
+                await services.loop_db.close()  # on the loop that opened its connections
             close_services(services)
 
     app = Starlette(

@@ -275,6 +275,10 @@ class Settings(BaseModel):
     """Worker threads running the synchronous protocol and database code. CPU-bound work
     (signing, hashing) gains nothing from more threads than cores; I/O waits (PostgreSQL,
     Redis) want a few more."""
+    refresh_on_event_loop: bool = True
+    """PostgreSQL: answer refresh_token grants on the event loop, their statements sent on
+    asyncio connections of their own (up to `DB_POOL_SIZE` more per process), not in a
+    worker thread: less CPU per refresh (bench/README.md). False: in a thread."""
 
     max_header_bytes: int = Field(default=16_384, ge=1024, le=1_048_576)
     """Largest request line + headers `authserver serve` accepts, bytes (431 beyond)."""

@@ -236,6 +236,22 @@ def count_statements(engine, show: bool):
         pg_direct._run = counted
     except ImportError:
         pass
+    try:  # and those awaited on the event loop (storage.pg_loop)
+        from authserver.storage import pg_loop
+
+        loop_run, loop_commit = pg_loop._run, pg_loop._commit
+
+        def loop_counted(conn, sql, params, fetch):
+            statement(conn, None, sql, params, None, False)
+            return loop_run(conn, sql, params, fetch)
+
+        def loop_committed(conn):
+            seen.update(["COMMIT"])
+            return loop_commit(conn)
+
+        pg_loop._run, pg_loop._commit = loop_counted, loop_committed
+    except ImportError:
+        pass
     event.listen(engine, "commit", lambda conn: seen.update(["COMMIT"]))
     event.listen(engine, "rollback", lambda conn: seen.update(["ROLLBACK"]))
     return seen

@@ -21,6 +21,7 @@ async def token(request: Request) -> Response:
         oauth_request,
         lambda s, r: s.create_token_response(r),
         offline=needs_no_database(request, oauth_request),
+        on_loop=oauth_request.form.get("grant_type") == "refresh_token",  # storage.pg_loop
     )
     if response.status_code == 200:
         request.state.services.metrics.token_issued(oauth_request.form.get("grant_type"))

@@ -3,8 +3,8 @@ bound to one request's ``OAuthContext`` (its unit of work) while it serves it.
 
 Building one costs ~100-200 us of CPU (registries of grants, endpoints, hooks: measured,
 bench/README.md), a sixth of a client_credentials request, so the token, revocation and
-introspection endpoints reuse one per thread (``ServerFactory.bound``): it serves one
-request at a time, bound for the duration of one synchronous call. Authlib keeps request
+introspection endpoints reuse the servers of each thread (``ServerFactory.bound``): one
+serves one request at a time, bound for the duration of one call. Authlib keeps request
 state on the grant and request objects it creates per request, never on the server.
 """
 
@@ -113,7 +113,7 @@ class ServerFactory:
     def __init__(self, services: Services) -> None:
         self.services = services
         self.generator = AccessTokenGenerator(services.settings, services.keys)
-        self._idle = threading.local()  # each thread's server, while not serving
+        self._idle = threading.local()  # each thread's idle servers
 
     def __call__(self, uow: UnitOfWork, meta: RequestMeta) -> AuthServer:
         """A server of the caller's own, bound to one request for as long as it is kept."""
@@ -123,16 +123,17 @@ class ServerFactory:
 
     @contextmanager
     def bound(self, uow: UnitOfWork, meta: RequestMeta) -> Iterator[AuthServer]:
-        """This thread's server, bound to one request for the block, which must not
-        await (the event loop's thread serves many requests). A block opened inside
-        another gets a server of its own."""
-        server: AuthServer | None = getattr(self._idle, "server", None)
-        if server is None:
-            server = AuthServer(self.services, self.generator)
-        self._idle.server = None  # taken
+        """One of this thread's servers, bound to one request for the block. Blocks on
+        the event loop's thread may be suspended while their statements are awaited
+        (``storage.pg_loop``), and a block may open another: each holds a server of its
+        own, taken from the thread's idle ones (as many as blocks were ever open at once)."""
+        idle: list[AuthServer] | None = getattr(self._idle, "servers", None)
+        if idle is None:
+            idle = self._idle.servers = []
+        server = idle.pop() if idle else AuthServer(self.services, self.generator)
         server.ctx = OAuthContext(uow, self.services, meta)
         try:
             yield server
         finally:
             del server.ctx  # the unit of work is closed after the block: keep nothing
-            self._idle.server = server
+            idle.append(server)

@@ -71,7 +71,8 @@ class NeedsDatabase(Exception):
     """An offline unit of work was asked for the database (nothing was read or written)."""
 
 
-def _refuse_session() -> Session:
+def refuse_session() -> Session:
+    """The session factory of a unit of work that must not use the database."""
     raise NeedsDatabase()
 
 
@@ -106,7 +107,7 @@ class Database:
         """A unit of work for work run on the event loop, which must not block: its first
         use of the database raises ``NeedsDatabase``, before anything is read or written,
         so the caller can run the work again in a thread."""
-        return UnitOfWork(_refuse_session)
+        return UnitOfWork(refuse_session)
 
     def ping(self) -> bool:
         try:

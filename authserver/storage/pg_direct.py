@@ -17,22 +17,28 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy.engine import Connection
+from sqlalchemy.engine import Connection, Dialect
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.sql import Executable
 
 _compiled: dict[tuple[int, str], str] = {}
 
 
-def _sql(conn: Connection, stmt: Executable) -> str:
-    key = (id(stmt), conn.dialect.name)
+def compiled(stmt: Executable, dialect: Dialect) -> str:
+    """The driver's SQL of one of the fixed statements (compiled once per dialect)."""
+    key = (id(stmt), dialect.name)
     sql = _compiled.get(key)
     if sql is None:
-        sql = _compiled[key] = str(stmt.compile(dialect=conn.dialect))  # type: ignore[attr-defined]
+        sql = _compiled[key] = str(stmt.compile(dialect=dialect))  # type: ignore[attr-defined]
     return sql
 
 
-def _bind(value: Any) -> Any:
+def _sql(conn: Connection, stmt: Executable) -> str:
+    return compiled(stmt, conn.dialect)
+
+
+def bind_value(value: Any) -> Any:
+    """A parameter as its column type would bind it (see the module docstring)."""
     if isinstance(value, datetime):
         if value.tzinfo is None:
             raise ValueError("naive datetime given to a UTCDateTime column")
@@ -40,13 +46,14 @@ def _bind(value: Any) -> Any:
     return value
 
 
-def _result(value: Any) -> Any:
+def result_value(value: Any) -> Any:
+    """A result value as its column type would return it."""
     return value.replace(tzinfo=UTC) if isinstance(value, datetime) else value
 
 
 def _run(conn: Connection, stmt: Executable, params: dict[str, Any], fetch: bool) -> Any:
     sql = _sql(conn, stmt)
-    bound = {k: _bind(v) for k, v in params.items()}
+    bound = {k: bind_value(v) for k, v in params.items()}
     dbapi = conn.connection.dbapi_connection
     assert dbapi is not None
     cursor = dbapi.cursor()
@@ -72,7 +79,7 @@ def _run(conn: Connection, stmt: Executable, params: dict[str, Any], fetch: bool
 def first(conn: Connection, stmt: Executable, params: dict[str, Any]) -> tuple[Any, ...] | None:
     """The statement's first row (datetimes aware UTC), or None."""
     row = _run(conn, stmt, params, fetch=True)
-    return None if row is None else tuple(_result(v) for v in row)
+    return None if row is None else tuple(result_value(v) for v in row)
 
 
 def execute(conn: Connection, stmt: Executable, params: dict[str, Any]) -> None:

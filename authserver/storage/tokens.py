@@ -13,6 +13,7 @@ from sqlalchemy import (
     bindparam,
     delete,
     insert,
+    null,
     select,
     text,
     update,
@@ -20,6 +21,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
+from sqlalchemy.sql import Executable
 
 from authserver.storage import pg_direct
 from authserver.storage.models import (
@@ -182,7 +184,7 @@ CLAIM_REFRESH_SQLITE = (
     )
 )
 RELEASE_REFRESH = (
-    update(_refresh).where(_refresh.c.token_hash == bindparam("h")).values(used_at=None)
+    update(_refresh).where(_refresh.c.token_hash == bindparam("h")).values(used_at=null())
 )
 REVOKE_FAMILY = (
     update(_families)
@@ -233,6 +235,24 @@ IS_DENIED = select(_denied.c.jti).where(
 )
 
 
+def _claimed(token_hash: str, row: tuple[Any, ...] | Any) -> RefreshTokenRow:
+    """A claim's returned row (``CLAIM_REFRESH_*``'s columns) as the grant reads it."""
+    family = FamilyRow(*row[1:11])
+    return RefreshTokenRow(
+        token=TokenRow(token_hash, row[0], None),  # as presented: unused
+        family=family,
+        user=User(
+            id=family.user_id,
+            email=row[11],
+            roles=row[12],
+            disabled_at=row[13],
+            name=row[14],
+            email_verified=row[15],
+            updated_at=row[16],
+        ),
+    )
+
+
 class TokenRepository:
     def __init__(self, session: Session) -> None:
         self.session = session
@@ -240,6 +260,17 @@ class TokenRepository:
     @property
     def _conn(self) -> Connection:
         return self.session.connection()
+
+    # The hot statements on PostgreSQL go past SQLAlchemy's execution (storage.pg_direct);
+    # ``storage.pg_loop`` sends the same ones on the event loop.
+    def _is_postgresql(self) -> bool:
+        return self._conn.dialect.name == "postgresql"
+
+    def _direct_first(self, stmt: Executable, params: dict[str, Any]) -> tuple[Any, ...] | None:
+        return pg_direct.first(self._conn, stmt, params)
+
+    def _direct_execute(self, stmt: Executable, params: dict[str, Any]) -> None:
+        pg_direct.execute(self._conn, stmt, params)
 
     # --- families -------------------------------------------------------------------
 
@@ -391,34 +422,21 @@ class TokenRepository:
         (``find_refresh_token`` tells why). Of concurrent claims, on any process, exactly
         one gets the row: the row lock (PostgreSQL) or the database lock (SQLite)
         serialises them and the loser re-checks ``used_at IS NULL``."""
-        conn = self._conn
         params = {"h": token_hash, "client_id": client_id, "now": now}
         row: Any
-        if conn.dialect.name == "postgresql":
-            row = pg_direct.first(conn, CLAIM_REFRESH_PG, params)  # (storage.pg_direct)
+        if self._is_postgresql():
+            row = self._direct_first(CLAIM_REFRESH_PG, params)  # (storage.pg_direct)
         else:
-            row = conn.execute(CLAIM_REFRESH_SQLITE, params).first()
-        if row is None:
-            return None
-        family = FamilyRow(*row[1:11])
-        return RefreshTokenRow(
-            token=TokenRow(token_hash, row[0], None),  # as presented: unused
-            family=family,
-            user=User(
-                id=family.user_id,
-                email=row[11],
-                roles=row[12],
-                disabled_at=row[13],
-                name=row[14],
-                email_verified=row[15],
-                updated_at=row[16],
-            ),
-        )
+            row = self._conn.execute(CLAIM_REFRESH_SQLITE, params).first()
+        return None if row is None else _claimed(token_hash, row)
 
     def release_refresh_token(self, token_hash: str) -> None:
         """Undo this transaction's claim (the request failed after it): the token stays
         usable. The claim's lock is still held, so no one else has touched the row."""
-        self._conn.execute(RELEASE_REFRESH, {"h": token_hash})
+        if self._is_postgresql():
+            self._direct_execute(RELEASE_REFRESH, {"h": token_hash})
+        else:
+            self._conn.execute(RELEASE_REFRESH, {"h": token_hash})
 
     # --- access tokens -------------------------------------------------------------------
 
@@ -442,17 +460,15 @@ class TokenRepository:
             "client_id": client_id,
             "expires_at": expires_at,
         }
-        conn = self._conn
         if refresh_token_hash is None:
-            conn.execute(INSERT_ACCESS, access)
-        elif conn.dialect.name == "postgresql":
-            pg_direct.execute(
-                conn,
+            self._conn.execute(INSERT_ACCESS, access)
+        elif self._is_postgresql():
+            self._direct_execute(
                 INSERT_ACCESS_AND_REFRESH,
                 {**access, "token_hash": refresh_token_hash, "created_at": now},
             )
         else:
-            conn.execute(INSERT_ACCESS, access)
+            self._conn.execute(INSERT_ACCESS, access)
             self.add_refresh_token(family_id, refresh_token_hash, now)
 
     def access_token_family(self, jti: str) -> str | None:

@@ -30,7 +30,7 @@ from authserver.oauth.server import AuthServer, ServerFactory
 from authserver.oauth.syntax import MAX_CHARS, parameter_problem, shown_name
 from authserver.params import parse_decimal
 from authserver.services import Services
-from authserver.storage.db import NeedsDatabase
+from authserver.storage.db import NeedsDatabase, UnitOfWork
 from authserver.text import storable
 from authserver.web import cors
 
@@ -176,6 +176,7 @@ async def call_server(
     call: Callable[[AuthServer, OAuthRequest], OAuthResponse],
     *,
     offline: bool = False,
+    on_loop: bool = False,
 ) -> Response:
     """Run ``call`` on a server bound to a fresh unit of work, in the thread pool.
 
@@ -183,11 +184,23 @@ async def call_server(
     database (a client_credentials request of a cached client needs none: see
     ``endpoints.token``); at the first database use it runs again, from the request as it
     arrived, in the thread pool. A thread-pool hop costs a signing request a fifth of its
-    throughput (PERFORMANCE.md)."""
+    throughput (PERFORMANCE.md). ``on_loop`` (PostgreSQL): first try it on the event loop
+    with a unit of work whose token statements are awaited there (``storage.pg_loop``: a
+    refresh rotation); any other database use runs it again in the thread pool."""
     services = request.state.services
     factory = request.state.oauth
     result: OAuthResponse | None = None
-    if offline:
+    if on_loop and services.loop_db is not None:
+
+        def work(uow: UnitOfWork) -> OAuthResponse:
+            with factory.bound(uow, oauth_request.meta) as server:
+                return call(server, oauth_request)
+
+        try:
+            result = await services.loop_db.run(work)
+        except (NeedsDatabase, JwksPending):
+            oauth_request = oauth_request.fresh_copy()
+    elif offline:
         try:
             with factory.bound(services.db.offline_unit_of_work(), oauth_request.meta) as server:
                 result = call(server, oauth_request)

@@ -12,6 +12,8 @@ sent to both, against twin data (the same kind of token in the same state, one f
 and both must give the same status, error, error description, response fields and token
 claims; a follow-up request with the family's newest refresh token must then fare the
 same on both (a replay revokes the family, a refused request consumes nothing).
+On PostgreSQL the fast side answers refresh rotations on the event loop
+(``storage.pg_loop``); the plain side, in a thread.
 """
 
 from __future__ import annotations
@@ -170,6 +172,8 @@ def world(factory, services) -> dict[str, Any]:
             redirect_uris=[REDIRECT],
         ),
         "user": user,
+        # Disabled after each of its logins ("disabled" requests), enabled before.
+        "loner": factory.user(),
     }
 
 
@@ -202,6 +206,11 @@ def revoke_family_of(services, refresh_token: str) -> None:
         uow.tokens.revoke_family(row.family_id, "test", to_datetime(services.clock.now()))
 
 
+def set_disabled(services, user_id: str, when: Any) -> None:
+    with services.db.unit_of_work() as uow:
+        uow.users.get(user_id).disabled_at = when
+
+
 def prepare(http: TestClient, services, world, grant: str, state: str, scope: str):
     """The form for one request in ``state``, and the family's newest refresh token (what
     a client would present next), for the app ``http`` under test."""
@@ -209,9 +218,14 @@ def prepare(http: TestClient, services, world, grant: str, state: str, scope: st
     form: dict[str, str] = {"grant_type": grant} if grant != "-" else {}
     newest = None
     if grant in ("refresh_token", "-", "bogus"):
+        if state == "disabled":
+            user = world["loner"]
+            set_disabled(services, user.id, None)
         first = password_grant(http, app, user, scope=scope).json()["refresh_token"]
         newest = presented = first
-        if state == "used":
+        if state == "disabled":
+            set_disabled(services, user.id, to_datetime(services.clock.now()))
+        elif state == "used":
             newest = refresh_grant(http, app, first).json()["refresh_token"]
         elif state == "revoked":
             revoke_family_of(services, first)
@@ -279,7 +293,7 @@ def outcome(response) -> dict[str, Any]:
 
 
 STATES = {
-    "refresh_token": ["fresh", "used", "revoked", "foreign", "garbage", "missing"],
+    "refresh_token": ["fresh", "used", "revoked", "foreign", "disabled", "garbage", "missing"],
     "authorization_code": ["fresh", "used", "foreign", "bad_verifier", "missing", "garbage"],
     "password": ["fresh", "garbage"],
     "client_credentials": ["fresh"],

@@ -1,0 +1,147 @@
+"""Refresh rotation on the event loop (PostgreSQL, ``storage.pg_loop``): what it answers
+itself and what it hands to a protocol thread, and the rotation's rules kept on both.
+
+The other refresh tests run with the client cache off, so on PostgreSQL their requests
+start on the loop and go to a thread at the client lookup; these cache the client, so
+the loop answers a rotation from the claim to the commit."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from starlette.testclient import TestClient
+
+from authserver.app import create_app
+from authserver.audit import AuditEvent
+from authserver.clock import to_datetime
+from authserver.storage.models import AuditEvent as AuditRow
+from authserver.storage.models import User
+from authserver.web import oauth_bridge
+from tests.helpers import claims, password_grant, refresh_grant
+
+
+@pytest.fixture
+def backend(request: pytest.FixtureRequest, pg_database: str, redis_url: str) -> Any:
+    from tests.conftest import Backend, _truncate_all
+
+    _truncate_all(pg_database)
+    return Backend("postgres", pg_database, redis_url, f"authserver-test:loop-{id(request)}:")
+
+
+@pytest.fixture
+def threads(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The grant types of the requests that ran in a protocol thread."""
+    ran: list[str] = []
+    original = oauth_bridge._in_protocol_thread
+
+    async def counted(services, factory, call, current, waited=False):  # type: ignore[no-untyped-def]
+        ran.append(current.form.get("grant_type", ""))
+        return await original(services, factory, call, current, waited)
+
+    monkeypatch.setattr(oauth_bridge, "_in_protocol_thread", counted)
+    return ran
+
+
+@pytest.fixture
+def http(make_settings) -> Iterator[TestClient]:
+    settings = make_settings(client_cache_ttl=60)
+    with TestClient(create_app(settings), base_url=settings.issuer) as test_client:
+        yield test_client
+
+
+def _login(http: TestClient, factory, scope: str = "openid email api:read") -> tuple[Any, Any, str]:
+    app = factory.password_client(scope=scope)
+    user = factory.user()
+    first = password_grant(http, app, user).json()["refresh_token"]
+    refresh_grant(http, app, first)  # caches the client (the grant below reads it fresh)
+    return app, user, password_grant(http, app, user).json()["refresh_token"]
+
+
+def _set_user(services, user_id: str, **values: Any) -> None:
+    with services.db.unit_of_work() as uow:
+        row = uow.session.get(User, user_id)
+        for name, value in values.items():
+            setattr(row, name, value)
+
+
+def test_a_rotation_is_answered_on_the_event_loop(http, factory, threads):
+    app, user, token = _login(http, factory)
+    threads.clear()
+    r = refresh_grant(http, app, token)
+    assert r.status_code == 200, r.text
+    body = r.json()
+    assert threads == []
+    assert claims(body["access_token"])["sub"] == user.id
+    assert claims(body["id_token"])["email"] == user.email
+    # Committed: the old token is used, the new one works (on the loop as well).
+    assert refresh_grant(http, app, body["refresh_token"]).status_code == 200
+    assert threads == []
+
+
+def test_a_replay_goes_to_a_thread_and_revokes_the_family(http, factory, services, threads):
+    app, user, token = _login(http, factory)
+    newest = refresh_grant(http, app, token).json()["refresh_token"]
+    threads.clear()
+    replay = refresh_grant(http, app, token)
+    assert replay.status_code == 400 and replay.json()["error"] == "invalid_grant"
+    assert threads == ["refresh_token"]  # the claim changed nothing; the thread revoked
+    assert refresh_grant(http, app, newest).json()["error"] == "invalid_grant"
+    with services.db.unit_of_work() as uow:
+        events = [e.event for e in uow.session.query(AuditRow).filter_by(user_id=user.id)]
+    assert AuditEvent.REFRESH_REUSE.value in events
+
+
+def test_a_wider_scope_is_refused_on_the_loop_and_consumes_nothing(http, factory, threads):
+    app, _, token = _login(http, factory, scope="api:read")
+    threads.clear()
+    r = refresh_grant(http, app, token, scope="api:read api:write")
+    assert r.status_code == 400 and r.json()["error"] == "invalid_scope"
+    assert threads == []  # released under its claim's lock, on the loop
+    assert refresh_grant(http, app, token).status_code == 200
+
+
+def test_a_disabled_users_refresh_consumes_nothing(http, factory, services):
+    app, user, token = _login(http, factory)
+    _set_user(services, user.id, disabled_at=to_datetime(services.clock.now()))
+    r = refresh_grant(http, app, token)
+    assert r.status_code == 400 and r.json()["error"] == "invalid_grant"
+    _set_user(services, user.id, disabled_at=None)
+    assert refresh_grant(http, app, token).status_code == 200
+
+
+def test_another_clients_token_changes_nothing(http, factory):
+    app, _, token = _login(http, factory)
+    other, _, _ = _login(http, factory)
+    assert refresh_grant(http, other, token).json()["error"] == "invalid_grant"
+    assert refresh_grant(http, app, token).status_code == 200
+
+
+def test_concurrent_uses_on_one_event_loop_succeed_exactly_once(http, factory, threads):
+    """Six requests with one token at once, all on the one app's event loop (the test
+    client's portal serves every thread's request there)."""
+    app, _, token = _login(http, factory)
+    results: list[int] = []
+    barrier = threading.Barrier(6)
+
+    def attempt() -> None:
+        barrier.wait()
+        results.append(refresh_grant(http, app, token).status_code)
+
+    workers = [threading.Thread(target=attempt) for _ in range(6)]
+    for t in workers:
+        t.start()
+    for t in workers:
+        t.join()
+    assert sorted(results) == [200, 400, 400, 400, 400, 400]
+
+
+def test_off_every_refresh_runs_in_a_thread(make_settings, factory, threads):
+    settings = make_settings(client_cache_ttl=60, refresh_on_event_loop=False)
+    with TestClient(create_app(settings), base_url=settings.issuer) as off:
+        app, _, token = _login(off, factory)
+        threads.clear()
+        assert refresh_grant(off, app, token).status_code == 200
+    assert threads == ["refresh_token"]
