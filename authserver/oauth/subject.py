@@ -15,6 +15,10 @@ class Subject:
     login_session_id: str | None = None
     # RFC 8176 methods of the login behind the grant: the `amr` claim (empty: none known).
     amr: tuple[str, ...] = ()
+    # Chosen before the tokens are made (a refresh rotation stores them with its claim:
+    # ``grants.refresh_token``): the access token's `jti` and the refresh token to issue.
+    reserved_jti: str | None = None
+    reserved_refresh_token: str | None = None
 
     def get_user_id(self) -> str:
         return self.user.id

@@ -23,9 +23,16 @@ from authserver.settings import Settings
 ACCESS_TOKEN_TYP = "at+jwt"
 
 
-def new_refresh_token(**_: Any) -> str:
-    """Opaque, 256 bits from `secrets` (DESIGN.md: refresh tokens)."""
-    return new_secret(32)
+def new_refresh_token(**kwargs: Any) -> str:
+    """Opaque, 256 bits from `secrets` (DESIGN.md: refresh tokens); the one reserved for
+    the subject, when the grant chose it before (a rotation stores it with its claim)."""
+    user = kwargs.get("user")
+    reserved = user.reserved_refresh_token if isinstance(user, Subject) else None
+    return reserved or new_secret(32)
+
+
+def new_jti() -> str:
+    return new_secret(18)
 
 
 class AccessTokenGenerator(JWTBearerTokenGenerator):
@@ -55,7 +62,9 @@ class AccessTokenGenerator(JWTBearerTokenGenerator):
     def get_jti(
         self, client: OAuthClient, grant_type: str, user: Subject | None, scope: str
     ) -> str:
-        return new_secret(18)
+        if user is not None and user.reserved_jti:
+            return user.reserved_jti  # chosen before, stored with the claim
+        return new_jti()
 
     def get_auth_time(self, user: Subject | None) -> int | None:
         return user.auth_time if user else None

@@ -23,6 +23,7 @@ import asyncio
 import contextlib
 import time
 from collections.abc import Callable
+from datetime import datetime
 from functools import cached_property
 from typing import Any, TypeVar
 
@@ -37,7 +38,13 @@ from sqlalchemy.util import await_only, greenlet_spawn
 from authserver.errors import ServiceUnavailable
 from authserver.storage import pg_direct
 from authserver.storage.db import NeedsDatabase, UnitOfWork, refuse_session
-from authserver.storage.tokens import TokenRepository
+from authserver.storage.tokens import (
+    ROTATE_REFRESH_PG,
+    UNDO_ROTATION_PG,
+    RefreshTokenRow,
+    Successor,
+    TokenRepository,
+)
 
 T = TypeVar("T")
 DIALECT = psycopg_dialect(dbapi=psycopg)  # compiles the statements as the engine's does
@@ -50,19 +57,22 @@ async def _run(conn: psycopg.AsyncConnection[Any], sql: str, params: dict[str, A
 
 
 async def _commit(conn: psycopg.AsyncConnection[Any]) -> None:
-    await conn.commit()
+    await conn.execute("COMMIT")
+
+
+def _bound(stmt: Executable, params: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+    sql = pg_direct.compiled(stmt, DIALECT)
+    return sql, {k: pg_direct.bind_value(v) for k, v in params.items()}
 
 
 def _send(
-    conn: psycopg.AsyncConnection[Any], stmt: Executable, params: dict[str, Any], fetch: bool
+    conn: psycopg.AsyncConnection[Any], sql: str, params: dict[str, Any], fetch: bool
 ) -> tuple[Any, ...] | None:
     """Run one statement from the work's greenlet; driver errors as SQLAlchemy's."""
-    sql = pg_direct.compiled(stmt, DIALECT)
-    bound = {k: pg_direct.bind_value(v) for k, v in params.items()}
     try:
-        row = await_only(_run(conn, sql, bound, fetch))
+        row = await_only(_run(conn, sql, params, fetch))
     except psycopg.Error as exc:
-        raise _database_error(exc, conn, sql, bound) from exc
+        raise _database_error(exc, conn, sql, params) from exc
     return None if row is None else tuple(pg_direct.result_value(v) for v in row)
 
 
@@ -74,12 +84,30 @@ def _database_error(
     )
 
 
+# Statements that stand on their own (the connections are in autocommit): a rotation
+# claims and stores in one statement, its undo releases and deletes in one. Any other
+# statement opens a transaction (BEGIN), committed when the work returns.
+_SELF_CONTAINED = (ROTATE_REFRESH_PG, UNDO_ROTATION_PG)
+
+
 class LoopTokens(TokenRepository):
     """The token statements of a rotation on the loop's connection; the rest of the
-    repository needs a session, which raises ``NeedsDatabase``."""
+    repository needs a session, which raises ``NeedsDatabase``.
+
+    A rotation without a scope parameter is one statement, committed by itself: one
+    round trip. When the request is then refused (the client's registration or the
+    user's roles no longer allow the family's scope) or fails, ``undo_rotation`` puts
+    the token back and deletes what was stored -- a moment after the commit, not under
+    the claim's lock: a use of the same token in that moment counts as a replay. A
+    request naming a scope (may be refused: a wider one) claims in a transaction
+    instead, released under the lock, as in a thread."""
 
     def __init__(self, conn: psycopg.AsyncConnection[Any]) -> None:  # no session
         self._aconn = conn
+        self.in_transaction = False
+        # The presented token's hash and the successor of a rotation that committed by
+        # itself, until undone: the unit of work undoes it if the work fails.
+        self.rotated: tuple[str, Successor] | None = None
 
     @property
     def session(self) -> Session:  # type: ignore[override]
@@ -88,15 +116,38 @@ class LoopTokens(TokenRepository):
     def _is_postgresql(self) -> bool:
         return True
 
+    def rotation_in_one_statement(self, may_be_refused: bool) -> bool:
+        return not may_be_refused
+
+    def rotate_refresh_token(
+        self, token_hash: str, client_id: str, now: datetime, successor: Successor
+    ) -> RefreshTokenRow | None:
+        alone = not self.in_transaction
+        found = super().rotate_refresh_token(token_hash, client_id, now, successor)
+        if found is not None and alone:
+            self.rotated = (token_hash, successor)
+        return found
+
+    def undo_rotation(self, token_hash: str, successor: Successor) -> None:
+        super().undo_rotation(token_hash, successor)
+        self.rotated = None
+
     def _direct_first(self, stmt: Executable, params: dict[str, Any]) -> tuple[Any, ...] | None:
-        return _send(self._aconn, stmt, params, fetch=True)
+        self._begin_unless_alone(stmt)
+        return _send(self._aconn, *_bound(stmt, params), fetch=True)
 
     def _direct_execute(self, stmt: Executable, params: dict[str, Any]) -> None:
-        _send(self._aconn, stmt, params, fetch=False)
+        self._begin_unless_alone(stmt)
+        _send(self._aconn, *_bound(stmt, params), fetch=False)
+
+    def _begin_unless_alone(self, stmt: Executable) -> None:
+        if not self.in_transaction and not any(stmt is s for s in _SELF_CONTAINED):
+            _send(self._aconn, "BEGIN", {}, fetch=False)
+            self.in_transaction = True
 
 
 class LoopUnitOfWork(UnitOfWork):
-    """One transaction on the loop's connection: ``tokens`` only (see the module)."""
+    """One unit of work on the loop's connection: ``tokens`` only (see the module)."""
 
     def __init__(self, conn: psycopg.AsyncConnection[Any]) -> None:
         super().__init__(refuse_session)
@@ -106,11 +157,18 @@ class LoopUnitOfWork(UnitOfWork):
     def tokens(self) -> TokenRepository:
         return LoopTokens(self._aconn)
 
+    @property
+    def loop_tokens(self) -> LoopTokens | None:
+        """The token repository, if the work used it."""
+        tokens = self.__dict__.get("tokens")
+        return tokens if isinstance(tokens, LoopTokens) else None
+
 
 class LoopDatabase:
-    """Up to ``size`` asyncio connections, opened on first use, kept while healthy (at
-    most ``recycle`` seconds, as the engine's pool), each serving one unit of work at a
-    time. They belong to the event loop that opened them (tests run one loop per client)."""
+    """Up to ``size`` asyncio connections (autocommit), opened on first use, kept while
+    healthy (at most ``recycle`` seconds, as the engine's pool), each serving one unit of
+    work at a time. They belong to the event loop that opened them (tests run one loop
+    per client)."""
 
     def __init__(self, url: URL, size: int, recycle: float = 1800) -> None:
         self._conninfo = url.set(drivername="postgresql").render_as_string(hide_password=False)
@@ -120,31 +178,57 @@ class LoopDatabase:
         self._slots = asyncio.Semaphore(size)
 
     async def run(self, work: Callable[[UnitOfWork], T]) -> T:
-        """``work`` in a greenlet on the loop, inside one transaction: committed when it
-        returns, rolled back when it raises. Errors as ``Database.unit_of_work``'s."""
+        """``work`` in a greenlet on the loop: what it did committed when it returns,
+        rolled back (or undone) when it raises. Errors as ``Database.unit_of_work``'s."""
         self._bind_loop()
         async with self._slots:
             conn, born = await self._checkout()
+            uow = LoopUnitOfWork(conn)
             try:
-                result = await greenlet_spawn(work, LoopUnitOfWork(conn))
-                try:
-                    await _commit(conn)
-                except psycopg.Error as exc:
-                    raise _database_error(exc, conn, "COMMIT", None) from exc
+                result = await greenlet_spawn(work, uow)
+                tokens = uow.loop_tokens
+                if tokens is not None and tokens.in_transaction:
+                    try:
+                        await _commit(conn)
+                    except psycopg.Error as exc:
+                        raise _database_error(exc, conn, "COMMIT", None) from exc
             except NeedsDatabase:
                 # Nothing the work did stands; the connection is fine.
-                await self._rollback(conn, born)
+                if await self._abandon(conn, uow.loop_tokens):
+                    self._checkin(conn, born)
+                else:
+                    await _close(conn)
                 raise
             except DBAPIError as exc:
+                await self._abandon(conn, uow.loop_tokens)
                 await _close(conn)
                 if isinstance(exc.orig, psycopg.OperationalError) or exc.connection_invalidated:
                     raise ServiceUnavailable("database unavailable") from exc
                 raise
             except BaseException:
-                await _close(conn)  # the server rolls back what the work did
+                await self._abandon(conn, uow.loop_tokens)
+                await _close(conn)
                 raise
             self._checkin(conn, born)
             return result
+
+    async def _abandon(self, conn: psycopg.AsyncConnection[Any], tokens: LoopTokens | None) -> bool:
+        """Roll back the work's transaction and undo a rotation it committed alone;
+        False if the connection failed doing so."""
+        if tokens is None or conn.broken:
+            return not conn.broken
+        try:
+            if tokens.in_transaction:
+                await _run(conn, "ROLLBACK", {}, False)
+                tokens.in_transaction = False
+            if tokens.rotated is not None:
+                token_hash, successor = tokens.rotated
+                params = {"h": token_hash, "jti": successor.jti, "successor": successor.token_hash}
+                await _run(conn, *_bound(UNDO_ROTATION_PG, params), False)
+                tokens.rotated = None
+        except psycopg.Error:
+            return False
+        return True
 
     def _bind_loop(self) -> None:
         loop = asyncio.get_running_loop()
@@ -163,7 +247,9 @@ class LoopDatabase:
                 return conn, born
             await _close(conn)
         try:
-            conn = await psycopg.AsyncConnection.connect(self._conninfo, connect_timeout=5)
+            conn = await psycopg.AsyncConnection.connect(
+                self._conninfo, autocommit=True, connect_timeout=5
+            )
         except psycopg.Error as exc:
             raise ServiceUnavailable("database unavailable") from exc
         return conn, now
@@ -174,14 +260,6 @@ class LoopDatabase:
             self._idle.append((conn, born))
         else:
             conn.pgconn.finish()
-
-    async def _rollback(self, conn: psycopg.AsyncConnection[Any], born: float) -> None:
-        try:
-            await conn.rollback()
-        except psycopg.Error:
-            await _close(conn)
-            return
-        self._checkin(conn, born)
 
     async def close(self) -> None:
         """Close the idle connections (at shutdown, on the loop that opened them)."""

@@ -67,6 +67,16 @@ class FamilyRow:
 
 
 @dataclass(frozen=True)
+class Successor:
+    """What a rotation stores, chosen before its claim so that one statement can claim the
+    presented token and store these (``rotate_refresh_token``)."""
+
+    token_hash: str  # the new refresh token's
+    jti: str  # the new access token's
+    expires_at: datetime  # its record's: no earlier than the token's `exp`
+
+
+@dataclass(frozen=True)
 class RefreshTokenRow:
     token: TokenRow
     family: FamilyRow
@@ -228,6 +238,42 @@ INSERT_ACCESS_AND_REFRESH = (
         )
         .cte("issued_access")
     )
+)
+# A rotation in one statement (PostgreSQL): the claim above as a data-modifying WITH,
+# and, for the row it claimed, the access-token record and the successor refresh token
+# (both chosen before: ``Successor``). PostgreSQL runs each data-modifying WITH exactly
+# once, to completion, on the claim's output: no claim, nothing inserted. Returns the
+# claim's columns, in its order.
+_claimed_cte = CLAIM_REFRESH_PG.cte("claimed")
+ROTATE_REFRESH_PG = select(*_claimed_cte.c).add_cte(
+    insert(_access)
+    .from_select(
+        ["jti", "family_id", "user_id", "client_id", "expires_at"],
+        select(
+            bindparam("jti", type_=_access.c.jti.type),
+            _claimed_cte.c.id,
+            _claimed_cte.c.user_id,
+            _claimed_cte.c.client_id,
+            bindparam("expires_at", type_=_access.c.expires_at.type),
+        ),
+    )
+    .cte("issued_access"),
+    insert(_refresh)
+    .from_select(
+        ["token_hash", "family_id", "created_at"],
+        select(
+            bindparam("successor", type_=_refresh.c.token_hash.type),
+            _claimed_cte.c.id,
+            bindparam("now", type_=_refresh.c.created_at.type),
+        ),
+    )
+    .cte("successor"),
+)
+# A rotation undone (the request refused after it): the claim released, the two rows
+# it stored deleted. One statement, so on its own (autocommit) it is all or nothing too.
+UNDO_ROTATION_PG = RELEASE_REFRESH.add_cte(
+    delete(_access).where(_access.c.jti == bindparam("jti")).cte("undone_access"),
+    delete(_refresh).where(_refresh.c.token_hash == bindparam("successor")).cte("undone_successor"),
 )
 _denied = DeniedToken.__table__
 IS_DENIED = select(_denied.c.jti).where(
@@ -429,6 +475,34 @@ class TokenRepository:
         else:
             row = self._conn.execute(CLAIM_REFRESH_SQLITE, params).first()
         return None if row is None else _claimed(token_hash, row)
+
+    def rotation_in_one_statement(self, may_be_refused: bool) -> bool:
+        """Whether ``rotate_refresh_token`` is available (PostgreSQL). ``may_be_refused``:
+        the request may still be refused after its claim (it names a scope): that matters
+        only where a rotation commits on its own (``storage.pg_loop``)."""
+        return self._is_postgresql()
+
+    def rotate_refresh_token(
+        self, token_hash: str, client_id: str, now: datetime, successor: Successor
+    ) -> RefreshTokenRow | None:
+        """``claim_refresh_token`` and, when it claims, ``record_issued`` of ``successor``,
+        in one statement: one round trip. Undone by ``undo_rotation``."""
+        params = {
+            "h": token_hash,
+            "client_id": client_id,
+            "now": now,
+            "jti": successor.jti,
+            "expires_at": successor.expires_at,
+            "successor": successor.token_hash,
+        }
+        row = self._direct_first(ROTATE_REFRESH_PG, params)
+        return None if row is None else _claimed(token_hash, row)
+
+    def undo_rotation(self, token_hash: str, successor: Successor) -> None:
+        """Undo this request's rotation (refused after it): the token stays usable, and what
+        the rotation stored is gone."""
+        params = {"h": token_hash, "jti": successor.jti, "successor": successor.token_hash}
+        self._direct_execute(UNDO_ROTATION_PG, params)
 
     def release_refresh_token(self, token_hash: str) -> None:
         """Undo this transaction's claim (the request failed after it): the token stays

@@ -16,11 +16,13 @@ from starlette.testclient import TestClient
 
 from authserver.app import create_app
 from authserver.audit import AuditEvent
-from authserver.clock import to_datetime
+from authserver.clock import to_datetime, to_timestamp
+from authserver.hashing import secret_hash
+from authserver.storage import pg_loop
+from authserver.storage.models import AccessTokenRecord, RefreshToken, User
 from authserver.storage.models import AuditEvent as AuditRow
-from authserver.storage.models import User
 from authserver.web import oauth_bridge
-from tests.helpers import claims, password_grant, refresh_grant
+from tests.helpers import claims, introspect, password_grant, refresh_grant
 
 
 @pytest.fixture
@@ -43,6 +45,20 @@ def threads(monkeypatch: pytest.MonkeyPatch) -> list[str]:
 
     monkeypatch.setattr(oauth_bridge, "_in_protocol_thread", counted)
     return ran
+
+
+@pytest.fixture
+def statements(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The statements sent on the loop's connections."""
+    sent: list[str] = []
+    original = pg_loop._run
+
+    def counted(conn, sql, params, fetch):  # type: ignore[no-untyped-def]
+        sent.append(sql)
+        return original(conn, sql, params, fetch)
+
+    monkeypatch.setattr(pg_loop, "_run", counted)
+    return sent
 
 
 @pytest.fixture
@@ -83,12 +99,16 @@ def test_a_rotation_is_answered_on_the_event_loop(http, factory, threads):
 
 def test_a_replay_goes_to_a_thread_and_revokes_the_family(http, factory, services, threads):
     app, user, token = _login(http, factory)
-    newest = refresh_grant(http, app, token).json()["refresh_token"]
+    rs = factory.resource_server(scope="api:read")
+    rotated = refresh_grant(http, app, token).json()
+    assert introspect(http, rs, rotated["access_token"])["active"] is True
     threads.clear()
     replay = refresh_grant(http, app, token)
     assert replay.status_code == 400 and replay.json()["error"] == "invalid_grant"
     assert threads == ["refresh_token"]  # the claim changed nothing; the thread revoked
-    assert refresh_grant(http, app, newest).json()["error"] == "invalid_grant"
+    # What the loop's rotation stored is the family's: revoked with it.
+    assert refresh_grant(http, app, rotated["refresh_token"]).json()["error"] == "invalid_grant"
+    assert introspect(http, rs, rotated["access_token"]) == {"active": False}
     with services.db.unit_of_work() as uow:
         events = [e.event for e in uow.session.query(AuditRow).filter_by(user_id=user.id)]
     assert AuditEvent.REFRESH_REUSE.value in events
@@ -145,3 +165,64 @@ def test_off_every_refresh_runs_in_a_thread(make_settings, factory, threads):
         threads.clear()
         assert refresh_grant(off, app, token).status_code == 200
     assert threads == ["refresh_token"]
+
+
+def _rows(services) -> tuple[int, int]:
+    with services.db.unit_of_work() as uow:
+        refresh = uow.session.query(RefreshToken).count()
+        access = uow.session.query(AccessTokenRecord).count()
+    return refresh, access
+
+
+def test_one_statement_per_rotation_and_what_it_stores(http, factory, services, statements):
+    app, user, token = _login(http, factory)
+    before = _rows(services)
+    statements.clear()
+    body = refresh_grant(http, app, token).json()
+    # The claim, the access-token record and the successor: one statement, no BEGIN.
+    assert [s.split(None, 1)[0] for s in statements] == ["WITH"]
+    assert _rows(services) == (before[0] + 1, before[1] + 1)
+    with services.db.unit_of_work() as uow:
+        record = uow.session.get(AccessTokenRecord, claims(body["access_token"])["jti"])
+        successor = uow.session.get(RefreshToken, secret_hash(body["refresh_token"]))
+    assert record is not None and record.user_id == user.id
+    assert successor is not None and successor.used_at is None
+    assert successor.family_id == record.family_id
+    # Its record outlives the token (purged late, never early), by at most a minute.
+    exp = claims(body["access_token"])["exp"]
+    assert 0 <= to_timestamp(record.expires_at) - exp <= 61
+
+
+def test_a_rotation_refused_after_its_statement_is_undone(http, factory, services, statements):
+    """No scope asked for, so one statement rotates; the user's role no longer allows the
+    family's scope: invalid_scope, and the rotation is undone (the token usable again,
+    nothing it stored left)."""
+    app = factory.password_client(scope="openid admin")
+    user = factory.user(roles=["admin"])
+    refresh_grant(http, app, password_grant(http, app, user).json()["refresh_token"])
+    token = password_grant(http, app, user, scope="openid admin").json()["refresh_token"]
+    _set_user(services, user.id, roles=["user"])
+    before = _rows(services)
+    statements.clear()
+    r = refresh_grant(http, app, token)
+    assert r.status_code == 400 and r.json()["error"] == "invalid_scope"
+    assert [s.split(None, 1)[0] for s in statements] == ["WITH", "WITH"]  # rotate, undo
+    assert _rows(services) == before
+    _set_user(services, user.id, roles=["admin"])
+    assert refresh_grant(http, app, token).status_code == 200
+
+
+def test_a_rotation_whose_request_fails_later_is_undone(http, factory, services, monkeypatch):
+    app, _, token = _login(http, factory)
+    before = _rows(services)
+
+    def broken(*args, **kwargs):  # type: ignore[no-untyped-def]
+        raise RuntimeError("signing failed")
+
+    generator = http.app_state["oauth"].generator  # (Authlib keeps the bound method)
+    monkeypatch.setattr(generator, "access_token_generator", broken)
+    with pytest.raises(RuntimeError):
+        refresh_grant(http, app, token)
+    monkeypatch.undo()
+    assert _rows(services) == before
+    assert refresh_grant(http, app, token).status_code == 200

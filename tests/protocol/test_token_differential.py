@@ -73,6 +73,10 @@ class PlainRefreshTokenGrant(RefreshTokenGrant):
             if view.check_client(self.request.client):
                 revoke_for_reuse(ctx, view)
             return None
+        if view.user.disabled_at is not None:
+            # A disabled user's token is no token, before its scope is looked at (as the
+            # claim has it: invalid_grant whatever the scope asked for).
+            return None
         return view
 
     def authenticate_user(self, refresh_token: RefreshTokenView) -> Subject:

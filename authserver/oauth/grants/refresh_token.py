@@ -11,12 +11,14 @@ included, and the event audited."""
 
 from __future__ import annotations
 
+import time
+from datetime import timedelta
 from typing import Any
 
 from authlib.oauth2.rfc6749 import InvalidGrantError, OAuth2Error, grants
 
 from authserver.audit import AuditEvent
-from authserver.clock import to_timestamp
+from authserver.clock import to_datetime, to_timestamp
 from authserver.hashing import secret_hash
 from authserver.oauth import client_auth
 from authserver.oauth.context import OAuthContext
@@ -24,8 +26,13 @@ from authserver.oauth.grants.issuance import record_issued
 from authserver.oauth.scopes import check_client_scope
 from authserver.oauth.subject import Subject
 from authserver.oauth.token_lookup import RefreshTokenView, find_refresh_token
+from authserver.oauth.tokens import new_jti, new_refresh_token, unverified_claims
+from authserver.storage.tokens import Successor
 
 MAX_REFRESH_TOKEN_CHARS = 512
+# The access-token record stored with the claim expires this long after the token (whose
+# `exp` is fixed a moment later, when it is signed): purged a minute late, never early.
+RECORD_SLACK = timedelta(seconds=60)
 
 
 def revoke_for_reuse(ctx: OAuthContext, view: RefreshTokenView) -> None:
@@ -45,6 +52,9 @@ class RefreshTokenGrant(grants.RefreshTokenGrant):
     INCLUDE_NEW_REFRESH_TOKEN = True
 
     claimed: str | None = None  # the hash of the token this request claimed
+    # PostgreSQL: what the claim stored with it (one statement), and the refresh token.
+    successor: Successor | None = None
+    successor_token: str | None = None
 
     def validate_token_request(self) -> None:
         try:
@@ -64,8 +74,12 @@ class RefreshTokenGrant(grants.RefreshTokenGrant):
         """The request is refused after its claim: the token stays usable (as it would
         have been had the request been refused before it)."""
         if self.claimed is not None:
-            self.server.ctx.uow.tokens.release_refresh_token(self.claimed)
-            self.claimed = None
+            tokens = self.server.ctx.uow.tokens
+            if self.successor is not None:
+                tokens.undo_rotation(self.claimed, self.successor)
+            else:
+                tokens.release_refresh_token(self.claimed)
+            self.claimed = self.successor = self.successor_token = None
 
     def authenticate_refresh_token(self, refresh_token: str) -> RefreshTokenView | None:
         ctx = self.server.ctx
@@ -73,7 +87,23 @@ class RefreshTokenGrant(grants.RefreshTokenGrant):
             return None
         token_hash = secret_hash(refresh_token)
         client = self.request.client
-        found = ctx.uow.tokens.claim_refresh_token(token_hash, client.client_id, ctx.now_dt())
+        tokens = ctx.uow.tokens
+        if tokens.rotation_in_one_statement(may_be_refused=bool(self.request.payload.scope)):
+            # The new tokens' identifiers chosen now, stored by the claim's statement.
+            successor_token = new_refresh_token()
+            successor = Successor(
+                token_hash=secret_hash(successor_token),
+                jti=new_jti(),
+                expires_at=to_datetime(time.time() + ctx.services.settings.access_token_ttl)
+                + RECORD_SLACK,
+            )
+            found = tokens.rotate_refresh_token(
+                token_hash, client.client_id, ctx.now_dt(), successor
+            )
+            if found is not None:
+                self.successor, self.successor_token = successor, successor_token
+        else:
+            found = tokens.claim_refresh_token(token_hash, client.client_id, ctx.now_dt())
         if found is not None:
             self.claimed = token_hash
             return RefreshTokenView(found.token, found.family, found.user, ctx.now())
@@ -97,6 +127,8 @@ class RefreshTokenGrant(grants.RefreshTokenGrant):
             auth_time=int(to_timestamp(family.auth_time)),
             login_session_id=family.login_session_id,
             amr=tuple(family.amr or ()),
+            reserved_jti=self.successor.jti if self.successor else None,
+            reserved_refresh_token=self.successor_token,
         )
 
     def issue_token(self, user: Subject, refresh_token: RefreshTokenView) -> dict[str, Any]:
@@ -113,6 +145,17 @@ class RefreshTokenGrant(grants.RefreshTokenGrant):
 
     def save_token(self, token: dict[str, Any]) -> None:
         ctx = self.server.ctx
+        if self.successor is not None:
+            # Stored by the claim: what was made must be what was stored (a mismatch
+            # raises, and the rotation is undone with the request).
+            claims = unverified_claims(token["access_token"])
+            if (
+                claims["jti"] != self.successor.jti
+                or token.get("refresh_token") != self.successor_token
+                or to_datetime(claims["exp"]) > self.successor.expires_at
+            ):
+                raise RuntimeError("the tokens made are not the ones the rotation stored")
+            return
         old: RefreshTokenView = self.request.refresh_token
         record_issued(ctx, token, self.request.client, self.request.user, old.family.id)
 
