@@ -114,12 +114,17 @@ def test_a_replay_goes_to_a_thread_and_revokes_the_family(http, factory, service
     assert AuditEvent.REFRESH_REUSE.value in events
 
 
-def test_a_wider_scope_is_refused_on_the_loop_and_consumes_nothing(http, factory, threads):
+def test_a_wider_scope_is_refused_on_the_loop_and_consumes_nothing(
+    http, factory, threads, statements
+):
     app, _, token = _login(http, factory, scope="api:read")
     threads.clear()
+    statements.clear()
     r = refresh_grant(http, app, token, scope="api:read api:write")
     assert r.status_code == 400 and r.json()["error"] == "invalid_scope"
-    assert threads == []  # released under its claim's lock, on the loop
+    assert threads == []
+    # A scope asked for: claimed in a transaction, released under its claim's lock.
+    assert [s.split(None, 1)[0] for s in statements] == ["BEGIN", "UPDATE", "UPDATE"]
     assert refresh_grant(http, app, token).status_code == 200
 
 
@@ -226,3 +231,18 @@ def test_a_rotation_whose_request_fails_later_is_undone(http, factory, services,
     monkeypatch.undo()
     assert _rows(services) == before
     assert refresh_grant(http, app, token).status_code == 200
+
+
+def test_a_narrower_scope_is_claimed_in_a_transaction_and_committed(
+    http, factory, threads, statements
+):
+    app, _, token = _login(http, factory)
+    threads.clear()
+    statements.clear()
+    r = refresh_grant(http, app, token, scope="api:read")
+    assert r.status_code == 200 and r.json()["scope"] == "api:read"
+    assert threads == []
+    assert [s.split(None, 1)[0] for s in statements] == ["BEGIN", "UPDATE", "WITH"]  # COMMIT
+    # Committed: the successor works, and the presented token is used (a replay now).
+    assert refresh_grant(http, app, r.json()["refresh_token"]).status_code == 200
+    assert refresh_grant(http, app, token).json()["error"] == "invalid_grant"
