@@ -200,20 +200,21 @@ class LoopDatabase:
                         await _commit(conn)
                     except psycopg.Error as exc:
                         raise _database_error(exc, conn, "COMMIT", None) from exc
-            except NeedsDatabase:
-                # Nothing the work did stands; the connection is fine.
-                if await self._abandon(conn, uow.loop_tokens):
-                    self._checkin(conn, born)
-                else:
-                    await _close(conn)
-                raise
             except DBAPIError as exc:
                 await self._abandon(conn, uow.loop_tokens)
                 await _close(conn)
                 if isinstance(exc.orig, psycopg.OperationalError) or exc.connection_invalidated:
                     raise ServiceUnavailable("database unavailable") from exc
                 raise
-            except BaseException:
+            except Exception:
+                # NeedsDatabase (to run in a thread), keys being fetched, a failed request:
+                # nothing the work did stands, and the connection is fine once it is so.
+                if await self._abandon(conn, uow.loop_tokens):
+                    self._checkin(conn, born)
+                else:
+                    await _close(conn)
+                raise
+            except BaseException:  # cancelled: the connection's state is not known
                 await self._abandon(conn, uow.loop_tokens)
                 await _close(conn)
                 raise
