@@ -27,6 +27,8 @@ from typing import Any
 import httptools
 from uvicorn.protocols.http.httptools_impl import STATUS_LINE, HttpToolsProtocol
 
+from authserver.serving.coalesce import CoalescingTransport
+
 log = logging.getLogger("authserver.http")
 
 
@@ -126,7 +128,8 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
     # --- connection and parser callbacks ------------------------------------------------
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
-        super().connection_made(transport)
+        # A response's headers and body in one send (serving.coalesce).
+        super().connection_made(CoalescingTransport(transport, self.loop))  # type: ignore[arg-type]
         self._expect_by(self.limits.header_timeout, self._headers_late)
 
     def connection_lost(self, exc: Exception | None) -> None:
