@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import re
 import time
 import uuid
@@ -26,6 +27,13 @@ class JsonFormatter(logging.Formatter):
         super().__init__()
         # strftime is the dearest part of a line; the seconds change once a second.
         self._second: tuple[int, str] = (-1, "")
+        # The pid is read once (and again in a forked child), not once per record:
+        # getpid is a system call (``configure_logging`` turns off logging's own).
+        self._pid = os.getpid()
+        os.register_at_fork(after_in_child=self._forked)
+
+    def _forked(self) -> None:
+        self._pid = os.getpid()
 
     def _timestamp(self, record: logging.LogRecord) -> str:
         second = int(record.created)
@@ -42,7 +50,7 @@ class JsonFormatter(logging.Formatter):
             "logger": record.name,
             "message": record.getMessage(),
             # Which process: with several workers, lines of each interleave.
-            "pid": record.process,
+            "pid": self._pid,
         }
         rid = getattr(record, "request_id", None) or request_id.get()
         if rid:
@@ -62,6 +70,11 @@ def configure_logging(level: str, fmt: str) -> None:
         handler.setFormatter(JsonFormatter())
     else:
         handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s %(message)s"))
+    # Each record would otherwise ask the OS for the pid and look up the thread's and
+    # process's names; no line shows them (the JSON formatter has the pid itself).
+    logging.logProcesses = False
+    logging.logThreads = False
+    logging.logMultiprocessing = False
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level.upper())
