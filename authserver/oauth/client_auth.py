@@ -26,7 +26,11 @@ _NO_SUCH_SECRET = "0" * 64
 def basic_credentials(request: OAuth2Request) -> tuple[str, str] | None:
     """(client_id, secret) from ``Authorization: Basic``; None without such a header.
     Raises ``InvalidClientError`` (401) when the header is there but malformed."""
-    header = request.headers.get("Authorization")
+    return parse_basic(request.headers.get("Authorization"))
+
+
+def parse_basic(header: str | None) -> tuple[str, str] | None:
+    """``basic_credentials`` of an ``Authorization`` header's value."""
     if not header:
         return None
     scheme, _, value = header.partition(" ")
