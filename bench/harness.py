@@ -15,6 +15,7 @@ import socket
 import statistics
 import subprocess
 import sys
+import threading
 import time
 import urllib.request
 from dataclasses import dataclass
@@ -65,6 +66,8 @@ class Series:
     p99_ms: list[float]
     errors: int
     peak_rss_mib: float = 0.0
+    # The largest resident size seen while the measured load ran (VmRSS, sampled).
+    load_rss_mib: float = 0.0
 
     @property
     def median(self) -> float:
@@ -224,6 +227,50 @@ def stop(proc: subprocess.Popen[bytes]) -> None:
         with contextlib.suppress(ProcessLookupError):
             os.killpg(proc.pid, signal.SIGKILL)
         proc.wait(timeout=10)
+
+
+def _process_tree(pid: int) -> list[int]:
+    pids = [pid]
+    with contextlib.suppress(OSError):
+        pids += [int(c) for c in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
+    return pids
+
+
+def rss_mib(pid: int, field: str = "VmRSS") -> float:
+    """The largest ``field`` (VmRSS now, VmHWM the peak) of a process and its children."""
+    largest = 0
+    for p in _process_tree(pid):
+        try:
+            status = Path(f"/proc/{p}/status").read_text()
+        except OSError:
+            continue
+        m = re.search(rf"{field}:\s+(\d+) kB", status)
+        largest = max(largest, int(m.group(1)) if m else 0)
+    return largest / 1024
+
+
+class RssSampler:
+    """The largest VmRSS of a process tree while a block runs (sampled every 0.2 s): the
+    memory a worker needs under load, which the peak (VmHWM) overstates when start-up
+    touched more (the argon2id dummy hash, 64 MiB, computed once at start)."""
+
+    def __init__(self, pid: int) -> None:
+        self.pid, self.largest = pid, 0.0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self) -> None:
+        while not self._stop.wait(0.2):
+            self.largest = max(self.largest, rss_mib(self.pid))
+
+    def __enter__(self) -> RssSampler:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+        self.largest = max(self.largest, rss_mib(self.pid))
 
 
 def peak_rss_mib(pid: int) -> float:

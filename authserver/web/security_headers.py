@@ -6,9 +6,9 @@ that sets its own CSP (a page with a form, say) keeps it."""
 
 from __future__ import annotations
 
-from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+CSP = b"content-security-policy"
 DEFAULT_CSP = "default-src 'none'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'"
 
 
@@ -28,6 +28,7 @@ class SecurityHeadersMiddleware:
     def __init__(self, app: ASGIApp, hsts: bool) -> None:
         self.app = app
         self.extra = security_headers(hsts)
+        self.default_csp = DEFAULT_CSP.encode()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -36,11 +37,11 @@ class SecurityHeadersMiddleware:
 
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
-                headers = MutableHeaders(scope=message)
-                for name, value in self.extra:
-                    headers.raw.append((name, value))
-                if "content-security-policy" not in headers:
-                    headers.raw.append((b"content-security-policy", DEFAULT_CSP.encode()))
+                # ASGI header names are lower-case bytes (what Starlette sends).
+                headers = [*message.get("headers", ()), *self.extra]
+                if not any(name == CSP for name, _ in headers):
+                    headers.append((CSP, self.default_csp))
+                message["headers"] = headers
             await send(message)
 
         await self.app(scope, receive, send_with_headers)
