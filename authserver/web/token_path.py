@@ -33,6 +33,7 @@ from authserver.web.security_headers import SecurityHeadersMiddleware
 PATH = "/token"
 # The request headers the plain path reads; a request that repeats one takes the full path.
 PLAIN_HEADERS = frozenset({b"authorization", b"content-type", b"content-length", b"origin"})
+PLAIN_GRANT = b"grant_type=" + GRANT_TYPE.encode()
 # RFC 6749 §5.1: the token response is JSON and MUST NOT be cached.
 TOKEN_HEADERS = [
     (b"content-type", b"application/json"),
@@ -125,6 +126,10 @@ async def answer_plain(scope: Scope, receive: Receive, send: Send) -> tuple[bool
             return False, replay(messages, receive)
         if not message.get("more_body", False):
             break
+    # Most token requests of other grants are told apart without parsing their form
+    # (the full path parses it again); a grant_type spelt otherwise just takes that path.
+    if PLAIN_GRANT not in body:
+        return False, replay(messages, receive)
     answer = _plain_answer(scope, services, body, headers.get(b"authorization"))
     if answer is None:
         return False, replay(messages, receive)
