@@ -89,9 +89,12 @@ def _connection(url: str, allow_private: bool, deadline: float) -> http.client.H
     if parts.scheme == "http":
         # Only a loopback test rig (upstream_url_problem refused anything else).
         port = parts.port or 80
-        return _LoopbackHTTPConnection(host, port, _resolve(host, port, allow_private), deadline)
+        addresses = _resolve(host, port, allow_private, deadline)
+        return _LoopbackHTTPConnection(host, port, addresses, deadline)
     port = parts.port or 443
-    return _CheckedHTTPSConnection(host, port, _resolve(host, port, allow_private), deadline)
+    return _CheckedHTTPSConnection(
+        host, port, _resolve(host, port, allow_private, deadline), deadline
+    )
 
 
 def request(

@@ -10,8 +10,8 @@ stops at a timeout and a size cap. The document must pass the same rule as inlin
 RSA and EC keys are kept, the types of the algorithms we verify with. Every failure is
 one ``JwksUnavailable``, which the caller answers with ``invalid_client``.
 
-The whole fetch (connect, TLS handshake, request, status line, headers, body) ends by
-one wall-clock deadline: a per-read timeout alone lets a host sending a byte every few
+The whole fetch (host name lookup, connect, TLS handshake, request, status line, headers,
+body) ends by one wall-clock deadline: a per-read timeout alone lets a host sending a byte every few
 seconds hold a fetch for hours. Caching, single-flight and the threads fetches run on
 are ``keys.remote_cache``'s."""
 
@@ -22,6 +22,7 @@ import ipaddress
 import json
 import socket
 import ssl
+import threading
 import time
 from typing import Any
 from urllib.parse import urlsplit
@@ -151,8 +152,34 @@ class _CheckedHTTPSConnection(http.client.HTTPSConnection):
         raise error
 
 
-def _resolve(host: str, port: int, allow_private_networks: bool) -> list[AddrInfo]:
-    addresses = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+def _lookup(host: str, port: int, deadline: float) -> list[AddrInfo]:
+    """``getaddrinfo``, done by ``deadline``. The system resolver takes no timeout of
+    ours (its own, from resolv.conf, can be tens of seconds), so the lookup runs on a
+    thread of its own, left to finish alone if the deadline passes first."""
+    found: list[list[AddrInfo]] = []
+    failed: list[OSError] = []
+    done = threading.Event()
+
+    def look_up() -> None:
+        try:
+            found.append(socket.getaddrinfo(host, port, type=socket.SOCK_STREAM))
+        except OSError as exc:
+            failed.append(exc)
+        finally:
+            done.set()
+
+    threading.Thread(target=look_up, name="jwks-uri-lookup", daemon=True).start()
+    if not done.wait(_time_left(deadline)):
+        raise TimeoutError("jwks_uri host name lookup too slow")
+    if failed:
+        raise failed[0]
+    return found[0]
+
+
+def _resolve(
+    host: str, port: int, allow_private_networks: bool, deadline: float
+) -> list[AddrInfo]:
+    addresses = _lookup(host, port, deadline)
     if not addresses:
         raise JwksUnavailable(f"{host} has no address")
     if not allow_private_networks:
@@ -175,7 +202,7 @@ def fetch(url: str, allow_private_networks: bool = False, deadline: float | None
         if parts.scheme != "https" or not parts.hostname:
             raise JwksUnavailable("jwks_uri must be an https URL")
         port = parts.port or 443
-        addresses = _resolve(parts.hostname, port, allow_private_networks)
+        addresses = _resolve(parts.hostname, port, allow_private_networks, deadline)
         connection = _CheckedHTTPSConnection(parts.hostname, port, addresses, deadline)
         try:
             target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
@@ -228,7 +255,7 @@ def fetch_document(
         if parts.scheme != "https" or not parts.hostname:
             raise DocumentUnavailable("must be an https URL")
         port = parts.port or 443
-        addresses = _resolve(parts.hostname, port, allow_private_networks)
+        addresses = _resolve(parts.hostname, port, allow_private_networks, deadline)
         connection = _CheckedHTTPSConnection(parts.hostname, port, addresses, deadline)
         try:
             target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
