@@ -21,11 +21,22 @@ async def token(request: Request) -> Response:
         oauth_request,
         lambda s, r: s.create_token_response(r),
         offline=needs_no_database(request, oauth_request),
-        on_loop=oauth_request.form.get("grant_type") == "refresh_token",  # storage.pg_loop
+        on_loop=on_loop(oauth_request),
     )
     if response.status_code == 200:
         request.state.services.metrics.token_issued(oauth_request.form.get("grant_type"))
     return response
+
+
+def on_loop(oauth_request: OAuthRequest) -> bool:
+    """Whether a request may start on the event loop (a refresh rotation, storage.pg_loop)
+    and move to a thread at its first other database use. Not with a client assertion:
+    its `jti` is recorded once (RFC 7523 §3 item 7) by the deny list, in Redis outside the
+    unit of work, so the thread's second run would refuse its own assertion as a replay
+    (invalid_client; a refresh token's replay then revoked nothing, RFC 9700 §4.14.2), and
+    that call would block the loop."""
+    form = oauth_request.form
+    return form.get("grant_type") == "refresh_token" and "client_assertion" not in form
 
 
 def needs_no_database(request: Request, oauth_request: OAuthRequest) -> bool:

@@ -246,3 +246,49 @@ def test_a_narrower_scope_is_claimed_in_a_transaction_and_committed(
     # Committed: the successor works, and the presented token is used (a replay now).
     assert refresh_grant(http, app, r.json()["refresh_token"]).status_code == 200
     assert refresh_grant(http, app, token).json()["error"] == "invalid_grant"
+
+
+def test_a_client_assertions_replay_revokes_the_family_with_redis(http, factory, services):
+    """private_key_jwt records each assertion's `jti` (RFC 7523 §3 item 7), in Redis here:
+    outside the unit of work, so a request that went from the loop to a thread after its
+    client was authenticated would meet its own assertion as a replay (invalid_client) --
+    and a refresh token's replay (RFC 9700 §4.14.2) would revoke nothing. Such requests
+    run in a thread from the start."""
+    import time
+    import uuid
+
+    import jwt as pyjwt
+    from cryptography.hazmat.primitives.asymmetric import rsa
+
+    assert services.settings.redis_url  # the deny list is Redis's
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    jwk = {**pyjwt.algorithms.RSAAlgorithm.to_jwk(key.public_key(), as_dict=True), "kid": "k1"}
+    app = factory.password_client(auth_method="private_key_jwt", jwks={"keys": [jwk]})
+    user = factory.user()
+
+    def token(**data: str) -> Any:
+        now = int(time.time())
+        claims_ = {"iss": app.client_id, "sub": app.client_id, "iat": now, "exp": now + 60}
+        claims_ |= {"aud": f"{services.settings.issuer}/token", "jti": uuid.uuid4().hex}
+        signed = pyjwt.encode(claims_, key, algorithm="RS256", headers={"kid": "k1"})
+        return http.post(
+            "/token",
+            data={
+                **data,
+                "client_assertion_type": "urn:ietf:params:oauth:client-assertion-type:jwt-bearer",
+                "client_assertion": signed,
+            },
+        )
+
+    first = token(grant_type="password", username=user.email, password=user.password)
+    assert first.status_code == 200, first.text
+    old = first.json()["refresh_token"]
+    rotated = token(grant_type="refresh_token", refresh_token=old)
+    assert rotated.status_code == 200, rotated.text
+    replay = token(grant_type="refresh_token", refresh_token=old)
+    assert replay.status_code == 400 and replay.json()["error"] == "invalid_grant", replay.text
+    unknown = token(grant_type="refresh_token", refresh_token="no-such-token")
+    assert unknown.status_code == 400 and unknown.json()["error"] == "invalid_grant"
+    # The replay revoked the family: the winner's successor is refused too.
+    winner = token(grant_type="refresh_token", refresh_token=rotated.json()["refresh_token"])
+    assert winner.status_code == 400 and winner.json()["error"] == "invalid_grant", winner.text
