@@ -130,7 +130,12 @@ async def answer_plain(scope: Scope, receive: Receive, send: Send) -> tuple[bool
     # (the full path parses it again); a grant_type spelt otherwise just takes that path.
     if PLAIN_GRANT not in body:
         return False, replay(messages, receive)
-    answer = _plain_answer(scope, services, body, headers.get(b"authorization"))
+    try:
+        answer = _plain_answer(scope, services, body, headers.get(b"authorization"))
+    except Exception:
+        # (Signing failed, say.) Nothing was sent or stored: the full path runs it again
+        # and answers and logs a failure with its handlers, as it would have alone.
+        answer = None
     if answer is None:
         return False, replay(messages, receive)
     content = json.dumps(answer, separators=(",", ":")).encode()

@@ -294,3 +294,41 @@ def test_a_wrong_secret_is_refused_by_the_full_path(apps, clients, plain_answers
         assert response.headers["www-authenticate"].lower().startswith("basic")
     assert wrong.json() == unknown.json()
     assert plain_answers == []
+
+
+def test_a_failure_on_the_plain_path_is_answered_as_on_the_full_path(
+    make_settings, factory, monkeypatch, plain_answers
+):
+    """Signing fails (no active key, say): the full path's error handler answers 500
+    ``server_error`` in JSON, no-store, with the security headers -- not the server's bare
+    500 for an exception the plain path let out of the application."""
+    from authserver.errors import SigningKeyError
+    from authserver.oauth.tokens import AccessTokenGenerator
+
+    settings = make_settings(client_cache_ttl=60)
+    router = create_app(settings).app.app
+    with (
+        TestClient(
+            create_app(settings), base_url=settings.issuer, raise_server_exceptions=False
+        ) as fast,
+        TestClient(router, base_url=settings.issuer, raise_server_exceptions=False) as full,
+    ):
+        svc = factory.client(scope="api:read")
+        request = {"data": {"grant_type": "client_credentials"}, "auth": svc.basic_auth}
+        assert fast.post("/token", **request).status_code == 200  # cached: plain from now on
+        assert plain_answers == []  # (the first one loaded the client on the full path)
+
+        def no_key(self: Any) -> Any:
+            raise SigningKeyError("no signing key is active")
+
+        monkeypatch.setattr(AccessTokenGenerator, "get_jwks", no_key)
+        fast_outcome, full_outcome = (
+            outcome(http.post("/token", **request)) for http in (fast, full)
+        )
+        assert fast_outcome["status"] == 500
+        assert fast_outcome["body"]["error"] == "server_error"
+        assert ("cache-control", "no-store") in fast_outcome["headers"]
+        # (The router's 500 comes from Starlette's outermost middleware, without the
+        # security headers the direct path adds: only status and body are compared.)
+        assert fast_outcome["body"] == full_outcome["body"]
+        assert fast_outcome["status"] == full_outcome["status"]
