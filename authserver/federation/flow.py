@@ -137,15 +137,26 @@ def reject(
         reason=reason,
         **kw,
     )
-    services.metrics.federation_login(provider_id, f"rejected:{reason}")
+    if not kw.get("test"):
+        # An admin's test login is not a sign-in: the metrics count real ones only.
+        services.metrics.federation_login(provider_id, f"rejected:{reason}")
 
 
 def refused_at_start(
-    uow: UnitOfWork, services: Services, meta: RequestMeta, provider_id: str, detail: str
+    uow: UnitOfWork,
+    services: Services,
+    meta: RequestMeta,
+    provider_id: str,
+    detail: str,
+    *,
+    test: bool = False,
 ) -> None:
     """Audit a round trip that could not begin: the upstream's discovery could not be had
     (``begin`` raised ``UpstreamUnavailable``; its unit of work recorded nothing)."""
-    reject(uow, services, meta, provider_id, "unavailable", step="start", detail=detail[:200])
+    tagged = {"test": True} if test else {}
+    reject(
+        uow, services, meta, provider_id, "unavailable", step="start", detail=detail[:200], **tagged
+    )
 
 
 def sign_in_upstream(

@@ -42,7 +42,7 @@ def start(call: AdminCall, provider_id: str, browser: str | None) -> flow.Starte
         )
     except UpstreamUnavailable as exc:
         meta = RequestMeta(ip=call.ip, user_agent=call.user_agent)
-        flow.refused_at_start(call.uow, call.services, meta, provider.id, str(exc))
+        flow.refused_at_start(call.uow, call.services, meta, provider.id, str(exc), test=True)
         call.audit(
             AuditEvent.CONSOLE_PROVIDER_TEST,
             provider=provider.id,

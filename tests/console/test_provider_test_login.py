@@ -250,6 +250,7 @@ def test_an_answer_that_fails_validation_is_shown_refused(
     assert "could not be verified" in text  # what the person would have been told
     (refused,) = events(services, "federation.rejected")
     assert refused.details["reason"] == "upstream_token_error" and refused.details["test"]
+    assert "rejected:" not in client.get("/metrics").text  # not a real sign-in's refusal
     assert events(services, "console.provider_test")[0].details["outcome"] == "refused"
     # Not a real sign-in's refusal: "the last real sign-in" part (and `providers test`)
     # does not show it as one.
@@ -337,6 +338,7 @@ def test_an_unreachable_upstream_is_told_and_audited_with_nothing_started(client
     assert round_trips(services) == []
     (refused,) = events(services, "federation.rejected")
     assert refused.details["reason"] == "unavailable" and refused.details["step"] == "start"
+    assert refused.details["test"] and "rejected:" not in client.get("/metrics").text
     (tested,) = events(services, "console.provider_test")
     assert tested.details["actor"] == admin.id and tested.details["reason"] == "unavailable"
 
@@ -441,5 +443,6 @@ def test_a_saml_response_that_fails_validation_is_shown_refused(
     assert "Refused: invalid_answer" in text and reason in text
     (refused,) = events(services, "federation.rejected")
     assert refused.details["reason"] == f"saml_{reason}" and refused.details["test"]
+    assert "rejected:" not in client.get("/metrics").text
     assert 'id="last-refusal"' not in text
     assert last_login(services, "corp")["last_refusal"] is None

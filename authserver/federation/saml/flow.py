@@ -184,5 +184,6 @@ def _refuse(
         # An admin's test login (``federation.dry_run``): not a real sign-in's refusal.
         **({"test": True} if login is not None and login.test_session_hash else {}),
     )
-    services.metrics.federation_login(provider_id, f"rejected:{reason}")
+    if login is None or not login.test_session_hash:  # a test login is not a sign-in
+        services.metrics.federation_login(provider_id, f"rejected:{reason}")
     return Validated(login=login, refused=refused, reason=reason)
