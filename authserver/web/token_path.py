@@ -29,6 +29,7 @@ from authserver.params import parse_decimal
 from authserver.web.errors import EXCEPTION_HANDLERS
 from authserver.web.oauth_bridge import FORM_TYPE, BadRequest, parse_params, reject_repeated
 from authserver.web.security_headers import SecurityHeadersMiddleware
+from authserver.web.url_guard import url_problem
 
 PATH = "/token"
 # The request headers the plain path reads; a request that repeats one takes the full path.
@@ -60,7 +61,13 @@ class TokenEndpoint:
         )
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http" and scope["path"] == PATH and scope["method"] == "POST":
+        if (
+            scope["type"] == "http"
+            and scope["path"] == PATH
+            and scope["method"] == "POST"
+            # A query string the router's URL guard refuses is refused there (400).
+            and (not scope.get("query_string") or url_problem(scope) is None)
+        ):
             await self.direct(scope, receive, send)
         else:
             await self.app(scope, receive, send)

@@ -218,3 +218,19 @@ def test_each_thread_reuses_one_server_bound_to_one_request_at_a_time(services):
     thread.start()
     thread.join()
     assert elsewhere and elsewhere[0] is not first
+
+
+@pytest.mark.parametrize("query", ["x=%00", "x=%ff", "%01=1"])
+def test_the_url_guard_applies_to_the_direct_path(cached, routed, factory, query):
+    """A query string with control characters or not UTF-8 (``web.url_guard``) is refused
+    before any handler, on the direct path as behind the router: 400 for both the plain
+    client_credentials path and the rest, never a token."""
+    svc = factory.client(scope="api:read")
+    data = {"grant_type": "client_credentials"}
+    for http in (cached, routed):
+        http.post("/token", data=data, auth=svc.basic_auth)  # cached from now on
+        answer = http.post(f"/token?{query}", data=data, auth=svc.basic_auth)
+        assert answer.status_code == 400, answer.text
+        assert answer.json()["error"] == "invalid_request"
+        refresh = http.post(f"/token?{query}", data={"grant_type": "refresh_token"})
+        assert refresh.status_code == 400 and "query string" in refresh.json()["error_description"]
