@@ -138,11 +138,13 @@ async def manage(request: Request) -> Response:
         if request.method == "DELETE":
             uow.clients.delete(client_id)
             services.clients.invalidate(client_id)
+            uow.on_commit(lambda: services.clients.invalidate(client_id))  # manage.clients
             record(uow, services.clock, AuditEvent.CLIENT_DELETED, **audit)
             return 204, None
         assert meta is not None
         out = registration.replace(uow, services.clock, services.settings, client, meta)
         services.clients.invalidate(client_id)
+        uow.on_commit(lambda: services.clients.invalidate(client_id))
         record(uow, services.clock, AuditEvent.CLIENT_CHANGED, **audit)
         return 200, out
 

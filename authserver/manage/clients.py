@@ -71,7 +71,7 @@ def update(
     client, changed = client_registry.update_client(
         call.uow, call.services.clock, client_id, changes
     )
-    call.services.clients.invalidate(client_id)
+    _invalidate(call, client_id)
     call.audit(AuditEvent.CLIENT_CHANGED, client_id=client_id, fields=changed)
     return client
 
@@ -79,7 +79,7 @@ def update(
 def rotate_secret(call: AdminCall, client_id: str) -> str:
     """A new secret (shown once); the old one stops working at once."""
     secret = client_registry.rotate_secret(call.uow, call.services.clock, client_id)
-    call.services.clients.invalidate(client_id)
+    _invalidate(call, client_id)
     call.audit(AuditEvent.CLIENT_CHANGED, client_id=client_id, change="secret_rotated")
     return secret
 
@@ -87,5 +87,12 @@ def rotate_secret(call: AdminCall, client_id: str) -> str:
 def delete(call: AdminCall, client_id: str) -> None:
     if not call.uow.clients.delete(client_id):
         raise NotFound(f"no client {client_id}")
-    call.services.clients.invalidate(client_id)
+    _invalidate(call, client_id)
     call.audit(AuditEvent.CLIENT_DELETED, client_id=client_id)
+
+
+def _invalidate(call: AdminCall, client_id: str) -> None:
+    """Drop the cached registration now and once the change has committed: a request
+    in between reads the row still committed and would cache it for the cache's ttl."""
+    call.services.clients.invalidate(client_id)
+    call.uow.on_commit(lambda: call.services.clients.invalidate(client_id))

@@ -127,6 +127,7 @@ class UnitOfWork:
     def __init__(self, factory: Callable[[], Session]) -> None:
         self._factory = factory
         self._session: Session | None = None
+        self._on_commit: list[Callable[[], object]] = []
 
     @property
     def session(self) -> Session:
@@ -137,6 +138,13 @@ class UnitOfWork:
     def commit(self) -> None:
         if self._session is not None:
             self._session.commit()
+        tasks, self._on_commit = self._on_commit, []
+        for task in tasks:
+            task()
+
+    def on_commit(self, task: Callable[[], object]) -> None:
+        """Run ``task`` once this transaction has committed (never if it rolls back)."""
+        self._on_commit.append(task)
 
     def rollback(self) -> None:
         if self._session is not None:

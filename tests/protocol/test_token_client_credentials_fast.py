@@ -21,7 +21,7 @@ from starlette.testclient import TestClient
 
 from authserver.app import create_app
 from authserver.web import token_path
-from tests.helpers import claims
+from tests.helpers import claims, password_grant
 
 VOLATILE_CLAIMS = {"jti", "iat", "exp"}
 # Headers that differ between any two responses (or are the transport's business).
@@ -332,3 +332,45 @@ def test_a_failure_on_the_plain_path_is_answered_as_on_the_full_path(
         # security headers the direct path adds: only status and body are compared.)
         assert fast_outcome["body"] == full_outcome["body"]
         assert fast_outcome["status"] == full_outcome["status"]
+
+
+def test_a_rotated_secret_stops_working_although_read_before_the_commit(
+    make_settings, factory, monkeypatch
+):
+    """The cache is dropped when the change commits, not only when it is made: a token
+    request in between (another thread) reads the registration still committed -- the old
+    secret -- and would cache it for the cache's ttl after the rotation, on the plain path
+    and the full path alike."""
+    from authserver.manage import clients as manage_clients
+
+    settings = make_settings(client_cache_ttl=60)
+    with TestClient(create_app(settings), base_url=settings.issuer) as http:
+        services = http.app_state["services"]
+        svc = factory.client(scope="api:read")
+        app = factory.password_client(scope="openid admin")
+        admin = factory.user(role="admin")
+        token = password_grant(http, app, admin, scope="admin").json()["access_token"]
+        request = {"data": {"grant_type": "client_credentials"}, "auth": svc.basic_auth}
+        assert http.post("/token", **request).status_code == 200
+        original = manage_clients.rotate_secret
+
+        def rotate_then_a_request_reads_it(call: Any, client_id: str) -> str:
+            secret = original(call, client_id)  # (the cache entry dropped, not committed)
+
+            def load() -> Any:  # what a concurrent request's unit of work sees
+                with services.db.unit_of_work() as other:
+                    return other.clients.get(client_id)
+
+            services.clients.get(client_id, load)
+            return secret
+
+        monkeypatch.setattr(manage_clients, "rotate_secret", rotate_then_a_request_reads_it)
+        rotated = http.post(
+            f"/admin/clients/{svc.client_id}/secret",
+            headers={"Authorization": f"Bearer {token}"},
+        )
+        assert rotated.status_code == 200, rotated.text
+        old = http.post("/token", **request)
+        assert old.status_code == 401 and old.json()["error"] == "invalid_client"
+        new = (svc.client_id, rotated.json()["client_secret"])
+        assert http.post("/token", data=request["data"], auth=new).status_code == 200
