@@ -52,6 +52,7 @@ def op(
     }
     if body is not None:
         op["responses"]["415"] = answer(s.Error, "The body is not application/json")
+        op["responses"]["413"] = answer(s.Error, "The body is larger than MAX_BODY_BYTES")
         op["requestBody"] = {"required": True, "content": media(body)}
     if params:
         op["parameters"] = params
