@@ -275,21 +275,7 @@ class RssSampler:
 
 def peak_rss_mib(pid: int) -> float:
     """The largest peak RSS (VmHWM) of a process and its children (uvicorn workers)."""
-    pids = [pid]
-    try:
-        children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
-        pids += [int(c) for c in children]
-    except OSError:
-        pass
-    peak = 0
-    for p in pids:
-        try:
-            status = Path(f"/proc/{p}/status").read_text()
-        except OSError:
-            continue
-        m = re.search(r"VmHWM:\s+(\d+) kB", status)
-        peak = max(peak, int(m.group(1)) if m else 0)
-    return peak / 1024
+    return rss_mib(pid, "VmHWM")
 
 
 def authserver_env(
