@@ -17,6 +17,15 @@ def new_secret(nbytes: int = 32) -> str:
     return secrets.token_urlsafe(nbytes)
 
 
+def new_identifier(nbytes: int = 16) -> str:
+    """A random URL-safe identifier (a generated client id) that never starts with ``-``,
+    so it can be typed as a command argument (``authserver clients show ID``) without
+    reading as an option."""
+    while (value := secrets.token_urlsafe(nbytes)).startswith("-"):
+        pass
+    return value
+
+
 def secret_hash(value: str) -> str:
     """The stored form of a high-entropy secret: SHA-256, hex."""
     return hashlib.sha256(value.encode("utf-8", "surrogatepass")).hexdigest()

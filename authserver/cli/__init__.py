@@ -53,6 +53,9 @@ class Parser(argparse.ArgumentParser):
     """argparse, with a usage mistake reported on one line."""
 
     def error(self, message: str) -> NoReturn:
+        if message.startswith("the following arguments are required"):
+            # An id that starts with "-" (an older key's kid) reads as an option.
+            message += "; a value starting with '-' goes last, after `--`"
         self.exit(EXIT_MISTAKE, f"{self.prog}: {message} (see `{self.prog} --help`)\n")
 
 

@@ -39,9 +39,16 @@ class StoredKey:
 
 
 def new_private_key(size: int) -> tuple[rsa.RSAPrivateKey, str]:
-    """A fresh RSA key and its kid (RFC 7638 thumbprint)."""
-    private = rsa.generate_private_key(public_exponent=65537, key_size=size)
-    return private, RSAKey.import_key(private, parameters={**KEY_PARAMETERS}).thumbprint()
+    """A fresh RSA key and its kid (RFC 7638 thumbprint), never one starting with ``-``.
+
+    A base64url thumbprint starts with ``-`` once in 64 keys, and such a kid typed as a
+    command argument (``authserver keys retire -d_TL…``) reads as an unknown option; a new
+    key is drawn instead (the kid stays the plain thumbprint)."""
+    while True:
+        private = rsa.generate_private_key(public_exponent=65537, key_size=size)
+        kid = RSAKey.import_key(private, parameters={**KEY_PARAMETERS}).thumbprint()
+        if not kid.startswith("-"):
+            return private, kid
 
 
 def private_jwk(key: object, kid: str, where: str) -> RSAKey:

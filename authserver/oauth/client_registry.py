@@ -15,7 +15,7 @@ from joserfc.jwk import KeySet
 from authserver import text
 from authserver.clock import Clock, to_datetime
 from authserver.errors import Conflict, InvalidInput, NotFound
-from authserver.hashing import new_secret, secret_hash
+from authserver.hashing import new_identifier, new_secret, secret_hash
 from authserver.storage.db import UnitOfWork
 from authserver.storage.models import Client
 
@@ -187,7 +187,7 @@ def register_client(uow: UnitOfWork, clock: Clock, spec: ClientSpec) -> tuple[Cl
     problems = spec_problems(spec)
     if problems:
         raise InvalidInput("; ".join(problems))
-    client_id = spec.client_id or new_secret(16)
+    client_id = spec.client_id or new_identifier(16)
     if uow.clients.get(client_id) is not None:
         raise Conflict(f"client {client_id} already exists")
     secret = new_secret(32) if spec.token_endpoint_auth_method in SECRET_METHODS else None

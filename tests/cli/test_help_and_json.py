@@ -47,6 +47,11 @@ def test_version_and_usage_mistakes(cli):
     assert "--scope" in r.err and "authserver clients create --help" in r.err
     r = cli("clients", "frobnicate")
     assert r.code == 2 and r.err.count("\n") == 1 and "invalid choice" in r.err
+    # A kid from an older release may start with "-": the mistake says how to pass it.
+    r = cli("keys", "retire", "-d_TL6BH52qBhY")
+    assert r.code == 2 and r.err.count("\n") == 1 and "after `--`" in r.err
+    r = cli("keys", "retire", "--json", "--", "-d_TL6BH52qBhY")
+    assert r.code == 2 and "no key -d_TL6BH52qBhY" in r.err
 
 
 def test_every_command_prints_json(cli, data_dir, monkeypatch):
