@@ -92,19 +92,22 @@ def create_app(
 
     app = Starlette(
         routes=routes,
-        middleware=[
-            Middleware(ObservabilityMiddleware, access_log_enabled=settings.access_log),
-            Middleware(SecurityHeadersMiddleware, hsts=settings.issuer_is_https),
-            Middleware(UrlGuardMiddleware),
-        ],
+        middleware=[Middleware(UrlGuardMiddleware)],
         exception_handlers={**EXCEPTION_HANDLERS, ApiError: api_error},  # type: ignore[dict-item]
         lifespan=lifespan,
     )
     # Starlette would answer /token/ with a redirect to an absolute URL built from the
     # Host header (anyone's choice): every path is exact, a stray slash is a 404.
     app.router.redirect_slashes = False
+    # Around the whole application, not in its middleware list: Starlette answers an
+    # unhandled error (500) from its outermost layer, outside that list, so the 500 had
+    # neither the security headers nor a request id (and its error log line no id).
+    routed = ObservabilityMiddleware(
+        SecurityHeadersMiddleware(app, hsts=settings.issuer_is_https),
+        access_log_enabled=settings.access_log,
+    )
     direct = TokenEndpoint(
-        app, hsts=settings.issuer_is_https, access_log_enabled=settings.access_log
+        routed, hsts=settings.issuer_is_https, access_log_enabled=settings.access_log
     )
     served: ASGIApp = JwksEndpoint(
         direct, max_age=settings.jwks_max_age, hsts=settings.issuer_is_https

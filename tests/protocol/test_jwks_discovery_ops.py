@@ -99,9 +99,19 @@ def test_healthz_and_readyz(client, backend):
 def test_readyz_is_503_when_redis_is_unreachable(make_settings, backend):
     if backend.name != "postgres":
         return
+    import logging
+
     from starlette.testclient import TestClient
 
     from authserver.app import create_app
+    from authserver.observability import request_id
+
+    ids_logged: list[str | None] = []
+
+    class Seen(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            if record.getMessage().startswith("unhandled error"):
+                ids_logged.append(request_id.get())  # what the JSON log line carries
 
     broken = make_settings(redis_url="redis://127.0.0.1:1/0")
     with TestClient(create_app(broken), base_url=broken.issuer) as http:
@@ -114,3 +124,46 @@ def test_security_headers_on_every_response(client):
         assert r.headers["x-content-type-options"] == "nosniff"
         assert r.headers["referrer-policy"] == "no-referrer"
         assert "frame-ancestors 'none'" in r.headers["content-security-policy"]
+
+
+def test_an_unhandled_error_is_a_500_with_the_security_headers_and_a_request_id(make_settings):
+    """Starlette answers an unhandled error from its outermost layer: the 500 still
+    carries the security headers and the request id, and the error's log line names it."""
+    import logging
+
+    from starlette.testclient import TestClient
+
+    from authserver.app import create_app
+    from authserver.observability import request_id
+
+    ids_logged: list[str | None] = []
+
+    class Seen(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            if record.getMessage().startswith("unhandled error"):
+                ids_logged.append(request_id.get())  # what the JSON log line carries
+
+    class Broken:
+        @property
+        def openid(self) -> bytes:
+            raise RuntimeError("a bug")
+
+    settings = make_settings()
+    seen = Seen()
+    logging.getLogger("authserver.errors").addHandler(seen)
+    try:
+        with TestClient(
+            create_app(settings), base_url=settings.issuer, raise_server_exceptions=False
+        ) as http:
+            http.app_state["discovery"] = Broken()
+            r = http.get(
+                "/.well-known/openid-configuration", headers={"x-request-id": "request-42"}
+            )
+    finally:
+        logging.getLogger("authserver.errors").removeHandler(seen)
+    assert r.status_code == 500 and r.json()["error"] == "server_error"
+    assert r.headers["x-content-type-options"] == "nosniff"
+    assert r.headers["referrer-policy"] == "no-referrer"
+    assert "frame-ancestors 'none'" in r.headers["content-security-policy"]
+    assert r.headers["x-request-id"] == "request-42"
+    assert ids_logged == ["request-42"]

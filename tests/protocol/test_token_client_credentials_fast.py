@@ -31,7 +31,7 @@ VOLATILE_HEADERS = {"x-request-id", "content-length", "date"}
 @pytest.fixture
 def apps(make_settings) -> Iterator[tuple[TestClient, TestClient]]:
     settings = make_settings(client_cache_ttl=60)
-    router = create_app(settings).app.app  # JwksEndpoint -> TokenEndpoint -> router
+    router = create_app(settings).app.app  # JwksEndpoint -> TokenEndpoint -> the routed app
     with (
         TestClient(create_app(settings), base_url=settings.issuer) as fast,
         TestClient(router, base_url=settings.issuer) as full,
@@ -328,8 +328,7 @@ def test_a_failure_on_the_plain_path_is_answered_as_on_the_full_path(
         assert fast_outcome["status"] == 500
         assert fast_outcome["body"]["error"] == "server_error"
         assert ("cache-control", "no-store") in fast_outcome["headers"]
-        # (The router's 500 comes from Starlette's outermost middleware, without the
-        # security headers the direct path adds: only status and body are compared.)
+        assert ("x-content-type-options", "nosniff") in full_outcome["headers"]
         assert fast_outcome["body"] == full_outcome["body"]
         assert fast_outcome["status"] == full_outcome["status"]
 

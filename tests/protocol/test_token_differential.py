@@ -147,7 +147,7 @@ class PlainServers(ServerFactory):
 def apps(make_settings) -> Iterator[tuple[TestClient, TestClient]]:
     fast_settings = make_settings(client_cache_ttl=60)
     plain_settings = make_settings()  # no client cache: nothing on the event loop
-    router = create_app(plain_settings).app.app  # JwksEndpoint -> TokenEndpoint -> router
+    router = create_app(plain_settings).app.app  # JwksEndpoint -> TokenEndpoint -> the routed app
     with (
         TestClient(create_app(fast_settings), base_url=fast_settings.issuer) as fast,
         TestClient(router, base_url=plain_settings.issuer) as plain,

@@ -106,7 +106,7 @@ def routed(make_settings) -> Iterator[TestClient]:
     """The same application without the direct path: Starlette's router answers /token."""
     settings = make_settings(client_cache_ttl=60)
     app = create_app(settings)
-    inner = app.app.app  # JwksEndpoint -> TokenEndpoint -> the Starlette application
+    inner = app.app.app  # JwksEndpoint -> TokenEndpoint -> the routed app
     with TestClient(inner, base_url=settings.issuer) as test_client:
         yield test_client
 
