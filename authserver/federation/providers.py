@@ -318,18 +318,3 @@ def end_identity_logins(uow: UnitOfWork, clock: Clock, identity_id: str, reason:
     sessions = uow.identities.sessions_of_identity(identity_id)
     uow.tokens.revoke_families_of_sessions(sessions, reason, now)
     return uow.login_sessions.end_where(sessions, now)
-
-
-def family_lifetime_cap(uow: UnitOfWork, login_session_id: str | None) -> int | None:
-    """The provider's `max_session_seconds` when the login session came through one:
-    refresh families issued under it live no longer (JIT cannot see an upstream
-    deactivation, so a federated login must go back upstream now and then)."""
-    record = uow.login_sessions.get(login_session_id) if login_session_id else None
-    if record is None or record.identity_id is None:
-        return None
-    identity = uow.identities.get(record.identity_id)
-    provider = uow.providers.get(identity.provider_id) if identity is not None else None
-    if provider is None:
-        return None
-    cap = (provider.policy or {}).get("max_session_seconds")
-    return int(cap) if isinstance(cap, int) else None

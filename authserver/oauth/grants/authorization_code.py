@@ -25,14 +25,14 @@ from authlib.oauth2.rfc6749.hooks import hooked
 
 from authserver.audit import AuditEvent
 from authserver.clock import to_datetime, to_timestamp
-from authserver.federation.providers import family_lifetime_cap
 from authserver.hashing import secret_hash
 from authserver.mfa import policy
 from authserver.oauth import client_auth
 from authserver.oauth.client import OAuthClient
-from authserver.oauth.grants.issuance import record_issued
 from authserver.oauth.scopes import OFFLINE_ACCESS, OPENID, UNKNOWN_USER, check_client_scope
 from authserver.oauth.subject import Subject
+from authserver.oauth.tokens import unverified_claims
+from authserver.storage.codes import Issued
 from authserver.storage.models import AuthorizationCode, User
 
 MAX_CODE_CHARS = 512
@@ -44,6 +44,8 @@ class CodeView:
 
     record: AuthorizationCode
     user: User  # read with the code
+    # The upstream provider's family lifetime cap, read with the code (None: no cap).
+    lifetime_cap: int | None = None
 
     @property
     def code_challenge(self) -> str | None:
@@ -149,15 +151,15 @@ class AuthorizationCodeGrant(grants.AuthorizationCodeGrant):
         if not code or len(code) > MAX_CODE_CHARS:
             return None
         found = ctx.uow.codes.find_for_exchange(secret_hash(code))
-        if found is None or found[0].client_id != client.client_id:
+        if found is None or found.code.client_id != client.client_id:
             return None
-        record, user = found
+        record = found.code
         if record.used_at is not None:
             self._revoke_first_use(record, record.family_id)
             return None
         if record.expires_at <= ctx.now_dt():
             return None
-        return CodeView(record, user)
+        return CodeView(record, found.user, found.lifetime_cap)
 
     def _revoke_first_use(self, record: AuthorizationCode, family_id: str | None) -> None:
         """RFC 6749 §4.1.2: a code used twice is denied, and what its first use issued is
@@ -200,35 +202,38 @@ class AuthorizationCodeGrant(grants.AuthorizationCodeGrant):
         ctx = self.server.ctx
         code: CodeView = self.request.authorization_code
         subject: Subject = self.request.user
-        family_id = str(uuid.uuid4())
-        # The claim comes first: a concurrent exchange of the same code loses here,
-        # before anything is stored for it.
-        if not ctx.uow.codes.mark_used(code.record.code_hash, family_id, ctx.now_dt()):
+        claims = unverified_claims(token["access_token"])
+        refresh_token = token.get("refresh_token")
+        now = ctx.now_dt()
+        issued = Issued(
+            family_id=str(uuid.uuid4()),
+            client_id=self.request.client.client_id,
+            user_id=subject.user.id,
+            login_session_id=subject.login_session_id,
+            scope=code.get_scope(),
+            auth_time=code.record.auth_time,
+            amr=code.record.amr,
+            created_at=now,
+            expires_at=now + timedelta(seconds=_family_lifetime(ctx, code)),
+            jti=claims["jti"],
+            access_expires_at=to_datetime(claims["exp"]),
+            refresh_token_hash=secret_hash(refresh_token) if refresh_token else None,
+        )
+        # The claim and what it issued are stored together, the claim deciding: a
+        # concurrent exchange of the same code loses here, with nothing stored for it.
+        if not ctx.uow.codes.exchange(code.record.code_hash, issued):
             # Lost a race with a concurrent exchange, which has committed by now (its
             # UPDATE held the row): a replay like any other.
             self._revoke_first_use(code.record, ctx.uow.codes.family_of(code.record.code_hash))
             raise InvalidGrantError()
-        ctx.uow.tokens.create_family(
-            family_id=family_id,
-            client_id=self.request.client.client_id,
-            user_id=subject.user.id,
-            scope=code.get_scope(),
-            auth_time=code.record.auth_time,
-            amr=code.record.amr,
-            now=ctx.now_dt(),
-            lifetime=timedelta(seconds=_family_lifetime(ctx, subject)),
-            login_session_id=subject.login_session_id,
-        )
-        record_issued(ctx, token, self.request.client, subject, family_id)
 
     def delete_authorization_code(self, authorization_code: CodeView) -> None:
         """Codes are marked used (in ``save_token``), never deleted: a replay must be
         recognised as one."""
 
 
-def _family_lifetime(ctx: Any, subject: Subject) -> int:
+def _family_lifetime(ctx: Any, code: CodeView) -> int:
     """The refresh family's lifetime: the server's, or less when the login came through
-    an upstream provider that caps it (``federation.providers``)."""
+    an upstream provider that caps it (its `max_session_seconds`, read with the code)."""
     ttl = int(ctx.services.settings.refresh_token_ttl)
-    cap = family_lifetime_cap(ctx.uow, subject.login_session_id)
-    return ttl if cap is None else min(ttl, cap)
+    return ttl if code.lifetime_cap is None else min(ttl, code.lifetime_cap)
