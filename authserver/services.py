@@ -68,8 +68,9 @@ class Services:
     # a limiter, a cancel scope and an extra checkpoint. Measured: 50-100 us less CPU per
     # signing request at 16 concurrent requests on one core.
     protocol_threads: ThreadPoolExecutor
-    # PostgreSQL: the refresh grant's statements on the event loop (``storage.pg_loop``;
-    # ``REFRESH_ON_EVENT_LOOP``), None otherwise.
+    # PostgreSQL: the refresh and code grants' statements on the event loop
+    # (``storage.pg_loop``; ``REFRESH_ON_EVENT_LOOP``, ``CODE_EXCHANGE_ON_EVENT_LOOP``),
+    # None otherwise.
     loop_db: LoopDatabase | None = None
 
 
@@ -147,7 +148,8 @@ def build_services(settings: Settings, clock: Clock | None = None) -> Services:
         ),
         loop_db=(
             LoopDatabase(db.engine.url, settings.db_pool_size)
-            if settings.refresh_on_event_loop and db.engine.dialect.name == "postgresql"
+            if (settings.refresh_on_event_loop or settings.code_exchange_on_event_loop)
+            and db.engine.dialect.name == "postgresql"
             else None
         ),
     )

@@ -279,6 +279,11 @@ class Settings(BaseModel):
     """PostgreSQL: answer refresh_token grants on the event loop, their statements sent on
     asyncio connections of their own (up to `DB_POOL_SIZE` more per process), not in a
     worker thread: less CPU per refresh (bench/README.md). False: in a thread."""
+    code_exchange_on_event_loop: bool = True
+    """PostgreSQL: answer authorization_code exchanges on the event loop, as refresh_token
+    grants (the same asyncio connections): two statements, no thread hop (bench/README.md).
+    A replayed code, a lost race or an uncached client still runs in a thread. False: in
+    a thread."""
 
     max_header_bytes: int = Field(default=16_384, ge=1024, le=1_048_576)
     """Largest request line + headers `authserver serve` accepts, bytes (431 beyond)."""

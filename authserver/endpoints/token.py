@@ -8,6 +8,7 @@ from starlette.responses import Response
 
 from authserver.oauth import client_auth
 from authserver.oauth.requests import OAuthRequest
+from authserver.settings import Settings
 from authserver.web.oauth_bridge import call_server, form_request
 
 # Client authentication methods that need nothing but the cached registration.
@@ -21,22 +22,29 @@ async def token(request: Request) -> Response:
         oauth_request,
         lambda s, r: s.create_token_response(r),
         offline=needs_no_database(request, oauth_request),
-        on_loop=on_loop(oauth_request),
+        on_loop=on_loop(oauth_request, request.state.services.settings),
     )
     if response.status_code == 200:
         request.state.services.metrics.token_issued(oauth_request.form.get("grant_type"))
     return response
 
 
-def on_loop(oauth_request: OAuthRequest) -> bool:
-    """Whether a request may start on the event loop (a refresh rotation, storage.pg_loop)
-    and move to a thread at its first other database use. Not with a client assertion:
-    its `jti` is recorded once (RFC 7523 §3 item 7) by the deny list, in Redis outside the
-    unit of work, so the thread's second run would refuse its own assertion as a replay
-    (invalid_client; a refresh token's replay then revoked nothing, RFC 9700 §4.14.2), and
-    that call would block the loop."""
+def on_loop(oauth_request: OAuthRequest, settings: Settings) -> bool:
+    """Whether a request may start on the event loop (a refresh rotation or a code
+    exchange: ``storage.pg_loop``, ``storage.pg_loop_codes``) and move to a thread at its
+    first other database use. Not with a client assertion: its `jti` is recorded once
+    (RFC 7523 §3 item 7) by the deny list, in Redis outside the unit of work, so the
+    thread's second run would refuse its own assertion as a replay (invalid_client; a
+    refresh token's or a code's replay then revoked nothing, RFC 9700 §4.14.2, RFC 6749
+    §4.1.2), and that call would block the loop. The other methods (a secret, or none
+    for a public client) need nothing but the cached registration."""
     form = oauth_request.form
-    return form.get("grant_type") == "refresh_token" and "client_assertion" not in form
+    if "client_assertion" in form:
+        return False
+    grant_type = form.get("grant_type")
+    if grant_type == "refresh_token":
+        return settings.refresh_on_event_loop
+    return grant_type == "authorization_code" and settings.code_exchange_on_event_loop
 
 
 def needs_no_database(request: Request, oauth_request: OAuthRequest) -> bool:

@@ -59,7 +59,7 @@ FIND_FOR_EXCHANGE = (
     .outerjoin(_providers, _providers.c.id == _identities.c.provider_id)
     .where(_codes.c.code_hash == bindparam("h"))
 )
-_CODE_FIELDS = tuple(c.key for c in _codes.c)
+_CODE_FIELDS = tuple(c.key for c in _codes.c)  # ``CodeRow``'s fields
 _USER_FIELDS = tuple(c.key for c in _USER_COLUMNS)
 # Built once (the exchange is on the token hot path): an ORM UPDATE per request spent more
 # on statement building and identity-map synchronisation than on the database.
@@ -139,12 +139,34 @@ UNDO_EXCHANGE_PG = (
 )
 
 
+@dataclass(frozen=True, slots=True)
+class CodeRow:
+    """A stored code as the exchange reads it: a plain row, not an ORM instance (setting
+    the fifteen instrumented attributes of one cost more than the read's round trip)."""
+
+    code_hash: str
+    client_id: str
+    user_id: str
+    login_session_id: str | None
+    redirect_uri: str | None
+    scope: str
+    nonce: str | None
+    code_challenge: str | None
+    code_challenge_method: str | None
+    auth_time: datetime
+    amr: list[str] | None
+    created_at: datetime
+    expires_at: datetime
+    used_at: datetime | None
+    family_id: str | None
+
+
 @dataclass(frozen=True)
 class CodeForExchange:
-    """A code, its user (both detached: not in any session) and the family lifetime cap
-    of the upstream provider the login came through (None: none, or no cap)."""
+    """A code, its user (detached: not in any session) and the family lifetime cap of
+    the upstream provider the login came through (None: none, or no cap)."""
 
-    code: AuthorizationCode
+    code: CodeRow
     user: User
     lifetime_cap: int | None
 
@@ -177,7 +199,7 @@ def session_cap(policy: dict[str, Any] | None) -> int | None:
 def found_for_exchange(row: Any) -> CodeForExchange:
     """``FIND_FOR_EXCHANGE``'s row as the grant reads it."""
     n, m = len(_CODE_FIELDS), len(_CODE_FIELDS) + len(_USER_FIELDS)
-    code = AuthorizationCode(**dict(zip(_CODE_FIELDS, row[:n], strict=True)))
+    code = CodeRow(**dict(zip(_CODE_FIELDS, row[:n], strict=True)))
     user = User(id=code.user_id, **dict(zip(_USER_FIELDS, row[n:m], strict=True)))
     return CodeForExchange(code, user, session_cap(row[m]))
 

@@ -38,6 +38,7 @@ from sqlalchemy.util import await_only, greenlet_spawn
 
 from authserver.errors import ServiceUnavailable
 from authserver.storage import pg_direct
+from authserver.storage.codes import AuthorizationCodeRepository
 from authserver.storage.db import NeedsDatabase, UnitOfWork, refuse_session
 from authserver.storage.tokens import (
     ROTATE_REFRESH_PG,
@@ -68,9 +69,17 @@ async def _commit(conn: psycopg.AsyncConnection[Any]) -> None:
     await conn.execute("COMMIT")
 
 
-def _bound(stmt: Executable, params: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+def bound(stmt: Executable, params: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+    """A fixed statement's SQL and its parameters as the driver takes them."""
     sql = pg_direct.compiled(stmt, DIALECT)
     return sql, {k: pg_direct.bind_value(v) for k, v in params.items()}
+
+
+def send(
+    conn: psycopg.AsyncConnection[Any], stmt: Executable, params: dict[str, Any], fetch: bool
+) -> tuple[Any, ...] | None:
+    """A fixed statement from the work's greenlet (``_send``)."""
+    return _send(conn, *bound(stmt, params), fetch=fetch)
 
 
 def _send(
@@ -140,13 +149,21 @@ class LoopTokens(TokenRepository):
         super().undo_rotation(token_hash, successor)
         self.rotated = None
 
+    def undo(self) -> tuple[str, dict[str, Any]] | None:
+        """The statement undoing this work's committed rotation, if there is one."""
+        if self.rotated is None:
+            return None
+        (token_hash, successor), self.rotated = self.rotated, None
+        params = {"h": token_hash, "jti": successor.jti, "successor": successor.token_hash}
+        return bound(UNDO_ROTATION_PG, params)
+
     def _direct_first(self, stmt: Executable, params: dict[str, Any]) -> tuple[Any, ...] | None:
         self._begin_unless_alone(stmt)
-        return _send(self._aconn, *_bound(stmt, params), fetch=True)
+        return _send(self._aconn, *bound(stmt, params), fetch=True)
 
     def _direct_execute(self, stmt: Executable, params: dict[str, Any]) -> None:
         self._begin_unless_alone(stmt)
-        _send(self._aconn, *_bound(stmt, params), fetch=False)
+        _send(self._aconn, *bound(stmt, params), fetch=False)
 
     def _begin_unless_alone(self, stmt: Executable) -> None:
         if not self.in_transaction and not any(stmt is s for s in _SELF_CONTAINED):
@@ -155,7 +172,8 @@ class LoopTokens(TokenRepository):
 
 
 class LoopUnitOfWork(UnitOfWork):
-    """One unit of work on the loop's connection: ``tokens`` only (see the module)."""
+    """One unit of work on the loop's connection: ``tokens`` and ``codes`` only (see the
+    module and ``storage.pg_loop_codes``)."""
 
     def __init__(self, conn: psycopg.AsyncConnection[Any]) -> None:
         super().__init__(refuse_session)
@@ -164,6 +182,18 @@ class LoopUnitOfWork(UnitOfWork):
     @cached_property
     def tokens(self) -> TokenRepository:
         return LoopTokens(self._aconn)
+
+    @cached_property
+    def codes(self) -> AuthorizationCodeRepository:
+        # (Imported here: that module builds on this one's statement helpers.)
+        from authserver.storage.pg_loop_codes import LoopCodes
+
+        return LoopCodes(self._aconn)
+
+    def undo_statements(self) -> list[tuple[str, dict[str, Any]]]:
+        """What undoes the statements the work committed on their own (it failed after)."""
+        used = (self.__dict__.get("tokens"), self.__dict__.get("codes"))
+        return [u for r in used if r is not None and (u := r.undo()) is not None]
 
     @property
     def loop_tokens(self) -> LoopTokens | None:
@@ -201,7 +231,7 @@ class LoopDatabase:
                     except psycopg.Error as exc:
                         raise _database_error(exc, conn, "COMMIT", None) from exc
             except DBAPIError as exc:
-                await self._abandon(conn, uow.loop_tokens)
+                await self._abandon(conn, uow)
                 await _close(conn)
                 if isinstance(exc.orig, psycopg.OperationalError) or exc.connection_invalidated:
                     raise ServiceUnavailable("database unavailable") from exc
@@ -209,32 +239,30 @@ class LoopDatabase:
             except Exception:
                 # NeedsDatabase (to run in a thread), keys being fetched, a failed request:
                 # nothing the work did stands, and the connection is fine once it is so.
-                if await self._abandon(conn, uow.loop_tokens):
+                if await self._abandon(conn, uow):
                     self._checkin(conn, born)
                 else:
                     await _close(conn)
                 raise
             except BaseException:  # cancelled: the connection's state is not known
-                await self._abandon(conn, uow.loop_tokens)
+                await self._abandon(conn, uow)
                 await _close(conn)
                 raise
             self._checkin(conn, born)
             return result
 
-    async def _abandon(self, conn: psycopg.AsyncConnection[Any], tokens: LoopTokens | None) -> bool:
-        """Roll back the work's transaction and undo a rotation it committed alone;
-        False if the connection failed doing so."""
-        if tokens is None or conn.broken:
-            return not conn.broken
+    async def _abandon(self, conn: psycopg.AsyncConnection[Any], uow: LoopUnitOfWork) -> bool:
+        """Roll back the work's transaction and undo what it committed alone (a rotation,
+        an exchange); False if the connection failed doing so."""
+        tokens = uow.loop_tokens
+        if conn.broken:
+            return False
         try:
-            if tokens.in_transaction:
+            if tokens is not None and tokens.in_transaction:
                 await _run(conn, "ROLLBACK", {}, False)
                 tokens.in_transaction = False
-            if tokens.rotated is not None:
-                token_hash, successor = tokens.rotated
-                params = {"h": token_hash, "jti": successor.jti, "successor": successor.token_hash}
-                await _run(conn, *_bound(UNDO_ROTATION_PG, params), False)
-                tokens.rotated = None
+            for sql, params in uow.undo_statements():
+                await _run(conn, sql, params, False)
         except psycopg.Error:
             return False
         return True

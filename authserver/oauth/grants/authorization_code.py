@@ -32,7 +32,7 @@ from authserver.oauth.client import OAuthClient
 from authserver.oauth.scopes import OFFLINE_ACCESS, OPENID, UNKNOWN_USER, check_client_scope
 from authserver.oauth.subject import Subject
 from authserver.oauth.tokens import unverified_claims
-from authserver.storage.codes import Issued
+from authserver.storage.codes import CodeRow, Issued
 from authserver.storage.models import AuthorizationCode, User
 
 MAX_CODE_CHARS = 512
@@ -42,7 +42,7 @@ MAX_CODE_CHARS = 512
 class CodeView:
     """A stored code as Authlib and its PKCE / OIDC extensions read it."""
 
-    record: AuthorizationCode
+    record: CodeRow
     user: User  # read with the code
     # The upstream provider's family lifetime cap, read with the code (None: no cap).
     lifetime_cap: int | None = None
@@ -161,7 +161,7 @@ class AuthorizationCodeGrant(grants.AuthorizationCodeGrant):
             return None
         return CodeView(record, found.user, found.lifetime_cap)
 
-    def _revoke_first_use(self, record: AuthorizationCode, family_id: str | None) -> None:
+    def _revoke_first_use(self, record: CodeRow, family_id: str | None) -> None:
         """RFC 6749 §4.1.2: a code used twice is denied, and what its first use issued is
         revoked (the family: refresh tokens, and access tokens at introspection)."""
         ctx = self.server.ctx

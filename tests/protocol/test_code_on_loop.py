@@ -1,0 +1,436 @@
+"""The code exchange on the event loop (PostgreSQL, ``storage.pg_loop_codes``): what it
+answers itself and what it hands to a protocol thread, against the thread path.
+
+Both apps here cache their clients (so a request is not sent to a thread by the client
+lookup); one exchanges codes on the loop, the other (``CODE_EXCHANGE_ON_EVENT_LOOP``
+off) in a thread. Each case mints twin codes, one per app, and both must answer alike:
+status, error, description, fields, token claims, and what a follow-up refresh gets."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+import uuid
+from collections.abc import Iterator
+from datetime import timedelta
+from typing import Any
+from urllib.parse import urlencode
+
+import pytest
+from starlette.testclient import TestClient
+
+from authserver.app import create_app
+from authserver.audit import AuditEvent
+from authserver.clock import to_datetime
+from authserver.hashing import new_secret, secret_hash
+from authserver.oauth.oidc import IdTokenForCode
+from authserver.storage import pg_loop
+from authserver.storage.models import (
+    AccessTokenRecord,
+    AuthorizationCode,
+    ExternalIdentity,
+    IdentityProvider,
+    LoginSession,
+    TokenFamily,
+    User,
+)
+from authserver.storage.models import AuditEvent as AuditRow
+from authserver.web import oauth_bridge
+from tests.helpers import claims, introspect, refresh_grant
+from tests.oidc import REDIRECT as FLOW_REDIRECT
+from tests.oidc import Flow
+from tests.protocol.test_token_differential import CHALLENGE, REDIRECT, VERIFIER, outcome
+
+SCOPE = "openid email profile offline_access api:read"
+
+
+@pytest.fixture
+def backend(request: pytest.FixtureRequest, pg_database: str, redis_url: str) -> Any:
+    from tests.conftest import Backend, _truncate_all
+
+    _truncate_all(pg_database)
+    return Backend("postgres", pg_database, redis_url, f"authserver-test:code-{id(request)}:")
+
+
+@pytest.fixture
+def threads(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The grant types of the requests that ran in a protocol thread."""
+    ran: list[str] = []
+    original = oauth_bridge._in_protocol_thread
+
+    async def counted(services, factory, call, current, waited=False):  # type: ignore[no-untyped-def]
+        ran.append(current.form.get("grant_type", ""))
+        return await original(services, factory, call, current, waited)
+
+    monkeypatch.setattr(oauth_bridge, "_in_protocol_thread", counted)
+    return ran
+
+
+@pytest.fixture
+def statements(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The first word of each statement sent on the loop's connections."""
+    sent: list[str] = []
+    original = pg_loop._run
+
+    def counted(conn, sql, params, fetch):  # type: ignore[no-untyped-def]
+        sent.append(sql.split(None, 1)[0])
+        return original(conn, sql, params, fetch)
+
+    monkeypatch.setattr(pg_loop, "_run", counted)
+    return sent
+
+
+@pytest.fixture
+def pair(make_settings) -> Iterator[tuple[TestClient, TestClient]]:
+    """(on the loop, in a thread), over one database."""
+    on, off = (
+        make_settings(client_cache_ttl=60, code_exchange_on_event_loop=flag)
+        for flag in (True, False)
+    )
+    with (
+        TestClient(create_app(on), base_url=on.issuer) as loop,
+        TestClient(create_app(off), base_url=off.issuer) as thread,
+    ):
+        yield loop, thread
+
+
+@pytest.fixture
+def world(factory, services) -> dict[str, Any]:
+    spec = {
+        "grant_types": ["authorization_code", "refresh_token"],
+        "scope": SCOPE,
+        "redirect_uris": [REDIRECT, FLOW_REDIRECT],
+    }
+    user = factory.user()
+    with services.db.unit_of_work() as uow:  # every claim an ID token can carry
+        row = uow.users.get(user.id)
+        row.name, row.email_verified = "Ada Lovelace", True
+    return {"app": factory.client(**spec), "other": factory.client(**spec), "user": user}
+
+
+def login_session(services, user_id: str, identity_id: str | None = None) -> str:
+    now = to_datetime(services.clock.now())
+    session_id = str(uuid.uuid4())
+    with services.db.unit_of_work() as uow:
+        uow.session.add(
+            LoginSession(
+                id=session_id,
+                secret_hash=secret_hash(new_secret(16)),
+                user_id=user_id,
+                auth_time=now,
+                auth_methods={"pwd": int(now.timestamp())},
+                created_at=now,
+                last_seen_at=now,
+                expires_at=now + timedelta(hours=1),
+                identity_id=identity_id,
+            )
+        )
+    return session_id
+
+
+def mint(services, client_id: str, user_id: str, session_id: str | None, ttl: int = 60) -> str:
+    code = new_secret(32)
+    now = to_datetime(services.clock.now())
+    with services.db.unit_of_work() as uow:
+        uow.codes.add(
+            AuthorizationCode(
+                code_hash=secret_hash(code),
+                client_id=client_id,
+                user_id=user_id,
+                login_session_id=session_id,
+                redirect_uri=REDIRECT,
+                scope=SCOPE,
+                nonce="n-" + new_secret(8),
+                code_challenge=CHALLENGE.decode(),
+                code_challenge_method="S256",
+                auth_time=now.replace(microsecond=0),
+                amr=["pwd", "otp"],
+                created_at=now,
+                expires_at=now + timedelta(seconds=ttl),
+            )
+        )
+    return code
+
+
+def set_user(services, user_id: str, **values: Any) -> None:
+    with services.db.unit_of_work() as uow:
+        row = uow.session.get(User, user_id)
+        for name, value in values.items():
+            setattr(row, name, value)
+
+
+def code_form(code: str, **changes: str | None) -> dict[str, str]:
+    form = {"grant_type": "authorization_code", "code": code, "redirect_uri": REDIRECT}
+    form |= {"code_verifier": VERIFIER, **changes}
+    return {k: v for k, v in form.items() if v is not None}
+
+
+def exchange(http: TestClient, auth: tuple[str, str], code: str, **changes: str | None) -> Any:
+    return http.post("/token", data=code_form(code, **changes), auth=auth)
+
+
+# A code no one holds: its request caches the client (read in a thread) and is refused.
+WARM = "warm-the-client-cache"
+
+
+# case: (changes to the request, its error, the requests that ran in a thread)
+CASES = {
+    "fresh": ({}, None, []),
+    "wrong_verifier": ({"code_verifier": "w" * 50}, "invalid_grant", []),
+    "no_verifier": ({"code_verifier": None}, "invalid_request", []),
+    "wrong_redirect_uri": ({"redirect_uri": REDIRECT + "/other"}, "invalid_grant", []),
+    "no_redirect_uri": ({"redirect_uri": None}, "invalid_grant", []),
+    "other_clients_code": ({}, "invalid_grant", []),
+    "expired": ({}, "invalid_grant", []),
+    "disabled_user": ({}, "invalid_grant", []),
+    # The read finds the code used: the family's revocation and its audit need a thread.
+    "replayed": ({}, "invalid_grant", ["authorization_code"]),
+}
+
+
+@pytest.mark.parametrize("case", CASES)
+def test_the_loop_answers_as_the_thread_does(pair, world, services, threads, statements, case):
+    changes, error, expected_threads = CASES[case]
+    app, user = world["app"], world["user"]
+    answers, ran = [], []
+    session_id = login_session(services, user.id)  # the twins' (their ID tokens' `sid`)
+    for http in pair:
+        owner = world["other"] if case == "other_clients_code" else app
+        code = mint(services, owner.client_id, user.id, session_id, -1 if case == "expired" else 60)
+        exchange(http, app.basic_auth, WARM)
+        if case == "replayed":
+            assert exchange(http, app.basic_auth, code).status_code == 200
+        if case == "disabled_user":
+            set_user(services, user.id, disabled_at=to_datetime(services.clock.now()))
+        threads.clear()
+        statements.clear()
+        r = exchange(http, app.basic_auth, code, **changes)
+        set_user(services, user.id, disabled_at=None)
+        ran.append((list(threads), list(statements)))
+        answer = outcome(r)
+        if "refresh_token" in r.json():
+            answer["follow-up"] = refresh_grant(http, app, r.json()["refresh_token"]).status_code
+        answers.append(answer)
+    loop, thread = answers
+    assert loop == thread
+    assert (loop["status"], loop["error"]) == (200 if error is None else 400, error)
+    if case == "fresh":
+        assert loop["id_token"]["sid"] and loop["id_token"]["acr"] and loop["follow-up"] == 200
+        assert loop["id_token"]["amr"] == ["pwd", "otp"] and loop["id_token"]["name"]
+    (loop_threads, loop_sent), (thread_threads, thread_sent) = ran
+    assert loop_threads == expected_threads  # answered on the loop unless a thread was needed
+    assert thread_threads == ["authorization_code"] and thread_sent == []
+    if case == "fresh":  # the read, then the claim with what it stored: two round trips
+        assert loop_sent == ["SELECT", "WITH"]
+
+
+def test_a_real_login_is_exchanged_on_the_loop(pair, world, threads, statements):
+    loop, _ = pair
+    app = world["app"]
+    flow = Flow(loop, app, scope="openid email offline_access")
+    code = flow.authorize(world["user"])["code"]
+    exchange(loop, app.basic_auth, WARM)
+    threads.clear()
+    statements.clear()
+    r = flow.exchange(code)
+    assert r.status_code == 200, r.text
+    assert threads == [] and statements == ["SELECT", "WITH"]
+    assert refresh_grant(loop, app, r.json()["refresh_token"]).status_code == 200
+
+
+def test_a_replay_after_a_loop_exchange_revokes_its_family(pair, world, services, factory, threads):
+    loop, _ = pair
+    app, user = world["app"], world["user"]
+    code = mint(services, app.client_id, user.id, login_session(services, user.id))
+    exchange(loop, app.basic_auth, WARM)
+    threads.clear()
+    first = exchange(loop, app.basic_auth, code).json()
+    assert threads == []
+    rs = factory.resource_server(scope="api:read")
+    assert introspect(loop, rs, first["access_token"])["active"] is True
+    threads.clear()
+    replay = exchange(loop, app.basic_auth, code)
+    assert replay.status_code == 400 and replay.json()["error"] == "invalid_grant"
+    assert threads == ["authorization_code"]
+    # RFC 6749 §4.1.2: what the first use issued is revoked, and the event audited.
+    assert refresh_grant(loop, app, first["refresh_token"]).json()["error"] == "invalid_grant"
+    assert introspect(loop, rs, first["access_token"]) == {"active": False}
+    with services.db.unit_of_work() as uow:
+        events = [e.event for e in uow.session.query(AuditRow).filter_by(user_id=user.id)]
+    assert AuditEvent.CODE_REUSE.value in events
+
+
+def test_concurrent_exchanges_on_one_loop_succeed_once(pair, world, services, threads, statements):
+    """Two exchanges of one code started together on the app's event loop: both read it
+    unused and both claim it; the claim lets one through, the other goes to a thread,
+    which finds the code used and revokes what the winner got."""
+    loop, _ = pair
+    app, user = world["app"], world["user"]
+    code = mint(services, app.client_id, user.id, login_session(services, user.id))
+    exchange(loop, app.basic_auth, WARM)
+    threads.clear()
+    statements.clear()
+    body = urlencode(code_form(code)).encode()
+    authorization = loop.post("/", auth=app.basic_auth).request.headers["authorization"]
+
+    async def post() -> tuple[int, bytes]:
+        """One POST /token straight to the ASGI app, as the test client sends it."""
+        sent: list[dict[str, Any]] = []
+        scope = {
+            "type": "http",
+            "asgi": {"version": "3.0"},
+            "http_version": "1.1",
+            "method": "POST",
+            "scheme": "http",
+            "server": ("localhost", 8000),
+            "client": ("127.0.0.1", 50000),
+            "path": "/token",
+            "raw_path": b"/token",
+            "root_path": "",
+            "query_string": b"",
+            "headers": [
+                (b"host", b"localhost:8000"),
+                (b"content-type", b"application/x-www-form-urlencoded"),
+                (b"content-length", str(len(body)).encode()),
+                (b"authorization", authorization.encode()),
+            ],
+            "state": dict(loop.app_state),  # the lifespan's, as the test client passes it
+        }
+        messages = [{"type": "http.request", "body": body, "more_body": False}]
+
+        async def receive() -> dict[str, Any]:
+            return messages.pop() if messages else {"type": "http.disconnect"}
+
+        async def send(message: dict[str, Any]) -> None:
+            sent.append(message)
+
+        await loop.app(scope, receive, send)
+        return sent[0]["status"], b"".join(m.get("body", b"") for m in sent[1:])
+
+    async def both() -> list[tuple[int, bytes]]:
+        return list(await asyncio.gather(post(), post()))
+
+    responses = loop.portal.call(both)
+    assert sorted(status for status, _ in responses) == [200, 400]
+    loser = next(json.loads(out) for status, out in responses if status == 400)
+    assert loser["error"] == "invalid_grant"
+    assert statements.count("WITH") == 2  # both claimed
+    assert threads == ["authorization_code"]  # the loser's replay handling
+    winner = next(json.loads(out) for status, out in responses if status == 200)
+    assert refresh_grant(loop, app, winner["refresh_token"]).json()["error"] == "invalid_grant"
+
+
+def _rows(services) -> tuple[int, int]:
+    with services.db.unit_of_work() as uow:
+        return uow.session.query(TokenFamily).count(), uow.session.query(AccessTokenRecord).count()
+
+
+def test_an_exchange_whose_request_fails_after_its_claim_is_undone(
+    pair, world, services, monkeypatch
+):
+    loop, _ = pair
+    app, user = world["app"], world["user"]
+    code = mint(services, app.client_id, user.id, login_session(services, user.id))
+    exchange(loop, app.basic_auth, WARM)
+    before = _rows(services)
+
+    def broken(*args, **kwargs):  # type: ignore[no-untyped-def]
+        raise RuntimeError("ID token signing failed")  # after the claim committed
+
+    monkeypatch.setattr(IdTokenForCode, "encode_id_token", broken)
+    with pytest.raises(RuntimeError):
+        exchange(loop, app.basic_auth, code)
+    monkeypatch.undo()
+    assert _rows(services) == before  # nothing it stored is left
+    assert exchange(loop, app.basic_auth, code).status_code == 200  # the code is usable
+
+
+def test_a_federated_logins_family_is_capped_on_the_loop(pair, world, services, threads):
+    loop, _ = pair
+    app, user = world["app"], world["user"]
+    now = to_datetime(services.clock.now())
+    with services.db.unit_of_work() as uow:
+        uow.session.add(
+            IdentityProvider(
+                id="corp",
+                kind="oidc",
+                display_name="Corp",
+                domains=[],
+                settings={},
+                policy={"max_session_seconds": 900},
+                mapping={},
+                created_at=now,
+                updated_at=now,
+            )
+        )
+        uow.session.flush()
+        identity = ExternalIdentity(
+            id=str(uuid.uuid4()),
+            provider_id="corp",
+            subject="u-1",
+            user_id=user.id,
+            claims={},
+            created_at=now,
+            last_login_at=now,
+        )
+        uow.session.add(identity)
+    code = mint(services, app.client_id, user.id, login_session(services, user.id, identity.id))
+    exchange(loop, app.basic_auth, WARM)
+    threads.clear()
+    r = exchange(loop, app.basic_auth, code)
+    assert r.status_code == 200 and threads == []
+    with services.db.unit_of_work() as uow:
+        record = uow.session.get(AccessTokenRecord, _jti(r.json()["access_token"]))
+        family = uow.session.get(TokenFamily, record.family_id)
+    assert (family.expires_at - family.created_at).total_seconds() == 900
+
+
+def _jti(token: str) -> str:
+    return str(claims(token)["jti"])
+
+
+def test_a_client_assertions_code_replay_revokes_the_family(pair, factory, services):
+    """private_key_jwt (its `jti` recorded once, in Redis): never on the loop, or the
+    thread's rerun of a replay would meet its own assertion (invalid_client) and revoke
+    nothing (RFC 6749 §4.1.2)."""
+    import jwt as pyjwt
+    from cryptography.hazmat.primitives.asymmetric import rsa
+
+    loop, _ = pair
+    assert services.settings.redis_url
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    jwk = {**pyjwt.algorithms.RSAAlgorithm.to_jwk(key.public_key(), as_dict=True), "kid": "k1"}
+    app = factory.client(
+        grant_types=["authorization_code", "refresh_token"],
+        scope=SCOPE,
+        redirect_uris=[REDIRECT],
+        auth_method="private_key_jwt",
+        jwks={"keys": [jwk]},
+    )
+    user = factory.user()
+    code = mint(services, app.client_id, user.id, login_session(services, user.id))
+
+    def assertion() -> dict[str, str]:
+        now = int(time.time())
+        body = {"iss": app.client_id, "sub": app.client_id, "iat": now, "exp": now + 60}
+        body |= {"aud": f"{services.settings.issuer}/token", "jti": uuid.uuid4().hex}
+        signed = pyjwt.encode(body, key, algorithm="RS256", headers={"kid": "k1"})
+        kind = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
+        return {"client_assertion_type": kind, "client_assertion": signed}
+
+    form = {"grant_type": "authorization_code", "code": code, "redirect_uri": REDIRECT}
+    form["code_verifier"] = VERIFIER
+    first = loop.post("/token", data={**form, **assertion()})
+    assert first.status_code == 200, first.text
+    replay = loop.post("/token", data={**form, **assertion()})
+    assert replay.status_code == 400 and replay.json()["error"] == "invalid_grant", replay.text
+    refreshed = loop.post(
+        "/token",
+        data={
+            "grant_type": "refresh_token",
+            "refresh_token": first.json()["refresh_token"],
+            **assertion(),
+        },
+    )
+    assert refreshed.json()["error"] == "invalid_grant", refreshed.text
