@@ -1,4 +1,5 @@
-"""A refresh rotation's statements on the event loop (PostgreSQL), without a thread hop.
+"""A refresh rotation's statements on the event loop (PostgreSQL), without a thread hop
+(a code exchange's likewise: ``storage.pg_loop_codes``, on the same connections).
 
 Measured (bench/README.md, issue 12 fourth part): handing a refresh to the protocol
 thread pool cost it 150-500 us of CPU per request (wake-ups, GIL hand-offs, system
