@@ -8,16 +8,15 @@ status, error, description, fields, token claims, and what a follow-up refresh g
 
 from __future__ import annotations
 
-import asyncio
-import json
+import threading
 import time
 import uuid
 from collections.abc import Iterator
 from datetime import timedelta
 from typing import Any
-from urllib.parse import urlencode
 
 import pytest
+from sqlalchemy import text
 from starlette.testclient import TestClient
 
 from authserver.app import create_app
@@ -262,62 +261,46 @@ def test_a_replay_after_a_loop_exchange_revokes_its_family(pair, world, services
 
 
 def test_concurrent_exchanges_on_one_loop_succeed_once(pair, world, services, threads, statements):
-    """Two exchanges of one code started together on the app's event loop: both read it
-    unused and both claim it; the claim lets one through, the other goes to a thread,
-    which finds the code used and revokes what the winner got."""
+    """Two exchanges of one code at once on the app's event loop (the test client serves
+    every thread's request there). The code's row is locked meanwhile, so both read it
+    unused, sign, and wait at their claims; released, the claim lets one through, and the
+    other, finding the code used, goes to a thread, which revokes what the winner got."""
     loop, _ = pair
     app, user = world["app"], world["user"]
     code = mint(services, app.client_id, user.id, login_session(services, user.id))
     exchange(loop, app.basic_auth, WARM)
     threads.clear()
     statements.clear()
-    body = urlencode(code_form(code)).encode()
-    authorization = loop.post("/", auth=app.basic_auth).request.headers["authorization"]
-
-    async def post() -> tuple[int, bytes]:
-        """One POST /token straight to the ASGI app, as the test client sends it."""
-        sent: list[dict[str, Any]] = []
-        scope = {
-            "type": "http",
-            "asgi": {"version": "3.0"},
-            "http_version": "1.1",
-            "method": "POST",
-            "scheme": "http",
-            "server": ("localhost", 8000),
-            "client": ("127.0.0.1", 50000),
-            "path": "/token",
-            "raw_path": b"/token",
-            "root_path": "",
-            "query_string": b"",
-            "headers": [
-                (b"host", b"localhost:8000"),
-                (b"content-type", b"application/x-www-form-urlencoded"),
-                (b"content-length", str(len(body)).encode()),
-                (b"authorization", authorization.encode()),
-            ],
-            "state": dict(loop.app_state),  # the lifespan's, as the test client passes it
-        }
-        messages = [{"type": "http.request", "body": body, "more_body": False}]
-
-        async def receive() -> dict[str, Any]:
-            return messages.pop() if messages else {"type": "http.disconnect"}
-
-        async def send(message: dict[str, Any]) -> None:
-            sent.append(message)
-
-        await loop.app(scope, receive, send)
-        return sent[0]["status"], b"".join(m.get("body", b"") for m in sent[1:])
-
-    async def both() -> list[tuple[int, bytes]]:
-        return list(await asyncio.gather(post(), post()))
-
-    responses = loop.portal.call(both)
-    assert sorted(status for status, _ in responses) == [200, 400]
-    loser = next(json.loads(out) for status, out in responses if status == 400)
-    assert loser["error"] == "invalid_grant"
+    results: list[Any] = []
+    engine = services.db.engine
+    waiting = text(
+        "SELECT count(*) FROM pg_stat_activity"
+        " WHERE wait_event_type = 'Lock' AND datname = current_database()"
+    )
+    with engine.connect() as holder:
+        lock = text("SELECT 1 FROM authorization_codes WHERE code_hash = :h FOR UPDATE")
+        holder.execute(lock, {"h": secret_hash(code)})
+        workers = [
+            threading.Thread(target=lambda: results.append(exchange(loop, app.basic_auth, code)))
+            for _ in range(2)
+        ]
+        for t in workers:
+            t.start()
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:
+            with engine.connect() as watcher:
+                if watcher.execute(waiting).scalar() == 2:
+                    break
+            time.sleep(0.02)
+        holder.commit()  # both claims are waiting for the row: let them go
+        for t in workers:
+            t.join()
+    assert sorted(r.status_code for r in results) == [200, 400]
+    loser = next(r for r in results if r.status_code == 400)
+    assert loser.json()["error"] == "invalid_grant"
     assert statements.count("WITH") == 2  # both claimed
     assert threads == ["authorization_code"]  # the loser's replay handling
-    winner = next(json.loads(out) for status, out in responses if status == 200)
+    winner = next(r for r in results if r.status_code == 200).json()
     assert refresh_grant(loop, app, winner["refresh_token"]).json()["error"] == "invalid_grant"
 
 
