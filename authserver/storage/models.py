@@ -374,6 +374,11 @@ class FederationLogin(Base):
     created_at: Mapped[datetime]
     expires_at: Mapped[datetime] = mapped_column(index=True)
     used_at: Mapped[datetime | None]
+    # The relying party demanded a fresh authentication (OIDC `prompt=login`, a `max_age`
+    # the session did not meet; an account change asking to sign in again): we asked the
+    # upstream to re-authenticate, and the callback refuses an authentication older than
+    # ``created_at`` (when the round trip started). ``federation.fresh``.
+    fresh_auth: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     # A console test login (``federation.dry_run``): the hash of the admin's login
     # session and the admin; the callback never signs anyone in, it stores what would
     # have happened in ``test_result``, shown only to that session. None: a real login.

@@ -52,8 +52,10 @@ def empty_database(request, tmp_path):
         admin.dispose()
         _service_missing("PostgreSQL", exc)
     try:
-        yield sa.engine.make_url(PG_ADMIN_URL).set(database=name).render_as_string(
-            hide_password=False
+        yield (
+            sa.engine.make_url(PG_ADMIN_URL)
+            .set(database=name)
+            .render_as_string(hide_password=False)
         )
     finally:
         with admin.connect() as conn:
@@ -159,3 +161,39 @@ def test_0011_rekeys_emails_keeps_every_account_and_records_conflicts(empty_data
         "u-cap": "ß@x.de",
     }
     assert len(events) == 1 and events[0][0] == "u-wide"
+
+
+def test_0014_marks_round_trips_in_flight_as_not_fresh_and_downgrades(empty_database):
+    """A federated round trip in flight during the upgrade was sent upstream without a
+    fresh-authentication demand: it gets ``fresh_auth`` false (its callback unchanged)."""
+    migrate.upgrade(empty_database, "0013")
+    engine = make_engine(empty_database, pool_size=1)
+    t0 = datetime(2026, 1, 1, 12, 0, 0)
+    try:
+        with engine.begin() as conn:
+            conn.execute(
+                sa.text(
+                    "INSERT INTO identity_providers (id, kind, display_name, enabled, domains, "
+                    "settings, policy, mapping, created_at, updated_at) VALUES "
+                    "('corp', 'oidc', 'Corp', true, '[]', '{}', '{}', '{}', :t, :t)"
+                ),
+                {"t": t0},
+            )
+            conn.execute(
+                sa.text(
+                    "INSERT INTO federation_logins (state_hash, provider_id, browser_hash, "
+                    "return_to, created_at, expires_at) VALUES "
+                    "('s-hash', 'corp', 'b-hash', '/account', :t, :t)"
+                ),
+                {"t": t0},
+            )
+        migrate.upgrade(empty_database)
+        with engine.connect() as conn:
+            fresh = conn.execute(sa.text("SELECT fresh_auth FROM federation_logins")).scalar_one()
+        migrate.downgrade(empty_database, "0013")
+        with engine.connect() as conn:
+            columns = {c["name"] for c in sa.inspect(conn).get_columns("federation_logins")}
+    finally:
+        engine.dispose()
+    assert fresh in (False, 0)
+    assert "fresh_auth" not in columns and "state_hash" in columns
