@@ -7,7 +7,6 @@ unregistered redirect URI: never redirect, RFC 6749 §4.1.2.1)."""
 
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass, field
 from typing import Any, Literal
 from urllib.parse import urlencode
@@ -191,7 +190,8 @@ def authorize(
                 redirect_uri=redirect_uri,
             )
         prompts = _prompts(request)
-        now = time.time()
+        # The clock the session's auth_time and factor times were written with.
+        now = server.ctx.now()
         if decision is None:
             needs_login = (
                 subject is None
