@@ -15,6 +15,7 @@ import re
 import shutil
 import ssl
 import threading
+import time
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -132,6 +133,12 @@ class SamlIdp:
         self.sp_metadata: bytes | None = None
         self.requests: list[Any] = []
         self.algorithms = (SIG_RSA_SHA256, DIGEST_SHA256)
+        # The person's single sign-on session here (epoch seconds it began): the
+        # AuthnInstant of an answer that does not authenticate anew. None: every answer
+        # authenticates now. ``honours_force_authn``: a ForceAuthn request authenticates
+        # now (SAML Core §3.4.1) -- or, like some IdPs, the session answers anyway.
+        self.session_started: float | None = None
+        self.honours_force_authn = True
         self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
         scheme = "http"
         if tls_chain is not None:
@@ -180,10 +187,16 @@ class SamlIdp:
         self.requests.append(request.message)
         args = server.response_args(request.message, [BINDING_HTTP_POST])
         assert self.user is not None, "set idp.user first"
+        forced = request.message.force_authn == "true" and self.honours_force_authn
+        instant = time.time() if forced or self.session_started is None else self.session_started
         response = server.create_authn_response(
             {k: v for k, v in self.user.attributes.items()},
             name_id=NameID(format=self.user.name_id_format, text=self.user.name_id),
-            authn={"class_ref": PASSWORD, "authn_auth": self.entity_id},
+            authn={
+                "class_ref": PASSWORD,
+                "authn_auth": self.entity_id,
+                "authn_instant": int(instant),
+            },
             sign_assertion=True,
             sign_response=False,
             sign_alg=self.algorithms[0],

@@ -64,13 +64,16 @@ def start(
     user_agent: str | None = None,
     identity_id: str | None = None,
     max_lifetime: int | None = None,
+    authenticated_at: float | None = None,
 ) -> tuple[ActiveSession, str]:
     """Create a session for a user who has just authenticated with ``methods`` (RFC 8176
     names); returns it and the secret to put in the cookie (a new secret at every login:
     no session fixation). A federated login names the upstream identity it came through
-    and may cap the session's lifetime (``max_lifetime`` seconds)."""
+    and may cap the session's lifetime (``max_lifetime`` seconds), and says when the
+    upstream authenticated the person (``authenticated_at``, see ``login``)."""
     now_ts = clock.now()
     now = to_datetime(now_ts)
+    done_ts = performed_at(now_ts, authenticated_at)
     secret = new_secret(32)
     lifetime = settings.session_absolute_ttl
     if max_lifetime is not None:
@@ -79,8 +82,8 @@ def start(
         id=str(uuid.uuid4()),
         secret_hash=secret_hash(secret),
         user_id=user.id,
-        auth_time=now,
-        auth_methods=auth_methods.merge({}, methods, int(now_ts)),
+        auth_time=to_datetime(done_ts),
+        auth_methods=auth_methods.merge({}, methods, int(done_ts)),
         created_at=now,
         last_seen_at=now,
         expires_at=now + timedelta(seconds=lifetime),
@@ -121,6 +124,15 @@ def _end_beyond_limit(
         )
 
 
+def performed_at(now: float, authenticated_at: float | None) -> float:
+    """When the login's methods were performed: now, or for a federated login the
+    upstream's own authentication time (OIDC `auth_time`, SAML `AuthnInstant`), what an
+    RP's `max_age` is about (OIDC Core §2: "Time when the End-User authentication
+    occurred") -- an upstream single sign-on session may be hours old. Never later than
+    now (a clock ahead of ours must not make a session look fresher)."""
+    return now if authenticated_at is None else min(now, authenticated_at)
+
+
 def login(
     uow: UnitOfWork,
     clock: Clock,
@@ -133,6 +145,7 @@ def login(
     user_agent: str | None = None,
     identity_id: str | None = None,
     max_lifetime: int | None = None,
+    authenticated_at: float | None = None,
 ) -> tuple[ActiveSession, str]:
     """A user has just authenticated in this browser with ``methods`` (RFC 8176 names:
     ``["pwd"]`` for the password, ``["fed"]`` for an upstream provider). The cookie secret
@@ -146,10 +159,11 @@ def login(
         now_ts = clock.now()
         now = to_datetime(now_ts)
         record = current.login_session
+        done_ts = performed_at(now_ts, authenticated_at)
         record.secret_hash = secret_hash(secret)
-        record.auth_time = now
+        record.auth_time = to_datetime(done_ts)
         record.last_seen_at = now
-        record.auth_methods = auth_methods.merge(record.auth_methods, methods, int(now_ts))
+        record.auth_methods = auth_methods.merge(record.auth_methods, methods, int(done_ts))
         if identity_id is not None:
             record.identity_id = identity_id
         if max_lifetime is not None:
@@ -167,6 +181,7 @@ def login(
         user_agent=user_agent,
         identity_id=identity_id,
         max_lifetime=max_lifetime,
+        authenticated_at=authenticated_at,
     )
 
 

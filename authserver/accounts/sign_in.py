@@ -60,12 +60,17 @@ def after_first_factor(
     user_agent: str | None = None,
     identity_id: str | None = None,
     max_lifetime: int | None = None,
+    authenticated_at: float | None = None,
 ) -> SignInStep:
     """``user`` authenticated with ``methods`` in a browser whose current session (if any)
     is ``current``: what the browser gets next. The caller has checked the credentials
     (and that the user is not disabled) and commits ``uow``. A federated sign-in names
     the upstream identity (``identity_id``: the session ends when it is unlinked or its
-    provider disabled) and the provider's cap on the session (``max_lifetime`` seconds)."""
+    provider disabled), the provider's cap on the session (``max_lifetime`` seconds) and
+    when the upstream authenticated the person (``authenticated_at``: the session's
+    `auth_time`, see ``login_sessions.login``). A pending sign-in keeps only the methods:
+    its session's `auth_time` is when the second factor was passed, an active
+    authentication in this browser then."""
     multi = auth_methods.MULTI_FACTOR in methods or bool(auth_methods.SECOND_FACTORS & set(methods))
     if not multi and factors.has_second_factor(uow, user.id):
         secret = pending.start(uow, services.clock, user, methods, ip=ip, user_agent=user_agent)
@@ -81,6 +86,7 @@ def after_first_factor(
         user_agent=user_agent,
         identity_id=identity_id,
         max_lifetime=max_lifetime,
+        authenticated_at=authenticated_at,
     )
     enrol = policy.required_for(services.settings, user) and not multi
     return SessionStarted(secret, session, enrol=enrol)

@@ -73,6 +73,9 @@ def _respond(
         if idp_hint:
             # Our extension (like Keycloak's kc_idp_hint): go straight to that provider.
             query["idp_hint"] = idp_hint[:40]
+        if outcome.fresh is not None:
+            # For a federated login from the page: the upstream must re-authenticate too.
+            query.update(outcome.fresh.query())
         return RedirectResponse("/login?" + urlencode(query), status_code=303)
     if outcome.kind == "verify_email":
         query = {"next": outcome.next_path or "/"}

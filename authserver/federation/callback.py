@@ -8,8 +8,8 @@ from __future__ import annotations
 import hmac
 
 from authserver.accounts import login_sessions
-from authserver.clock import to_datetime
-from authserver.federation import dry_run, kinds, upstream
+from authserver.clock import to_datetime, to_timestamp
+from authserver.federation import dry_run, fresh, kinds, upstream
 from authserver.federation.flow import Callback, derived, reject, sign_in_upstream, upstream_of
 from authserver.federation.http import UpstreamUnavailable
 from authserver.federation.profile import UpstreamProfile
@@ -18,7 +18,7 @@ from authserver.hashing import secret_hash
 from authserver.oauth.requests import RequestMeta
 from authserver.services import Services
 from authserver.storage.db import UnitOfWork
-from authserver.storage.models import IdentityProvider
+from authserver.storage.models import FederationLogin, IdentityProvider
 
 # Longest `code`, `state`, `error` accepted on the callback.
 MAX_PARAM = 2048
@@ -66,7 +66,46 @@ def complete(
         return Callback(return_to=shown, test=True)
     if provider is None or profile is None:
         return out
+    if not fresh_enough(uow, services, meta, login, provider_id, profile, out):
+        return out
     return sign_in_upstream(uow, services, provider, profile, current, meta, out, browser)
+
+
+def fresh_enough(
+    uow: UnitOfWork,
+    services: Services,
+    meta: RequestMeta,
+    login: FederationLogin,
+    provider_id: str,
+    profile: UpstreamProfile,
+    out: Callback,
+    skew: float = fresh.SKEW,
+) -> bool:
+    """Whether a validated answer may sign the person in as far as freshness goes (OIDC
+    callback and SAML ACS alike): a round trip that demanded a fresh authentication
+    needs one made since it started (``federation.fresh``); else the refusal is audited
+    (a security event: the RP's demand would have been silently unmet), counted, set
+    on ``out``, and nothing is created -- no identity, no link, no session."""
+    if not login.fresh_auth:
+        return True
+    started = to_timestamp(login.created_at)
+    try:
+        fresh.check(profile.auth_time, started, skew)
+    except fresh.NotReauthenticated as exc:
+        reject(
+            uow,
+            services,
+            meta,
+            provider_id,
+            "not_reauthenticated",
+            detail=exc.reason,
+            subject=profile.subject,
+            auth_time=int(profile.auth_time) if profile.auth_time is not None else None,
+            started_at=int(started),
+        )
+        out.refused, out.detail = "not_reauthenticated", exc.reason
+        return False
+    return True
 
 
 def _answer(

@@ -25,6 +25,7 @@ from authserver.audit import AuditEvent
 from authserver.clock import to_datetime
 from authserver.federation import dry_run, kinds, providers, resolution, upstream
 from authserver.federation.config import ProviderConfig
+from authserver.federation.fresh import FreshAuth
 from authserver.federation.profile import UpstreamProfile
 from authserver.federation.saml import flow as saml_flow
 from authserver.federation.upstream import Upstream
@@ -71,10 +72,13 @@ def begin(
     browser: str | None,
     return_to: str,
     test: dry_run.TestBinding | None = None,
+    fresh: FreshAuth | None = None,
 ) -> Started:
     """Record a round trip and give the upstream URL to send the browser to.
     ``UpstreamUnavailable`` when the upstream's discovery cannot be had. With ``test``,
-    the round trip is an admin's test login (``dry_run``): it never signs anyone in."""
+    the round trip is an admin's test login (``dry_run``): it never signs anyone in.
+    With ``fresh``, the upstream is asked to re-authenticate and the callback accepts
+    only an authentication made during the round trip (``federation.fresh``)."""
     provider = uow.providers.get(provider_id) if isinstance(provider_id, str) else None
     if provider is None or not provider.enabled:
         raise ProviderUnavailable(provider_id)
@@ -82,13 +86,16 @@ def begin(
         browser = new_secret(32)
     state = new_secret(32)
     if kinds.KINDS[provider.kind].protocol == "saml":
-        url = saml_flow.authn_request_url(services, provider, state)
+        # SAML Core §3.4.1: ForceAuthn="true" -- the IdP MUST authenticate the presenter
+        # directly rather than rely on a previous security context.
+        url = saml_flow.authn_request_url(services, provider, state, force_authn=bool(fresh))
     else:
         url = upstream.authorization_url(
             upstream_of(services, provider),
             state,
             derived(services, "nonce", state),
             derived(services, "pkce", state),
+            fresh=fresh,
         )
     now = to_datetime(services.clock.now())
     uow.federation_flows.add_login(
@@ -101,6 +108,7 @@ def begin(
             created_at=now,
             expires_at=now + timedelta(seconds=services.settings.federation_login_ttl),
             used_at=None,
+            fresh_auth=fresh is not None,
             test_session_hash=secret_hash(test.session_id) if test else None,
             test_admin_id=test.admin_id if test else None,
         )
@@ -190,7 +198,9 @@ def sign_in_upstream(
     if changed is not None:
         _audit(uow, services, meta, AuditEvent.FEDERATION_ROLE_MAPPED, found, roles=changed)
         current = None  # the role change ended every session of the user
-    out.step = finish(uow, services, config, found, current, meta)
+    out.step = finish(
+        uow, services, config, found, current, meta, authenticated_at=profile.auth_time
+    )
     return out
 
 
@@ -202,8 +212,10 @@ def finish(
     current: login_sessions.ActiveSession | None,
     meta: RequestMeta,
     methods: tuple[str, ...] = (auth_methods.FEDERATED,),
+    authenticated_at: float | None = None,
 ) -> SignInStep:
-    """Sign the user in through the one funnel every way of signing in takes."""
+    """Sign the user in through the one funnel every way of signing in takes;
+    ``authenticated_at``: when the upstream says it authenticated the person."""
     if config.policy.asserts_mfa:
         methods = (*methods, auth_methods.MULTI_FACTOR)
     _audit(uow, services, meta, AuditEvent.FEDERATION_LOGIN, found, how=found.how)
@@ -218,6 +230,7 @@ def finish(
         user_agent=meta.user_agent,
         identity_id=found.identity.id,
         max_lifetime=config.policy.max_session_seconds,
+        authenticated_at=authenticated_at,
     )
 
 

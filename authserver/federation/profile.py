@@ -31,6 +31,10 @@ class UpstreamProfile:
     # The userinfo endpoint's claims, fetched only for the console's test login (a
     # sign-in reads the ID token); bounded like ``claims``.
     userinfo: dict[str, Any] | None = None
+    # When the upstream says it authenticated the person (OIDC `auth_time`, SAML
+    # `AuthnInstant`; epoch seconds), if it said: ``federation.fresh``, and the login
+    # session's `auth_time` (``login_sessions``).
+    auth_time: float | None = None
 
     @property
     def email_domain(self) -> str | None:

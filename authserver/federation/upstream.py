@@ -13,6 +13,7 @@ from urllib.parse import quote, urlencode, urlsplit
 
 from authserver.federation import github, http, kinds, providers
 from authserver.federation.config import ProviderSettings
+from authserver.federation.fresh import FreshAuth, instant
 from authserver.federation.http import UpstreamUnavailable
 from authserver.federation.id_token import IdTokenRejected, verify
 from authserver.federation.metadata import OidcMetadata, UpstreamCache
@@ -107,7 +108,9 @@ def _metadata(up: Upstream) -> OidcMetadata:
     )
 
 
-def authorization_url(up: Upstream, state: str, nonce: str, verifier: str) -> str:
+def authorization_url(
+    up: Upstream, state: str, nonce: str, verifier: str, fresh: FreshAuth | None = None
+) -> str:
     params = {
         "response_type": "code",
         "client_id": up.client_id,
@@ -122,6 +125,10 @@ def authorization_url(up: Upstream, state: str, nonce: str, verifier: str) -> st
         params["nonce"] = nonce
         if up.kind == "google" and up.settings.hosted_domain:
             params["hd"] = up.settings.hosted_domain
+        if fresh is not None:
+            # OIDC Core §3.1.2.1: `prompt=login` and the RP's `max_age`. (GitHub has no
+            # such parameter: its answer carries no auth_time, and the callback refuses.)
+            params.update(fresh.query())
     else:
         endpoint = github.AUTHORIZE
     joiner = "&" if urlsplit(endpoint).query else "?"
@@ -245,7 +252,7 @@ def profile_of_claims(up: Upstream, claims: dict[str, Any]) -> UpstreamProfile:
     found = from_claims(claims, groups_claim=up.groups_claim, verified_claim=verified_claim)
     if found is None:
         raise UpstreamRejected("id_token_sub")
-    return found
+    return replace(found, auth_time=instant(claims.get("auth_time")))
 
 
 __all__ = ["UpstreamRejected", "UpstreamUnavailable", "authorization_url", "profile"]

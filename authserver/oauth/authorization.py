@@ -21,6 +21,7 @@ from authlib.oidc.core.errors import (
 
 from authserver.accounts.login_sessions import ActiveSession
 from authserver.accounts.verification import needs_verification
+from authserver.federation.fresh import FreshAuth
 from authserver.mfa import factors, policy
 from authserver.oauth.requests import OAuthRequest, OAuthResponse
 from authserver.oauth.server import AuthServer
@@ -69,6 +70,9 @@ class Outcome:
     message: str | None = None
     # error_page: the OAuth error code (RFC 6749 §4.1.2.1), for the details line.
     error_code: str | None = None
+    # login: the client demands a fresh authentication (``login_demand``); the login
+    # page passes it to a federated start, which asks the upstream for one.
+    fresh: FreshAuth | None = None
 
 
 def subject_of(session: ActiveSession | None) -> Subject | None:
@@ -116,6 +120,31 @@ def _login_too_old(request: OAuthRequest, session: ActiveSession | None, now: fl
     # The older of the two: a step-up moves `auth_time` but not the password's time.
     performed = session.auth_time if done is None else min(done, session.auth_time)
     return now - performed > max_age
+
+
+@dataclass(frozen=True)
+class LoginDemand:
+    """Why the user must log in before a code; ``fresh`` when it must be a new
+    authentication, not one an existing (here or upstream) session vouches for."""
+
+    fresh: FreshAuth | None
+
+
+def login_demand(
+    request: OAuthRequest, session: ActiveSession | None, now: float
+) -> LoginDemand | None:
+    """The one rule of when /authorize sends the user to log in (None: the session
+    serves): no session, `prompt=login` or `select_account`, or a login older than
+    `max_age`. OIDC Core §3.1.2.1: `prompt=login` and an exceeded `max_age` (with no
+    session here, nothing meets it) MUST make the OP actively re-authenticate the
+    End-User -- a password is typed afresh; a federated login asks its upstream."""
+    prompts = _prompts(request)
+    max_age = _max_age(request)
+    too_old = _login_too_old(request, session, now)
+    if session is not None and not prompts & {"login", "select_account"} and not too_old:
+        return None
+    fresh = "login" in prompts or too_old or (max_age is not None and session is None)
+    return LoginDemand(FreshAuth(max_age) if fresh else None)
 
 
 def _second_factor_step(
@@ -193,16 +222,15 @@ def authorize(
         # The clock the session's auth_time and factor times were written with.
         now = server.ctx.now()
         if decision is None:
-            needs_login = (
-                subject is None
-                or bool(prompts & {"login", "select_account"})
-                or _login_too_old(request, session, now)
-            )
-            if needs_login:
+            demand = login_demand(request, session, now)
+            if demand is not None:
                 if "none" in prompts:
                     raise LoginRequiredError(redirect_uri=redirect_uri)
                 return Outcome(
-                    "login", next_path=_login_next(request), login_hint=data.get("login_hint")
+                    "login",
+                    next_path=_login_next(request),
+                    login_hint=data.get("login_hint"),
+                    fresh=demand.fresh,
                 )
         if session is not None and decision != "deny":
             # Also on the consent form's POST: no code without the factors required.

@@ -13,7 +13,7 @@ from authserver.accounts import login as account_login
 from authserver.accounts.login_sessions import ActiveSession
 from authserver.errors import Conflict, NotFound, RateLimited
 from authserver.federation import callback as upstream_callback
-from authserver.federation import flow, identities, linking
+from authserver.federation import flow, fresh, identities, linking
 from authserver.federation.http import UpstreamUnavailable
 from authserver.i18n.message import N_, Msg
 from authserver.pages import sign_in as page_sign_in
@@ -79,8 +79,21 @@ def browser_of(request: Request) -> str | None:
     return cookies.read(request, BROWSER_COOKIE)
 
 
-def refusal_page(request: Request, reason: str, detail: str = "") -> Response:
+def refusal_page(
+    request: Request, reason: str, detail: str = "", provider_name: str = ""
+) -> Response:
     status, message = REFUSALS.get(reason, REFUSALS["invalid_answer"])
+    if reason == "not_reauthenticated":
+        # A fresh authentication was demanded; the upstream answered from its session.
+        status, message = (
+            403,
+            N_(
+                "%(provider)s did not ask you to sign in again, but the app needs you to "
+                "confirm who you are right now, so you were not signed in. Sign out of "
+                "%(provider)s and try again, or sign in another way.",
+                provider=provider_name or "The identity provider",
+            ),
+        )
     return page_error(
         request,
         status,
@@ -91,14 +104,19 @@ def refusal_page(request: Request, reason: str, detail: str = "") -> Response:
     )
 
 
-async def go_upstream(request: Request, provider_id: str, next_path: str) -> Response:
+async def go_upstream(
+    request: Request, provider_id: str, next_path: str, fresh_auth: fresh.FreshAuth | None = None
+) -> Response:
     """Record the round trip and send the browser to the upstream (shared by the button,
-    home-realm discovery and the `idp_hint` of /authorize)."""
+    home-realm discovery and the `idp_hint` of /authorize). ``fresh_auth``: the login
+    page says a fresh authentication is demanded (``federation.fresh``)."""
     services = request.state.services
 
     def work() -> flow.Started:
         with services.db.unit_of_work() as uow:
-            return flow.begin(uow, services, provider_id, browser_of(request), next_path)
+            return flow.begin(
+                uow, services, provider_id, browser_of(request), next_path, fresh=fresh_auth
+            )
 
     try:
         started = await run_in_threadpool(work)
@@ -134,7 +152,10 @@ def to_upstream(request: Request, started: flow.Started) -> Response:
 async def start(request: Request) -> Response:
     fields = await read_page_form(request)
     return await go_upstream(
-        request, request.path_params["provider_id"], safe_next(fields.get("next"))
+        request,
+        request.path_params["provider_id"],
+        safe_next(fields.get("next")),
+        fresh.from_fields(fields),
     )
 
 
@@ -163,7 +184,7 @@ def callback_response(request: Request, result: flow.Callback) -> Response:
         response.headers["Cache-Control"] = "no-store"
         return response
     if result.refused:
-        return refusal_page(request, result.refused, result.detail)
+        return refusal_page(request, result.refused, result.detail, result.provider_name)
     if result.link_token:
         response = RedirectResponse("/federation/link", status_code=303)
         cookies.write(

@@ -13,7 +13,9 @@ from authserver.accounts import auth_methods, device_cookie, sign_in
 from authserver.accounts import login as account_login
 from authserver.accounts.sign_in import SignInStep
 from authserver.errors import RateLimited
+from authserver.federation import fresh as federation_fresh
 from authserver.federation import providers as federation
+from authserver.federation.fresh import FreshAuth
 from authserver.i18n.message import N_, Msg
 from authserver.pages import federation as federation_pages
 from authserver.pages import sign_in as page_sign_in
@@ -58,8 +60,12 @@ async def login_page(
     invalid_fields: list[str] | None = None,
     next_path: str | None = None,
     status_code: int = 200,
+    fresh: FreshAuth | None = None,
 ) -> Response:
     next_path = safe_next(next_path or request.query_params.get("next"))
+    # A fresh authentication demanded (``federation.fresh``): the forms carry it on to a
+    # federated start (a button, or an e-mail of a provider's domain).
+    fresh = fresh or federation_fresh.from_fields(request.query_params)
     app = await run_in_threadpool(app_of_next, request.state.services, next_path)
     buttons = await run_in_threadpool(_buttons, request.state.services)
     return render(
@@ -74,6 +80,7 @@ async def login_page(
             "notice": NOTICES.get(request.query_params.get("notice", "")),
             "links": _links(request, next_path if app is not None else None),
             "providers": buttons,
+            "fresh": fresh.query() if fresh is not None else {},
         },
         status_code=status_code,
     )
@@ -106,7 +113,8 @@ async def show(request: Request) -> Response:
         chosen = await run_in_threadpool(_provider_for, request.state.services, hint, None)
         if chosen is not None:
             next_path = safe_next(request.query_params.get("next"))
-            return await federation_pages.go_upstream(request, chosen, next_path)
+            fresh = federation_fresh.from_fields(request.query_params)
+            return await federation_pages.go_upstream(request, chosen, next_path, fresh)
     return await login_page(request, email=request.query_params.get("login_hint", "")[:320])
 
 
@@ -146,17 +154,19 @@ async def submit(request: Request) -> Response:
     email = fields.get("email", "").strip()
     password = fields.get("password", "")
     next_path = safe_next(fields.get("next"))
+    fresh = federation_fresh.from_fields(fields)
     if email and not password:
         # Home-realm discovery: an address of a domain bound to a provider goes there.
         chosen = await run_in_threadpool(_provider_for, request.state.services, None, email)
         if chosen is not None:
-            return await federation_pages.go_upstream(request, chosen, next_path)
+            return await federation_pages.go_upstream(request, chosen, next_path, fresh)
     if not email or not password:
         return await login_page(
             request,
             email=email[:320],
             next_path=next_path,
             status_code=400,
+            fresh=fresh,
             error=N_("Enter your e-mail address and password."),
             invalid_fields=[n for n, v in (("email", email), ("password", password)) if not v],
         )
@@ -169,6 +179,7 @@ async def submit(request: Request) -> Response:
             email=email[:320],
             next_path=next_path,
             status_code=401,
+            fresh=fresh,
             error=FAILED,
             invalid_fields=["password", "email"],
         )

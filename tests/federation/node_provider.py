@@ -43,9 +43,14 @@ def _missing(message: str) -> None:
 
 @contextmanager
 def running_node_upstream(
-    workdir: Path, callback: str, accounts: dict[str, dict[str, Any]]
+    workdir: Path,
+    callback: str,
+    accounts: dict[str, dict[str, Any]],
+    *,
+    ignore_reauth: bool = False,
 ) -> Iterator[NodeUpstream]:
-    """``accounts``: login -> claims (e-mail, e-mail verified, name, groups)."""
+    """``accounts``: login -> claims (e-mail, e-mail verified, name, groups).
+    ``ignore_reauth``: it answers from its session whatever `prompt=login`/`max_age` ask."""
     if not (FOLDER / "node_modules" / "oidc-provider").is_dir():
         _missing(f"oidc-provider is not installed (npm ci --prefix {FOLDER})")
     if not Path(NODE).exists():
@@ -60,6 +65,7 @@ def running_node_upstream(
         "CLIENT_ID": client_id,
         "CLIENT_SECRET": client_secret,
         "ACCOUNTS": json.dumps(accounts),
+        "IGNORE_REAUTH": "1" if ignore_reauth else "0",
     }
     workdir.mkdir(parents=True, exist_ok=True)
     log = workdir / f"node-upstream-{port}.log"

@@ -35,6 +35,9 @@ class Assertion:
     authn_context: str | None
     issued_at: datetime
     expires_at: datetime
+    # AuthnStatement/@AuthnInstant: when the IdP authenticated the person (None: the
+    # statement did not say; SAML Core §2.7.2 makes it required).
+    authn_instant: datetime | None = None
 
     def summary(self) -> dict[str, object]:
         """What the operator may see of it (``providers test``): no signature, no XML."""
@@ -77,7 +80,9 @@ def read(
     name_id, name_id_format, confirmation_end = _check_subject(
         signed, sp=sp, request_id=request_id, now=now, policy=policy
     )
-    session_index, authn_context = _check_authn_statement(signed, now=now, policy=policy)
+    session_index, authn_context, authn_instant = _check_authn_statement(
+        signed, now=now, policy=policy
+    )
     expires_at = min(
         t for t in (conditions_end, confirmation_end, issued_at + policy.max_assertion_age) if t
     )
@@ -91,6 +96,7 @@ def read(
         authn_context=authn_context,
         issued_at=issued_at,
         expires_at=expires_at + skew,
+        authn_instant=authn_instant,
     )
 
 
@@ -184,7 +190,7 @@ def _check_bearer(
 
 def _check_authn_statement(
     signed, *, now: datetime, policy: Policy
-) -> tuple[str | None, str | None]:
+) -> tuple[str | None, str | None, datetime | None]:
     statement = signed.find("saml:AuthnStatement", NS)
     # Profiles §4.1.4.2: at least one AuthnStatement.
     if statement is None:
@@ -193,8 +199,11 @@ def _check_authn_statement(
     if session_end is not None and now >= parse_instant(session_end, "SessionNotOnOrAfter"):
         raise SamlError("expired", "SessionNotOnOrAfter")
     context = statement.find("saml:AuthnContext/saml:AuthnContextClassRef", NS)
-    return statement.get("SessionIndex"), (
-        simple_text(context, "authn_context") if context is not None else None
+    instant = statement.get("AuthnInstant")
+    return (
+        statement.get("SessionIndex"),
+        simple_text(context, "authn_context") if context is not None else None,
+        parse_instant(instant, "AuthnInstant") if instant is not None else None,
     )
 
 

@@ -69,8 +69,11 @@ def request_id(secret: bytes, state: str) -> str:
     )
 
 
-def authn_request_url(services: Services, provider: ProviderRow, state: str) -> str:
-    """Where to send the browser: the IdP's SSO URL with our AuthnRequest (HTTP-Redirect)."""
+def authn_request_url(
+    services: Services, provider: ProviderRow, state: str, *, force_authn: bool = False
+) -> str:
+    """Where to send the browser: the IdP's SSO URL with our AuthnRequest (HTTP-Redirect);
+    ``force_authn``: a fresh authentication is demanded (``federation.fresh``)."""
     found = connection(provider, services.settings.issuer)
     request = authn_request.build(
         found.idp,
@@ -78,6 +81,7 @@ def authn_request_url(services: Services, provider: ProviderRow, state: str) -> 
         to_datetime(services.clock.now()),
         relay_state=state,
         request_id=request_id(services.cookie_secret, state),
+        force_authn=force_authn,
     )
     return request.redirect_url
 
@@ -146,6 +150,7 @@ def validate(
         or name_of(" ".join(p for p in (identity.given_name, identity.family_name) if p)),
         groups=identity.groups,
         claims=claims,
+        auth_time=assertion.authn_instant.timestamp() if assertion.authn_instant else None,
     )
     return Validated(login=login, provider=provider, profile=profile)
 

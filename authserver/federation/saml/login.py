@@ -6,7 +6,7 @@ validated the same way, then only shown (``federation.dry_run``)."""
 from __future__ import annotations
 
 from authserver.accounts import login_sessions
-from authserver.federation import dry_run
+from authserver.federation import callback, dry_run
 from authserver.federation import flow as core_flow
 from authserver.federation.saml import flow as saml_flow
 from authserver.oauth.requests import RequestMeta
@@ -43,7 +43,13 @@ def complete(
         out.refused, out.detail = validated.refused or "invalid_answer", validated.reason
         return out
     out.provider_name = validated.provider.display_name
-    assert browser is not None
+    assert browser is not None and login is not None
+    skew = saml_flow.POLICY.clock_skew.total_seconds()
+    provider_id = validated.provider.id
+    if not callback.fresh_enough(
+        uow, services, meta, login, provider_id, validated.profile, out, skew
+    ):
+        return out
     return core_flow.sign_in_upstream(
         uow, services, validated.provider, validated.profile, current, meta, out, browser
     )

@@ -7,13 +7,21 @@
 // CLIENT_SECRET, ACCOUNTS (JSON: {"login": {"email": ..., "email_verified": ...,
 // "name": ..., "groups": [...]}}). Issuer: http://127.0.0.1:PORT (plain http on
 // loopback: authserver accepts it only with AUTHSERVER_FEDERATION_ALLOW_PRIVATE_NETWORKS).
+// IGNORE_REAUTH=1: an identity provider that answers from its single sign-on session
+// whatever `prompt=login` and `max_age` ask (as some do): the ID token then carries the
+// session's old `auth_time`, which authserver must refuse for a fresh-auth login.
 import crypto from 'node:crypto';
-import Provider from 'oidc-provider';
+import Provider, { interactionPolicy } from 'oidc-provider';
 
 const PORT = Number(process.env.PORT);
 const ACCOUNTS = JSON.parse(process.env.ACCOUNTS || '{}');
 const { privateKey } = crypto.generateKeyPairSync('rsa', { modulusLength: 2048 });
 const jwk = { ...privateKey.export({ format: 'jwk' }), kid: 'up-1', alg: 'RS256', use: 'sig' };
+const policy = interactionPolicy.base();
+if (process.env.IGNORE_REAUTH === '1') {
+  policy.get('login').checks.remove('login_prompt');
+  policy.get('login').checks.remove('max_age');
+}
 
 const provider = new Provider(`http://127.0.0.1:${PORT}`, {
   clients: [{
@@ -37,6 +45,7 @@ const provider = new Provider(`http://127.0.0.1:${PORT}`, {
   conformIdTokenClaims: false,
   pkce: { required: () => true },
   features: { devInteractions: { enabled: true } },
+  interactions: { policy },
   async findAccount(_ctx, id) {
     const account = Object.hasOwn(ACCOUNTS, id) ? ACCOUNTS[id] : undefined;
     if (!account) return undefined;
