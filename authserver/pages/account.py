@@ -1,5 +1,6 @@
 """/account: the signed-in user's page -- change password, sessions with their apps,
-end one, log out everywhere. Without a live login session: to /login and back."""
+end one, log out everywhere, unlink an identity. Without a live login session: to
+/login and back."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ from starlette.responses import RedirectResponse, Response
 from authserver.accounts import account, email_change, reset, self_service
 from authserver.accounts.login_sessions import ActiveSession
 from authserver.accounts.policy import MAX_LENGTH, MIN_LENGTH
-from authserver.errors import InvalidInput, RateLimited
+from authserver.errors import Conflict, InvalidInput, NotFound, RateLimited
 from authserver.federation import identities
 from authserver.i18n.message import N_
 from authserver.mail import send_quietly
@@ -203,3 +204,27 @@ async def logout_all(request: Request) -> Response:
     response = RedirectResponse("/login?notice=logged_out", status_code=303)
     session_cookie.clear(request, response)
     return response
+
+
+async def unlink_identity(request: Request) -> Response:
+    """POST /account/identities/unlink: the signed-in user removes a linked identity."""
+    fields = await read_page_form(request)
+    target = fields.get("identity_id", "")
+    meta = request_meta(request)
+
+    def work(uow: UnitOfWork, services: Services, session: ActiveSession) -> str:
+        try:
+            identities.unlink(
+                uow, services.clock, session.user, target, ip=meta.ip, user_agent=meta.user_agent
+            )
+        except NotFound:
+            return ""
+        except Conflict:
+            return "identity_last"
+        return "identity_unlinked"
+
+    try:
+        notice = await _run(request, work)
+    except NotSignedIn:
+        return _to_login()
+    return RedirectResponse(f"/account?notice={notice}" if notice else "/account", 303)

@@ -10,16 +10,13 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
 from authserver.accounts import login as account_login
-from authserver.accounts.login_sessions import ActiveSession
-from authserver.errors import Conflict, NotFound, RateLimited
+from authserver.errors import RateLimited
 from authserver.federation import callback as upstream_callback
-from authserver.federation import flow, fresh, identities, linking
+from authserver.federation import flow, fresh, linking
 from authserver.federation.http import UpstreamUnavailable
 from authserver.i18n.message import N_, Msg
 from authserver.pages import sign_in as page_sign_in
 from authserver.pages.forms import read_page_form, safe_next
-from authserver.services import Services
-from authserver.storage.db import UnitOfWork
 from authserver.web import cookies, session_cookie
 from authserver.web.errors import page_error
 from authserver.web.oauth_bridge import parse_params, reject_repeated, request_meta
@@ -287,29 +284,3 @@ async def link_submit(request: Request) -> Response:
     response = page_sign_in.respond(request, outcome, safe_next(found.link.return_to))  # type: ignore[arg-type]
     cookies.clear(request, response, LINK_COOKIE)
     return response
-
-
-async def unlink_identity(request: Request) -> Response:
-    """POST /account/identities/unlink: the signed-in user removes a linked identity."""
-    from authserver.pages.account import NotSignedIn, _run, _to_login
-
-    fields = await read_page_form(request)
-    target = fields.get("identity_id", "")
-    meta = request_meta(request)
-
-    def work(uow: UnitOfWork, services: Services, session: ActiveSession) -> str:
-        try:
-            identities.unlink(
-                uow, services.clock, session.user, target, ip=meta.ip, user_agent=meta.user_agent
-            )
-        except NotFound:
-            return ""
-        except Conflict:
-            return "identity_last"
-        return "identity_unlinked"
-
-    try:
-        notice = await _run(request, work)
-    except NotSignedIn:
-        return _to_login()
-    return RedirectResponse(f"/account?notice={notice}" if notice else "/account", 303)
