@@ -125,17 +125,26 @@ _exchanged = select(func.count()).select_from(_claimed)
 EXCHANGE_PG = _exchanged.add_cte(_family, _issued_access)
 EXCHANGE_WITH_REFRESH_PG = _exchanged.add_cte(_family, _issued_access, _issued_refresh)
 # An exchange undone (its request failed after it committed on its own, on the event
-# loop): the code released, the family deleted (its token records with it: ON DELETE
-# CASCADE). One statement, so on its own it is all or nothing too.
-UNDO_EXCHANGE_PG = (
+# loop): the family deleted (its token records with it: ON DELETE CASCADE) and the code
+# released -- unless the family was revoked meanwhile: a replay in the moment after the
+# commit was refused and revoked what the claim issued (RFC 6749 §4.1.2), so the code
+# stays used and the family revoked, and the code is never exchanged after its replay.
+# The DELETE decides (it waits for a concurrent revocation's row lock and sees its
+# outcome); the code is released only for the family it deleted. One statement, so on
+# its own it is all or nothing too.
+_undone = (
     delete(_families)
-    .where(_families.c.id == bindparam("family_id"))
-    .add_cte(
-        update(_codes)
-        .where(_codes.c.code_hash == bindparam("h"), _codes.c.family_id == bindparam("family_id"))
-        .values(used_at=null(), family_id=null())
-        .cte("released")
+    .where(_families.c.id == bindparam("family_id"), _families.c.revoked_at.is_(None))
+    .returning(_families.c.id)
+    .cte("undone")
+)
+UNDO_EXCHANGE_PG = (
+    update(_codes)
+    .where(
+        _codes.c.code_hash == bindparam("h"),
+        _codes.c.family_id.in_(select(_undone.c.id)),
     )
+    .values(used_at=null(), family_id=null())
 )
 
 

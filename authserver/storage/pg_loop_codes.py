@@ -15,7 +15,8 @@ lost to a concurrent exchange (the same), an uncached client -- needs the sessio
 raises ``NeedsDatabase`` before it reads or writes: the request runs again in a thread,
 where it meets the same code and answers as it always has. A request that fails after
 its claim committed is undone (``UNDO_EXCHANGE_PG``) by ``LoopDatabase``: a moment
-after the commit, so a replay in that moment counts as one (its family is revoked).
+after the commit, so a replay in that moment counts as one (its family is revoked), and
+then the undo leaves the code used and the family revoked.
 """
 
 from __future__ import annotations

@@ -417,3 +417,39 @@ def test_a_client_assertions_code_replay_revokes_the_family(pair, factory, servi
         },
     )
     assert refreshed.json()["error"] == "invalid_grant", refreshed.text
+
+
+def test_a_replay_between_a_claim_and_its_undo_keeps_the_code_spent(pair, world, services):
+    """A loop exchange fails after its claim committed; before its undo, the code is
+    presented again (the thread path: refused, the claim's family revoked and audited).
+    The undo must not erase that: the code stays used and the family revoked, so the
+    code is never exchanged after its replay was detected (RFC 6749 §4.1.2)."""
+    loop, thread = pair
+    app, user = world["app"], world["user"]
+    code = mint(services, app.client_id, user.id, login_session(services, user.id))
+    exchange(loop, app.basic_auth, WARM)
+    exchange(thread, app.basic_auth, WARM)
+    replays: list[Any] = []
+    original = IdTokenForCode.encode_id_token
+
+    def replay_then_fail(self, token, request):  # type: ignore[no-untyped-def]
+        if replays:
+            return original(self, token, request)
+        replays.append(exchange(thread, app.basic_auth, code))  # the claim has committed
+        raise RuntimeError("ID token signing failed")
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(IdTokenForCode, "encode_id_token", replay_then_fail)
+        with pytest.raises(RuntimeError):
+            exchange(loop, app.basic_auth, code)
+    assert [r.status_code for r in replays] == [400]
+    with services.db.unit_of_work() as uow:
+        row = uow.session.get(AuthorizationCode, secret_hash(code))
+        assert row.used_at is not None and row.family_id is not None
+        family = uow.session.get(TokenFamily, row.family_id)
+        assert family is not None and family.revoked_reason == "code_reuse"
+        events = [e.event for e in uow.session.query(AuditRow).filter_by(user_id=user.id)]
+    assert AuditEvent.CODE_REUSE.value in events
+    for http in pair:  # never exchanged again, on either path
+        again = exchange(http, app.basic_auth, code)
+        assert again.status_code == 400 and again.json()["error"] == "invalid_grant"
