@@ -209,7 +209,11 @@ def test_the_loop_answers_as_the_thread_does(pair, world, services, threads, sta
         ran.append((list(threads), list(statements)))
         answer = outcome(r)
         if "refresh_token" in r.json():
-            answer["follow-up"] = refresh_grant(http, app, r.json()["refresh_token"]).status_code
+            follow = refresh_grant(http, app, r.json()["refresh_token"])
+            answer["follow-up"] = follow.status_code
+            # The family keeps the code's `amr`: the refreshed ID token carries it.
+            id_token = follow.json().get("id_token")
+            answer["follow-up amr"] = claims(id_token).get("amr") if id_token else None
         answers.append(answer)
     loop, thread = answers
     assert loop == thread
@@ -217,6 +221,7 @@ def test_the_loop_answers_as_the_thread_does(pair, world, services, threads, sta
     if case == "fresh":
         assert loop["id_token"]["sid"] and loop["id_token"]["acr"] and loop["follow-up"] == 200
         assert loop["id_token"]["amr"] == ["pwd", "otp"] and loop["id_token"]["name"]
+        assert loop["follow-up amr"] == ["pwd", "otp"]
     (loop_threads, loop_sent), (thread_threads, thread_sent) = ran
     assert loop_threads == expected_threads  # answered on the loop unless a thread was needed
     assert thread_threads == ["authorization_code"] and thread_sent == []
@@ -367,6 +372,60 @@ def test_a_federated_logins_family_is_capped_on_the_loop(pair, world, services, 
         record = uow.session.get(AccessTokenRecord, _jti(r.json()["access_token"]))
         family = uow.session.get(TokenFamily, record.family_id)
     assert (family.expires_at - family.created_at).total_seconds() == 900
+
+
+def _provider_identity(services, user_id: str, provider_id: str, cap: int | None) -> str:
+    """A provider (its `max_session_seconds`: ``cap``) and an identity of the user's there."""
+    now = to_datetime(services.clock.now())
+    policy = {} if cap is None else {"max_session_seconds": cap}
+    with services.db.unit_of_work() as uow:
+        uow.session.add(
+            IdentityProvider(
+                id=provider_id,
+                kind="oidc",
+                display_name=provider_id,
+                domains=[],
+                settings={},
+                policy=policy,
+                mapping={},
+                created_at=now,
+                updated_at=now,
+            )
+        )
+        uow.session.flush()
+        identity_id = str(uuid.uuid4())
+        uow.session.add(
+            ExternalIdentity(
+                id=identity_id,
+                provider_id=provider_id,
+                subject=f"{provider_id}-sub",
+                user_id=user_id,
+                claims={},
+                created_at=now,
+                last_login_at=now,
+            )
+        )
+    return identity_id
+
+
+def test_the_cap_is_the_login_sessions_providers(pair, world, services):
+    """The cap comes from the identity the login session came through, not from any
+    identity the user has: a local login of a user with linked identities is not
+    capped, and a federated one gets its own provider's cap, on either path."""
+    app, user = world["app"], world["user"]
+    capped = _provider_identity(services, user.id, "corp", 900)
+    uncapped = _provider_identity(services, user.id, "social", None)
+    ttl = services.settings.refresh_token_ttl
+    for session_identity, lifetime in ((None, ttl), (uncapped, ttl), (capped, 900)):
+        for http in pair:
+            session_id = login_session(services, user.id, session_identity)
+            code = mint(services, app.client_id, user.id, session_id)
+            r = exchange(http, app.basic_auth, code)
+            assert r.status_code == 200, r.text
+            with services.db.unit_of_work() as uow:
+                record = uow.session.get(AccessTokenRecord, _jti(r.json()["access_token"]))
+                family = uow.session.get(TokenFamily, record.family_id)
+            assert (family.expires_at - family.created_at).total_seconds() == lifetime
 
 
 def _jti(token: str) -> str:
