@@ -164,3 +164,24 @@ def test_public_client_exchange_needs_the_verifier(client, factory):
     code = flow.authorize(factory.user())["code"]
     assert flow.exchange(code, code_verifier="").status_code == 400
     assert flow.exchange(code).status_code == 200
+
+
+def test_a_code_whose_scope_is_no_longer_allowed_is_refused(client, factory, services):
+    """The client's registration changed between /authorize and the exchange (or the
+    user's roles did: the same check): the code's scope is checked again, as a refresh
+    token's is."""
+    app = factory.client(
+        grant_types=["authorization_code"], scope="openid api:read", redirect_uris=[REDIRECT]
+    )
+    flow = Flow(client, app, scope="openid api:read")
+    code = flow.authorize(factory.user())["code"]
+    with services.db.unit_of_work() as uow:
+        uow.clients.get(app.client_id).scope = "openid"
+    services.clients.invalidate(app.client_id)
+    refused = flow.exchange(code)
+    assert refused.status_code == 400 and refused.json()["error"] == "invalid_grant"
+    # Refused before the claim: registered again, the same code is exchanged.
+    with services.db.unit_of_work() as uow:
+        uow.clients.get(app.client_id).scope = "openid api:read"
+    services.clients.invalidate(app.client_id)
+    assert flow.exchange(code).status_code == 200

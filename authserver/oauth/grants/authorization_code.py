@@ -190,6 +190,14 @@ class AuthorizationCodeGrant(grants.AuthorizationCodeGrant):
         code: CodeView = self.request.authorization_code
         self.request.user = self.authenticate_user(code)
         scope = code.get_scope()
+        # As the refresh grant does: the client's registration or the user's roles may
+        # have changed since the code was issued (up to auth_code_ttl ago). A scope no
+        # longer allowed makes the grant invalid (RFC 6749 §5.2), before anything is
+        # claimed: nothing to undo.
+        try:
+            check_client_scope(client, scope, user_roles=self.request.user.user.roles)
+        except InvalidScopeError:
+            raise InvalidGrantError("The code's scope is no longer allowed.") from None
         token = self.generate_token(
             user=self.request.user,
             scope=scope,
