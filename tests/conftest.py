@@ -143,6 +143,14 @@ def backend(request: pytest.FixtureRequest, tmp_path: Path, sqlite_template: Pat
 
 
 @pytest.fixture
+def production_backend(pg_database: str, redis_url: str) -> Backend:
+    """For modules about the production setup only (the event loop's PostgreSQL
+    statements): override ``backend`` with this one to run on PostgreSQL + Redis only."""
+    _truncate_all(pg_database)
+    return Backend("postgres", pg_database, redis_url, f"authserver-test:{uuid.uuid4().hex[:12]}:")
+
+
+@pytest.fixture
 def keys_dir(tmp_path: Path, key_template: Path) -> Path:
     directory = tmp_path / "keys"
     shutil.copytree(key_template, directory)

@@ -35,7 +35,6 @@ from authserver.storage.models import (
     User,
 )
 from authserver.storage.models import AuditEvent as AuditRow
-from authserver.web import oauth_bridge
 from tests.helpers import claims, introspect, refresh_grant
 from tests.oidc import REDIRECT as FLOW_REDIRECT
 from tests.oidc import Flow
@@ -45,25 +44,8 @@ SCOPE = "openid email profile offline_access api:read"
 
 
 @pytest.fixture
-def backend(request: pytest.FixtureRequest, pg_database: str, redis_url: str) -> Any:
-    from tests.conftest import Backend, _truncate_all
-
-    _truncate_all(pg_database)
-    return Backend("postgres", pg_database, redis_url, f"authserver-test:code-{id(request)}:")
-
-
-@pytest.fixture
-def threads(monkeypatch: pytest.MonkeyPatch) -> list[str]:
-    """The grant types of the requests that ran in a protocol thread."""
-    ran: list[str] = []
-    original = oauth_bridge._in_protocol_thread
-
-    async def counted(services, factory, call, current, waited=False):  # type: ignore[no-untyped-def]
-        ran.append(current.form.get("grant_type", ""))
-        return await original(services, factory, call, current, waited)
-
-    monkeypatch.setattr(oauth_bridge, "_in_protocol_thread", counted)
-    return ran
+def backend(production_backend: Any) -> Any:
+    return production_backend
 
 
 @pytest.fixture

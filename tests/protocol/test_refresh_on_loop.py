@@ -21,30 +21,12 @@ from authserver.hashing import secret_hash
 from authserver.storage import pg_loop
 from authserver.storage.models import AccessTokenRecord, RefreshToken, User
 from authserver.storage.models import AuditEvent as AuditRow
-from authserver.web import oauth_bridge
 from tests.helpers import claims, introspect, password_grant, refresh_grant
 
 
 @pytest.fixture
-def backend(request: pytest.FixtureRequest, pg_database: str, redis_url: str) -> Any:
-    from tests.conftest import Backend, _truncate_all
-
-    _truncate_all(pg_database)
-    return Backend("postgres", pg_database, redis_url, f"authserver-test:loop-{id(request)}:")
-
-
-@pytest.fixture
-def threads(monkeypatch: pytest.MonkeyPatch) -> list[str]:
-    """The grant types of the requests that ran in a protocol thread."""
-    ran: list[str] = []
-    original = oauth_bridge._in_protocol_thread
-
-    async def counted(services, factory, call, current, waited=False):  # type: ignore[no-untyped-def]
-        ran.append(current.form.get("grant_type", ""))
-        return await original(services, factory, call, current, waited)
-
-    monkeypatch.setattr(oauth_bridge, "_in_protocol_thread", counted)
-    return ran
+def backend(production_backend: Any) -> Any:
+    return production_backend
 
 
 @pytest.fixture
